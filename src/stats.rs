@@ -1,0 +1,2 @@
+//! Mergeable statistics: exact moments and bounded-memory percentiles.
+//! (being written)
