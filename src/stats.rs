@@ -1,2 +1,1068 @@
 //! Mergeable statistics: exact moments and bounded-memory percentiles.
-//! (being written)
+//!
+//! The simulator runs up to millions of paths in parallel and reports, per
+//! metric, the mean, its standard error and the 5/25/50/75/95th percentiles.
+//! Rows are never stored: every aggregate here has a fixed size and merges
+//! with `+=`. Two decisions a newcomer would otherwise question:
+//!
+//! **Fixed point for the moments.** Floating-point addition is not
+//! associative, so summing f64 partial results in whatever order rayon
+//! happens to split the work would make the last bits depend on the thread
+//! count. Instead, each fixed-size chunk of paths is summed in f64 by one
+//! thread in path order ([`ChunkMoments`], deterministic), then rounded to a
+//! multiple of 2^-20 and added as an `i128` ([`Moments`]). Integer addition is
+//! exactly associative and commutative, so 1 thread and N threads, and any
+//! rayon split, give the same bytes.
+//!
+//! **A pilot for the percentiles.** Exact percentiles need all values; a
+//! histogram needs bin edges known in advance. We run a pilot (a few thousand
+//! paths, kept in memory) and put the edges at the pilot's own quantiles
+//! ([`QuantileLayout::from_pilot`]): each bin then holds about `1/intervals`
+//! of the mass whatever the shape of the distribution (skewed, heavy-tailed,
+//! with point masses). A percentile read from the histogram is off by at most
+//! the mass of the bin it falls in, which the histogram knows exactly, so the
+//! rank error is bounded *and measured* ([`Quantiles::max_rank_error`]) rather
+//! than assumed. Counts are integers, so merging is exact here too. Values
+//! equal to an edge are counted in an "atom" cell of their own, so point
+//! masses (a metric that is 0 on most paths) come out exact.
+
+use std::cmp::Ordering;
+use std::ops::{Add, AddAssign};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// The percentiles reported for every metric, as fractions: 5, 25, 50, 75, 95.
+pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
+
+/// Fractional bits of the fixed-point sums in [`Moments`]: chunk sums are
+/// rounded to a multiple of `2^-FIXED_POINT_BITS` (about 9.5e-7).
+pub const FIXED_POINT_BITS: u32 = 20;
+
+const SCALE: f64 = (1u64 << FIXED_POINT_BITS) as f64;
+const INV_SCALE: f64 = 1.0 / SCALE;
+/// 2^127: the first f64 magnitude that does not fit in an `i128`.
+const I128_LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+
+// ---------------------------------------------------------------------------
+// Moments
+// ---------------------------------------------------------------------------
+
+/// Plain f64 sums over one fixed-size chunk of paths.
+///
+/// Filled by one thread in path order, so its bits depend only on the chunk's
+/// values; then folded into a [`Moments`] with [`Moments::absorb`]. Do not add
+/// two `ChunkMoments` together: that is what `Moments` is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ChunkMoments {
+    /// Number of values pushed.
+    pub n: u64,
+    /// Sum of the values.
+    pub sum: f64,
+    /// Sum of the squared values.
+    pub sum_sq: f64,
+}
+
+impl ChunkMoments {
+    /// Adds one value.
+    #[inline]
+    pub fn push(&mut self, x: f64) {
+        self.n += 1;
+        self.sum += x;
+        self.sum_sq += x * x;
+    }
+}
+
+/// Count, sum and sum of squares in fixed point (units of 2^-20), exactly
+/// mergeable: `+=` is associative and commutative bit for bit.
+///
+/// If a sum overflows `i128` or a chunk sum is not finite, `overflow` is set
+/// and [`mean`](Self::mean), [`variance`](Self::variance) and friends return
+/// NaN. Sums use wrapping addition, so even then the state does not depend on
+/// the merge order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Moments {
+    /// Number of values.
+    n: u64,
+    /// Sum of `round(chunk.sum * 2^20)` over the chunks absorbed.
+    sum: i128,
+    /// Sum of `round(chunk.sum_sq * 2^20)` over the chunks absorbed.
+    sum_sq: i128,
+    /// A sum overflowed or a chunk held a non-finite value: results are NaN.
+    overflow: bool,
+}
+
+/// `round(x * 2^20)` as an `i128`, or `None` if it does not fit or `x` is not finite.
+fn to_fixed(x: f64) -> Option<i128> {
+    let scaled = (x * SCALE).round();
+    (scaled.is_finite() && scaled.abs() < I128_LIMIT).then_some(scaled as i128)
+}
+
+impl Moments {
+    /// A `Moments` holding one chunk.
+    pub fn from_chunk(chunk: &ChunkMoments) -> Self {
+        let mut m = Self::default();
+        m.absorb(chunk);
+        m
+    }
+
+    /// Adds one chunk's sums, rounded to fixed point.
+    pub fn absorb(&mut self, chunk: &ChunkMoments) {
+        let (sum, sum_sq, bad) = match (to_fixed(chunk.sum), to_fixed(chunk.sum_sq)) {
+            (Some(s), Some(q)) => (s, q, false),
+            _ => (0, 0, true),
+        };
+        *self += Moments {
+            n: chunk.n,
+            sum,
+            sum_sq,
+            overflow: bad,
+        };
+    }
+
+    /// Number of values.
+    pub fn n(&self) -> u64 {
+        self.n
+    }
+
+    /// True if a sum overflowed or a value was not finite (results are NaN).
+    pub fn overflowed(&self) -> bool {
+        self.overflow
+    }
+
+    /// Mean of the values; NaN if there are none or on overflow.
+    pub fn mean(&self) -> f64 {
+        if self.overflow || self.n == 0 {
+            return f64::NAN;
+        }
+        self.sum as f64 * INV_SCALE / self.n as f64
+    }
+
+    /// Sample variance (denominator n - 1); 0 when n < 2, NaN on overflow.
+    ///
+    /// Computed as `(n * sum_sq - sum^2) / (n (n - 1))` with the numerator
+    /// exact in 256-bit integers, so there is no cancellation in this step:
+    /// the only rounding left is in the chunk sums themselves.
+    pub fn variance(&self) -> f64 {
+        if self.overflow {
+            return f64::NAN;
+        }
+        if self.n < 2 {
+            return 0.0;
+        }
+        // sum = S * 2^20 and sum_sq = Q * 2^20 (S, Q the real sums), so
+        // n Q - S^2 = (n * 2^20 * sum_sq - sum^2) / 2^40.
+        let a = mul_wide((self.n as u128) << FIXED_POINT_BITS, self.sum_sq as u128);
+        let b = mul_wide(self.sum.unsigned_abs(), self.sum.unsigned_abs());
+        // Rounding of the chunk sums can make a zero variance slightly negative.
+        let numerator = if a > b {
+            u256_to_f64(sub_wide(a, b))
+        } else {
+            0.0
+        };
+        let n = self.n as f64;
+        numerator * (INV_SCALE * INV_SCALE) / (n * (n - 1.0))
+    }
+
+    /// Sample standard deviation; 0 when n < 2, NaN on overflow.
+    pub fn sd(&self) -> f64 {
+        self.variance().sqrt()
+    }
+
+    /// Standard error of the mean, `sd / sqrt(n)`; 0 when n < 2, NaN on overflow.
+    pub fn se(&self) -> f64 {
+        if self.n < 2 {
+            return if self.overflow { f64::NAN } else { 0.0 };
+        }
+        self.sd() / (self.n as f64).sqrt()
+    }
+}
+
+impl AddAssign for Moments {
+    fn add_assign(&mut self, rhs: Self) {
+        // Wrapping keeps the state merge-order independent even after an
+        // overflow; the flag records it. `n` and `sum_sq` only grow, so they
+        // overflow in every order or in none; `sum` cannot overflow unless
+        // `sum_sq` does (|sum| <= sqrt(n * sum_sq * 2^20) < 2^106).
+        let (n, o1) = self.n.overflowing_add(rhs.n);
+        let (sum, o2) = self.sum.overflowing_add(rhs.sum);
+        let (sum_sq, o3) = self.sum_sq.overflowing_add(rhs.sum_sq);
+        self.n = n;
+        self.sum = sum;
+        self.sum_sq = sum_sq;
+        self.overflow |= rhs.overflow | o1 | o2 | o3;
+    }
+}
+
+impl AddAssign<&Moments> for Moments {
+    fn add_assign(&mut self, rhs: &Moments) {
+        *self += *rhs;
+    }
+}
+
+impl Add for Moments {
+    type Output = Moments;
+    fn add(mut self, rhs: Self) -> Moments {
+        self += rhs;
+        self
+    }
+}
+
+/// Full product of two u128 as (high, low) halves of a 256-bit integer.
+fn mul_wide(a: u128, b: u128) -> (u128, u128) {
+    const MASK: u128 = u64::MAX as u128;
+    let (a1, a0) = (a >> 64, a & MASK);
+    let (b1, b0) = (b >> 64, b & MASK);
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    let mid = (p00 >> 64) + (p01 & MASK) + (p10 & MASK);
+    let lo = (p00 & MASK) | (mid << 64);
+    let hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    (hi, lo)
+}
+
+/// `a - b` for 256-bit (high, low) pairs with `a >= b`.
+fn sub_wide(a: (u128, u128), b: (u128, u128)) -> (u128, u128) {
+    let (lo, borrow) = a.1.overflowing_sub(b.1);
+    (a.0 - b.0 - borrow as u128, lo)
+}
+
+fn u256_to_f64(x: (u128, u128)) -> f64 {
+    x.0 as f64 * I128_LIMIT * 2.0 + x.1 as f64
+}
+
+// ---------------------------------------------------------------------------
+// Percentiles
+// ---------------------------------------------------------------------------
+
+/// Lookup-grid cells per distinct edge.
+const GRID_CELLS_PER_EDGE: usize = 4;
+/// Upper bound on the lookup-grid cells of one metric.
+const GRID_CELLS_MAX: usize = 1 << 16;
+/// Above this many candidate edges in a grid cell, binary search instead of walking.
+const LINEAR_WALK_MAX: usize = 8;
+
+/// Where one metric's data sits in the flat arrays of a [`QuantileLayout`].
+#[derive(Debug, Clone, PartialEq)]
+struct MetricLayout {
+    /// Smallest edge (lower bound of the lookup grid).
+    lo: f64,
+    /// Lookup-grid cells per unit of value (`grid cells / (e_last - e_0)`).
+    inv_width: f64,
+    /// Index of the first edge in `edges`.
+    edge_start: usize,
+    /// Number of distinct edges, `k`; the metric has `2k + 1` cells (1 if k = 0).
+    k: usize,
+    /// Index of the first cell in the counts array.
+    cell_start: usize,
+    /// Index of the first grid entry in `grid`; the metric has `grid_len + 1`.
+    grid_start: usize,
+    /// Number of lookup-grid cells.
+    grid_len: usize,
+}
+
+/// Cell numbering within a metric, for `k` distinct edges `e_0 < ... < e_{k-1}`:
+/// 0 is underflow (`x < e_0`), `2j + 1` the atom `x == e_j`, `2j + 2` the
+/// open interval `(e_j, e_{j+1})`, `2k` overflow (`x > e_{k-1}` or NaN).
+/// With `k = 0` (no finite pilot value) there is one cell, 0, for everything.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell {
+    /// A value range `(lo, hi)` (underflow, overflow or between two edges).
+    Range { lo: f64, hi: f64 },
+    /// Exactly this value.
+    Atom(f64),
+}
+
+/// Histogram bin edges for every metric, at the quantiles of a pilot run,
+/// with a lookup grid per metric so that binning a value costs a few ns.
+///
+/// Shared (behind an `Arc`) by all the [`QuantileHistograms`] of a run:
+/// histograms merge only if they use the same layout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantileLayout {
+    n_metrics: usize,
+    metrics: Vec<MetricLayout>,
+    /// Distinct edges of all metrics, each metric's ascending.
+    edges: Vec<f64>,
+    /// Per metric, `grid_len + 1` entries: entry `g` is the highest edge index
+    /// that is certainly `<=` any value mapped to grid cell `g` (a lower bound
+    /// for the search); entry `g + 1` is an upper bound.
+    grid: Vec<u32>,
+    /// Total number of cells (length of a histogram's counts).
+    n_cells: usize,
+}
+
+impl QuantileLayout {
+    /// Builds the layout from a row-major pilot: `pilot[i * n_metrics + m]`
+    /// is metric `m` of pilot path `i`.
+    ///
+    /// For each metric, its finite pilot values are sorted and the values at
+    /// ranks `round(j (P - 1) / intervals)`, `j = 0..=intervals`, become the
+    /// edges (equal edges merged). Non-finite pilot values are ignored.
+    ///
+    /// # Panics
+    /// If `intervals == 0`, if `pilot.len()` is not a multiple of `n_metrics`,
+    /// or if the layout would need more than `u32::MAX` edges per metric.
+    pub fn from_pilot(pilot: &[f64], n_metrics: usize, intervals: usize) -> QuantileLayout {
+        assert!(intervals > 0, "intervals must be positive");
+        assert!(
+            n_metrics == 0 || pilot.len() % n_metrics == 0,
+            "pilot length {} is not a multiple of n_metrics {}",
+            pilot.len(),
+            n_metrics
+        );
+        let rows = pilot.len().checked_div(n_metrics).unwrap_or(0);
+        let mut layout = QuantileLayout {
+            n_metrics,
+            metrics: Vec::with_capacity(n_metrics),
+            edges: Vec::new(),
+            grid: Vec::new(),
+            n_cells: 0,
+        };
+        let mut column = Vec::with_capacity(rows);
+        let mut metric_edges = Vec::with_capacity(intervals + 1);
+        for m in 0..n_metrics {
+            column.clear();
+            column.extend(
+                (0..rows)
+                    .map(|i| pilot[i * n_metrics + m])
+                    .filter(|x| x.is_finite()),
+            );
+            column.sort_unstable_by(f64::total_cmp);
+            metric_edges.clear();
+            if let Some(last) = column.len().checked_sub(1) {
+                for j in 0..=intervals {
+                    // Round half up, in integers: round(j * last / intervals).
+                    let rank = (2 * j * last + intervals) / (2 * intervals);
+                    // `+ 0.0` turns -0.0 into 0.0, so a zero edge prints as 0.
+                    metric_edges.push(column[rank] + 0.0);
+                }
+                metric_edges.dedup();
+            }
+            layout.push_metric(&metric_edges);
+        }
+        layout
+    }
+
+    fn push_metric(&mut self, edges: &[f64]) {
+        let k = edges.len();
+        assert!(k <= u32::MAX as usize, "too many edges for one metric");
+        let (lo, hi) = match edges {
+            [] => (0.0, 0.0),
+            [first, .., last] => (*first, *last),
+            [only] => (*only, *only),
+        };
+        let grid_len = (GRID_CELLS_PER_EDGE * k).clamp(1, GRID_CELLS_MAX);
+        let inv_width = if hi > lo {
+            let w = grid_len as f64 / (hi - lo);
+            if w.is_finite() { w } else { 0.0 }
+        } else {
+            0.0
+        };
+        let metric = MetricLayout {
+            lo,
+            inv_width,
+            edge_start: self.edges.len(),
+            k,
+            cell_start: self.n_cells,
+            grid_start: self.grid.len(),
+            grid_len,
+        };
+        // grid[g] = max(0, highest j with cell(e_j) < g). Because the cell map
+        // is monotone, every such edge is < any x in cell g, and every edge
+        // with cell(e_j) > g is > x: the answer lies in [grid[g], grid[g+1]].
+        let mut j = 0usize;
+        let mut below = 0u32;
+        for g in 0..grid_len {
+            while j < k && metric.grid_cell(edges[j]) < g {
+                below = j as u32;
+                j += 1;
+            }
+            self.grid.push(below);
+        }
+        self.grid.push(k.saturating_sub(1) as u32);
+        self.edges.extend_from_slice(edges);
+        self.n_cells += if k == 0 { 1 } else { 2 * k + 1 };
+        self.metrics.push(metric);
+    }
+
+    /// Number of metrics (the length of a row).
+    pub fn n_metrics(&self) -> usize {
+        self.n_metrics
+    }
+
+    /// The distinct bin edges of metric `m`, ascending.
+    pub fn edges(&self, m: usize) -> &[f64] {
+        let ml = &self.metrics[m];
+        &self.edges[ml.edge_start..ml.edge_start + ml.k]
+    }
+
+    /// Total number of histogram cells over all metrics (memory per
+    /// histogram is 8 bytes per cell).
+    pub fn n_cells(&self) -> usize {
+        self.n_cells
+    }
+
+    /// Cell index (within metric `ml`) of the value `x`.
+    #[inline]
+    fn cell_of(&self, ml: &MetricLayout, x: f64) -> usize {
+        let k = ml.k;
+        let edges = &self.edges[ml.edge_start..ml.edge_start + k];
+        let (Some(&first), Some(&last)) = (edges.first(), edges.last()) else {
+            return 0;
+        };
+        if x < first {
+            return 0;
+        }
+        if x > last || x.is_nan() {
+            return 2 * k;
+        }
+        let g = ml.grid_cell(x);
+        let grid = &self.grid[ml.grid_start + g..ml.grid_start + g + 2];
+        let (mut j, end) = (grid[0] as usize, grid[1] as usize);
+        if end - j <= LINEAR_WALK_MAX {
+            while j < end && edges[j + 1] <= x {
+                j += 1;
+            }
+        } else {
+            j += edges[j + 1..=end].partition_point(|&e| e <= x);
+        }
+        if x == edges[j] { 2 * j + 1 } else { 2 * j + 2 }
+    }
+
+    /// Cell `c` of metric `ml`, given the metric's tracked min and max.
+    fn cell(&self, ml: &MetricLayout, c: usize, min: f64, max: f64) -> Cell {
+        let edges = &self.edges[ml.edge_start..ml.edge_start + ml.k];
+        if ml.k == 0 {
+            Cell::Range { lo: min, hi: max }
+        } else if c == 0 {
+            Cell::Range {
+                lo: min,
+                hi: edges[0],
+            }
+        } else if c == 2 * ml.k {
+            Cell::Range {
+                lo: edges[ml.k - 1],
+                hi: max,
+            }
+        } else if c % 2 == 1 {
+            Cell::Atom(edges[c / 2])
+        } else {
+            Cell::Range {
+                lo: edges[c / 2 - 1],
+                hi: edges[c / 2],
+            }
+        }
+    }
+}
+
+impl MetricLayout {
+    /// Lookup-grid cell of `x`, for `lo <= x <= hi`; monotone in `x`.
+    #[inline]
+    fn grid_cell(&self, x: f64) -> usize {
+        (((x - self.lo) * self.inv_width) as usize).min(self.grid_len - 1)
+    }
+}
+
+/// Percentiles of one metric read from a [`QuantileHistograms`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Quantiles {
+    /// Estimated values at [`PERCENTILES`] (type-7 target ranks); NaN if the
+    /// histogram is empty.
+    pub values: [f64; 5],
+    /// Bound on the rank error of `values`, as a fraction of the count: the
+    /// largest share of the values held by a cell that a percentile was
+    /// interpolated in (0 for percentiles that fell on an exact atom). The
+    /// empirical CDF at a returned value is within this (plus 1/N) of its
+    /// percentile.
+    pub max_rank_error: f64,
+}
+
+/// Per-metric histograms on a shared [`QuantileLayout`], one row per path;
+/// merge with `+=`, read with [`quantiles`](Self::quantiles).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantileHistograms {
+    layout: Arc<QuantileLayout>,
+    /// Counts of every cell of every metric (flat, see `MetricLayout::cell_start`).
+    counts: Vec<u64>,
+    /// Per metric, smallest value seen below the first edge (+inf if none).
+    min: Vec<f64>,
+    /// Per metric, largest non-NaN value seen above the last edge (-inf if none).
+    max: Vec<f64>,
+}
+
+impl QuantileHistograms {
+    /// Empty histograms on `layout`.
+    pub fn new(layout: Arc<QuantileLayout>) -> Self {
+        let n = layout.n_metrics;
+        QuantileHistograms {
+            counts: vec![0; layout.n_cells],
+            min: vec![f64::INFINITY; n],
+            max: vec![f64::NEG_INFINITY; n],
+            layout,
+        }
+    }
+
+    /// The layout these histograms use.
+    pub fn layout(&self) -> &Arc<QuantileLayout> {
+        &self.layout
+    }
+
+    /// Counts one path: `row[m]` is metric `m`. NaN counts as above every value.
+    #[inline]
+    pub fn insert_row(&mut self, row: &[f64]) {
+        let layout = &*self.layout;
+        debug_assert_eq!(row.len(), layout.n_metrics, "row length != n_metrics");
+        for ((ml, &x), (min, max)) in layout
+            .metrics
+            .iter()
+            .zip(row)
+            .zip(self.min.iter_mut().zip(self.max.iter_mut()))
+        {
+            let c = layout.cell_of(ml, x);
+            self.counts[ml.cell_start + c] += 1;
+            // The extremes matter only for the end cells; tracking them there
+            // keeps the common path branch-light.
+            if c == 0 {
+                *min = total_min(*min, x);
+            }
+            if c == 2 * ml.k {
+                *max = total_max(*max, x);
+            }
+        }
+    }
+
+    /// Number of values counted for metric `m` (the number of rows inserted).
+    pub fn count(&self, m: usize) -> u64 {
+        self.cells(m).iter().sum()
+    }
+
+    fn cells(&self, m: usize) -> &[u64] {
+        let ml = &self.layout.metrics[m];
+        let n = if ml.k == 0 { 1 } else { 2 * ml.k + 1 };
+        &self.counts[ml.cell_start..ml.cell_start + n]
+    }
+
+    /// The [`PERCENTILES`] of metric `m`, with their rank-error bound.
+    pub fn quantiles(&self, m: usize) -> Quantiles {
+        let ml = &self.layout.metrics[m];
+        let cells = self.cells(m);
+        let total: u64 = cells.iter().sum();
+        let mut out = Quantiles {
+            values: [f64::NAN; 5],
+            max_rank_error: 0.0,
+        };
+        if total == 0 {
+            return out;
+        }
+        for (value, &q) in out.values.iter_mut().zip(&PERCENTILES) {
+            let rank = q * (total - 1) as f64;
+            // First cell whose ranks [c0, c0 + count) reach past `rank`.
+            let mut c0 = 0u64;
+            let mut c = 0;
+            while c + 1 < cells.len() && (c0 + cells[c]) as f64 <= rank {
+                c0 += cells[c];
+                c += 1;
+            }
+            let count = cells[c];
+            *value = match self.layout.cell(ml, c, self.min[m], self.max[m]) {
+                Cell::Atom(v) => v,
+                Cell::Range { lo, hi } => {
+                    let share = count as f64 / total as f64;
+                    out.max_rank_error = out.max_rank_error.max(share);
+                    if hi >= lo {
+                        let t = (rank - c0 as f64 + 0.5) / count as f64;
+                        (lo + t * (hi - lo)).clamp(lo, hi)
+                    } else {
+                        f64::NAN // only NaN above the last edge
+                    }
+                }
+            };
+        }
+        out
+    }
+}
+
+impl AddAssign<&QuantileHistograms> for QuantileHistograms {
+    /// Adds the counts of `rhs`. Exact, so the merge order does not matter.
+    ///
+    /// # Panics
+    /// If the two histograms use different layouts.
+    fn add_assign(&mut self, rhs: &QuantileHistograms) {
+        assert!(
+            Arc::ptr_eq(&self.layout, &rhs.layout) || self.layout == rhs.layout,
+            "merging histograms with different layouts"
+        );
+        for (a, b) in self.counts.iter_mut().zip(&rhs.counts) {
+            *a += b;
+        }
+        for (a, &b) in self.min.iter_mut().zip(&rhs.min) {
+            *a = total_min(*a, b);
+        }
+        for (a, &b) in self.max.iter_mut().zip(&rhs.max) {
+            *a = total_max(*a, b);
+        }
+    }
+}
+
+/// Minimum in the IEEE total order, ignoring NaN. Unlike `f64::min`, it picks
+/// -0.0 over 0.0 whatever the argument order, so merges are bit-exact.
+fn total_min(a: f64, b: f64) -> f64 {
+    if b.is_nan() || (!a.is_nan() && a.total_cmp(&b).is_le()) {
+        a
+    } else {
+        b
+    }
+}
+
+/// Maximum in the IEEE total order, ignoring NaN (see [`total_min`]).
+fn total_max(a: f64, b: f64) -> f64 {
+    if b.is_nan() || (!a.is_nan() && a.total_cmp(&b).is_ge()) {
+        a
+    } else {
+        b
+    }
+}
+
+/// Exact [`PERCENTILES`] of `values` (sorted in place, `total_cmp`), with
+/// type-7 interpolation (numpy's default): rank `r = q (n - 1)`, value
+/// `v[floor r] + frac(r) (v[ceil r] - v[floor r])`. NaN if `values` is empty.
+pub fn exact_quantiles(values: &mut [f64]) -> [f64; 5] {
+    values.sort_unstable_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        return [f64::NAN; 5];
+    }
+    PERCENTILES.map(|q| {
+        let r = q * (n - 1) as f64;
+        let i = r.floor() as usize;
+        let frac = r - i as f64;
+        let (a, b) = (values[i], values[(i + 1).min(n - 1)]);
+        if frac == 0.0 || a == b {
+            a
+        } else {
+            a + frac * (b - a)
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Worst paths
+// ---------------------------------------------------------------------------
+
+/// The `k` lowest values seen, each with its path index: the worst paths.
+///
+/// Ordered by value, ties by lower path index, NaN above every number, so the
+/// kept set and its order do not depend on the push or merge order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LowestK {
+    k: usize,
+    /// The kept items, ascending.
+    items: Vec<(f64, u64)>,
+}
+
+fn lowest_order(a: &(f64, u64), b: &(f64, u64)) -> Ordering {
+    let by_value = match (a.0.is_nan(), b.0.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        // -0.0 and 0.0 tie, and fall to the path index.
+        (false, false) => a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal),
+    };
+    by_value.then(a.1.cmp(&b.1))
+}
+
+impl LowestK {
+    /// Keeps the `k` lowest values.
+    pub fn new(k: usize) -> Self {
+        LowestK {
+            k,
+            items: Vec::with_capacity(k),
+        }
+    }
+
+    /// Offers the value of path `path`.
+    #[inline]
+    pub fn push(&mut self, value: f64, path: u64) {
+        let item = (value, path);
+        if self.items.len() == self.k {
+            match self.items.last() {
+                Some(last) if lowest_order(&item, last).is_lt() => {
+                    self.items.pop();
+                }
+                _ => return,
+            }
+        }
+        let at = self
+            .items
+            .partition_point(|x| lowest_order(x, &item).is_lt());
+        self.items.insert(at, item);
+    }
+
+    /// The kept `(value, path)` pairs, lowest first.
+    pub fn items_sorted(&self) -> &[(f64, u64)] {
+        &self.items
+    }
+}
+
+impl AddAssign<&LowestK> for LowestK {
+    /// Keeps the `k` lowest of both (`self.k` wins if they differ).
+    fn add_assign(&mut self, rhs: &LowestK) {
+        let mut merged = Vec::with_capacity(self.k);
+        let (mut a, mut b) = (self.items.iter().peekable(), rhs.items.iter().peekable());
+        while merged.len() < self.k {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if lowest_order(x, y).is_le() => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, _) => b.next(),
+            };
+            match next {
+                Some(&item) => merged.push(item),
+                None => break,
+            }
+        }
+        self.items = merged;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
+    use rand_distr::{Distribution, StandardNormal};
+
+    fn rng(seed: u64) -> Xoshiro256PlusPlus {
+        Xoshiro256PlusPlus::seed_from_u64(seed)
+    }
+
+    fn normal(r: &mut Xoshiro256PlusPlus) -> f64 {
+        StandardNormal.sample(r)
+    }
+
+    fn shuffle<T>(items: &mut [T], r: &mut Xoshiro256PlusPlus) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, r.random_range(0..=i));
+        }
+    }
+
+    /// Mean and sample variance, two-pass, as the reference.
+    fn two_pass(xs: &[f64]) -> (f64, f64) {
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let ss = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>();
+        (mean, ss / (n - 1.0))
+    }
+
+    /// One `Moments` per chunk of random size (1..=max_chunk), in order.
+    fn chunked(xs: &[f64], max_chunk: usize, r: &mut Xoshiro256PlusPlus) -> Vec<Moments> {
+        let mut out = Vec::new();
+        let mut rest = xs;
+        while !rest.is_empty() {
+            let len = r.random_range(1..=max_chunk).min(rest.len());
+            let mut c = ChunkMoments::default();
+            rest[..len].iter().for_each(|&x| c.push(x));
+            out.push(Moments::from_chunk(&c));
+            rest = &rest[len..];
+        }
+        out
+    }
+
+    fn fold(parts: &[Moments]) -> Moments {
+        parts.iter().fold(Moments::default(), |acc, m| acc + *m)
+    }
+
+    fn tree(parts: &[Moments]) -> Moments {
+        match parts {
+            [] => Moments::default(),
+            [one] => *one,
+            _ => {
+                let (a, b) = parts.split_at(parts.len() / 2);
+                tree(b) + tree(a)
+            }
+        }
+    }
+
+    #[test]
+    fn moments_match_two_pass() {
+        let mut r = rng(1);
+        let xs: Vec<f64> = (0..100_000).map(|_| 3.0 + 10.0 * normal(&mut r)).collect();
+        let m = fold(&chunked(&xs, 5_000, &mut r));
+        let (mean, var) = two_pass(&xs);
+        assert_eq!(m.n(), 100_000);
+        assert!((m.mean() - mean).abs() < 1e-9, "{} vs {mean}", m.mean());
+        // Rounding each chunk sum to 2^-20 moves the variance by ~1e-12 here.
+        assert!(
+            (m.variance() / var - 1.0).abs() < 1e-10,
+            "{} vs {var}",
+            m.variance()
+        );
+        let se = (var / xs.len() as f64).sqrt();
+        assert!((m.se() / se - 1.0).abs() < 1e-12);
+        assert!((m.sd() - var.sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn moments_merge_is_exact_in_any_order() {
+        let mut r = rng(2);
+        for round in 0..5 {
+            let xs: Vec<f64> = (0..20_000)
+                .map(|_| (round as f64 * 7.0 - 10.0) + 1e3 * normal(&mut r))
+                .collect();
+            let mut parts = chunked(&xs, 700, &mut r);
+            let forward = fold(&parts);
+            let (a, b) = (
+                fold(&parts[..parts.len() / 3]),
+                fold(&parts[parts.len() / 3..]),
+            );
+            let (mut ab, mut ba) = (a, b);
+            ab += b;
+            ba += a;
+            assert_eq!(ab, forward);
+            assert_eq!(ba, forward);
+            assert_eq!(tree(&parts), forward);
+            parts.reverse();
+            assert_eq!(fold(&parts), forward);
+            shuffle(&mut parts, &mut r);
+            assert_eq!(tree(&parts), forward);
+        }
+    }
+
+    #[test]
+    fn moments_large_magnitude_variance() {
+        let mut r = rng(3);
+        let xs: Vec<f64> = (0..100_000).map(|_| 1e9 + 1e8 * normal(&mut r)).collect();
+        let m = fold(&chunked(&xs, 1_000, &mut r));
+        let (mean, var) = two_pass(&xs);
+        assert!((m.mean() / mean - 1.0).abs() < 1e-12);
+        assert!(
+            (m.variance() / var - 1.0).abs() < 1e-9,
+            "{} vs {var}",
+            m.variance()
+        );
+    }
+
+    #[test]
+    fn moments_edge_cases() {
+        let empty = Moments::default();
+        assert!(empty.mean().is_nan());
+        assert_eq!(empty.se(), 0.0);
+        let mut c = ChunkMoments::default();
+        c.push(5.0);
+        let one = Moments::from_chunk(&c);
+        assert_eq!((one.mean(), one.variance(), one.se()), (5.0, 0.0, 0.0));
+        // A constant: the variance must not come out negative or NaN.
+        let mut c = ChunkMoments::default();
+        (0..1000).for_each(|_| c.push(0.1));
+        let m = Moments::from_chunk(&c) + Moments::from_chunk(&c);
+        assert!(m.variance() >= 0.0 && m.variance() < 1e-12);
+        // Non-finite input poisons the result, in every merge order.
+        let mut bad = ChunkMoments::default();
+        bad.push(f64::INFINITY);
+        let bad = Moments::from_chunk(&bad);
+        assert!((m + bad).overflowed() && (bad + m).overflowed());
+        assert!((m + bad).mean().is_nan() && (m + bad).se().is_nan());
+        assert_eq!(m + bad, bad + m);
+        // Round trip through JSON (i128 fields).
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(serde_json::from_str::<Moments>(&json).unwrap(), m);
+    }
+
+    #[test]
+    fn exact_quantiles_type7() {
+        let mut xs = [7.0, 1.0, 10.0, 3.0, 2.0, 9.0, 4.0, 6.0, 5.0, 8.0];
+        let expected = [1.45, 3.25, 5.5, 7.75, 9.55];
+        for (got, want) in exact_quantiles(&mut xs).iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+        let mut two = [10.0, 0.0];
+        let got = exact_quantiles(&mut two);
+        for (got, want) in got.iter().zip([0.5, 2.5, 5.0, 7.5, 9.5]) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+        assert_eq!(exact_quantiles(&mut [3.0]), [3.0; 5]);
+        assert!(exact_quantiles(&mut []).iter().all(|x| x.is_nan()));
+    }
+
+    const N_DISTS: usize = 6;
+
+    /// One row: normal, lognormal (sigma 1), 30% point mass at 0 plus
+    /// normal(1, 1), a constant, ratio of normals (Cauchy), uniform.
+    fn sample_row(r: &mut Xoshiro256PlusPlus) -> [f64; N_DISTS] {
+        let z = normal(r);
+        let mixture = if r.random::<f64>() < 0.3 {
+            0.0
+        } else {
+            1.0 + normal(r)
+        };
+        let cauchy = normal(r) / normal(r);
+        [z, normal(r).exp(), mixture, 42.0, cauchy, r.random::<f64>()]
+    }
+
+    fn sample_rows(n: usize, seed: u64) -> Vec<[f64; N_DISTS]> {
+        let mut r = rng(seed);
+        (0..n).map(|_| sample_row(&mut r)).collect()
+    }
+
+    fn layout_for(rows: &[[f64; N_DISTS]], pilot: usize) -> Arc<QuantileLayout> {
+        let flat: Vec<f64> = rows[..pilot].iter().flatten().copied().collect();
+        Arc::new(QuantileLayout::from_pilot(&flat, N_DISTS, 1024))
+    }
+
+    #[test]
+    fn histogram_rank_error_is_bounded_and_honest() {
+        let rows = sample_rows(200_000, 4);
+        let layout = layout_for(&rows, 8_192);
+        let mut h = QuantileHistograms::new(layout);
+        rows.iter().for_each(|row| h.insert_row(row));
+        let n = rows.len() as f64;
+        for m in 0..N_DISTS {
+            assert_eq!(h.count(m), rows.len() as u64);
+            let mut col: Vec<f64> = rows.iter().map(|row| row[m]).collect();
+            col.sort_unstable_by(f64::total_cmp);
+            let qs = h.quantiles(m);
+            assert!(
+                qs.max_rank_error <= 0.005,
+                "metric {m}: bound {}",
+                qs.max_rank_error
+            );
+            for (&v, &q) in qs.values.iter().zip(&PERCENTILES) {
+                let below = col.partition_point(|&x| x < v) as f64 / n;
+                let at_or_below = col.partition_point(|&x| x <= v) as f64 / n;
+                let realized = (below - q).max(q - at_or_below).max(0.0);
+                assert!(
+                    realized <= 0.005,
+                    "metric {m} q {q}: value {v}, error {realized}"
+                );
+                assert!(
+                    realized <= qs.max_rank_error + 1.0 / n,
+                    "metric {m} q {q}: error {realized} > bound {}",
+                    qs.max_rank_error
+                );
+            }
+        }
+        // Point masses come out exact: the constant, and the mixture's atom at 0.
+        assert_eq!(h.quantiles(3).values, [42.0; 5]);
+        assert_eq!(h.quantiles(3).max_rank_error, 0.0);
+        assert_eq!(h.quantiles(2).values[1], 0.0);
+    }
+
+    #[test]
+    fn histogram_merge_is_exact_in_any_order() {
+        let rows = sample_rows(30_000, 5);
+        let layout = layout_for(&rows, 2_000);
+        let mut whole = QuantileHistograms::new(layout.clone());
+        rows.iter().for_each(|row| whole.insert_row(row));
+        for parts in [1, 2, 7] {
+            let mut hs = vec![QuantileHistograms::new(layout.clone()); parts];
+            // Uneven, interleaved split.
+            for (i, row) in rows.iter().enumerate() {
+                hs[(i * i + i / 3) % parts].insert_row(row);
+            }
+            let mut forward = QuantileHistograms::new(layout.clone());
+            hs.iter().for_each(|h| forward += h);
+            let mut backward = QuantileHistograms::new(layout.clone());
+            hs.iter().rev().for_each(|h| backward += h);
+            let mut into_last = hs[parts - 1].clone();
+            hs[..parts - 1].iter().for_each(|h| into_last += h);
+            for merged in [&forward, &backward, &into_last] {
+                assert_eq!(merged, &whole);
+                for m in 0..N_DISTS {
+                    let (a, b) = (merged.quantiles(m), whole.quantiles(m));
+                    assert_eq!(a.values.map(f64::to_bits), b.values.map(f64::to_bits));
+                    assert_eq!(a.max_rank_error.to_bits(), b.max_rank_error.to_bits());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn histogram_edge_cases() {
+        // Metric 0 has no finite pilot value (one cell); metric 1 a single edge.
+        let pilot = [f64::NAN, 1.0, f64::INFINITY, 1.0];
+        let layout = Arc::new(QuantileLayout::from_pilot(&pilot, 2, 16));
+        assert!(layout.edges(0).is_empty());
+        assert_eq!(layout.edges(1), &[1.0]);
+        let mut h = QuantileHistograms::new(layout);
+        assert!(h.quantiles(0).values.iter().all(|v| v.is_nan()));
+        for x in 0..=100 {
+            h.insert_row(&[x as f64, if x < 50 { 1.0 } else { 2.0 }]);
+        }
+        let q0 = h.quantiles(0);
+        assert!(q0.values.iter().all(|v| (0.0..=100.0).contains(v)));
+        assert_eq!(q0.max_rank_error, 1.0);
+        let q1 = h.quantiles(1);
+        assert_eq!(q1.values[..2], [1.0, 1.0]);
+        // Above the last edge: interpolated between it and the tracked max.
+        assert!(q1.values[3..].iter().all(|v| *v > 1.0 && *v <= 2.0));
+        // NaN counts above everything, and does not become the max.
+        h.insert_row(&[f64::NAN, f64::NAN]);
+        assert_eq!(h.count(1), 102);
+        assert!(h.quantiles(1).values[4] <= 2.0);
+    }
+
+    #[test]
+    fn histogram_lookup_matches_binary_search() {
+        // Heavy tails put many edges in one grid cell: exercise both search paths.
+        let rows = sample_rows(5_000, 6);
+        let layout = layout_for(&rows, 5_000);
+        let mut r = rng(7);
+        for (m, ml) in layout.metrics.iter().enumerate() {
+            let edges = layout.edges(m);
+            let probes = rows.iter().map(|row| row[m]).chain(edges.iter().copied());
+            let probes = probes.chain((0..2_000).map(|_| 50.0 * normal(&mut r)));
+            for x in probes {
+                let expected = match edges.partition_point(|&e| e <= x) {
+                    0 => 0,
+                    j if edges[j - 1] == x => 2 * j - 1,
+                    j => 2 * j,
+                };
+                assert_eq!(layout.cell_of(ml, x), expected, "metric {m}, x {x}");
+            }
+        }
+    }
+
+    #[test]
+    fn lowest_k_matches_sort_and_is_merge_order_independent() {
+        let mut r = rng(8);
+        let values: Vec<(f64, u64)> = (0..10_000u64)
+            .map(|i| {
+                let v = if r.random::<f64>() < 0.01 {
+                    f64::NAN
+                } else {
+                    // Coarse values, so ties are common.
+                    (normal(&mut r) * 4.0).round()
+                };
+                (v, i)
+            })
+            .collect();
+        for k in [0, 1, 10, 100] {
+            let mut sorted = values.clone();
+            sorted.sort_by(lowest_order);
+            sorted.truncate(k);
+            let mut shuffled = values.clone();
+            shuffle(&mut shuffled, &mut r);
+            let mut all = LowestK::new(k);
+            shuffled.iter().for_each(|&(v, p)| all.push(v, p));
+            assert_eq!(all.items_sorted().len(), k);
+            let same = |a: &[(f64, u64)], b: &[(f64, u64)]| {
+                a.iter()
+                    .map(|x| (x.0.to_bits(), x.1))
+                    .eq(b.iter().map(|x| (x.0.to_bits(), x.1)))
+            };
+            assert!(same(all.items_sorted(), &sorted));
+            let mut parts = vec![LowestK::new(k); 5];
+            for (i, &(v, p)) in shuffled.iter().enumerate() {
+                parts[i % 5].push(v, p);
+            }
+            let mut forward = LowestK::new(k);
+            parts.iter().for_each(|p| forward += p);
+            let mut backward = LowestK::new(k);
+            parts.iter().rev().for_each(|p| backward += p);
+            assert!(same(forward.items_sorted(), &sorted));
+            assert!(same(backward.items_sorted(), &sorted));
+        }
+    }
+}
