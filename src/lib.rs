@@ -2,6 +2,24 @@
 //!
 //! The model is `docs/model.md` (after `MODEL.md` of the design). The library
 //! does all the work; `main.rs` only parses arguments.
+//!
+//! Flow of a run: [`scenario::load`] validates a TOML file into a
+//! [`scenario::Scenario`]; [`engine::Engine`] samples market paths
+//! ([`market`]), evaluates the fleet's mining ([`fleet`]), replays every
+//! policy ([`policy`]) through the one monthly step ([`sim`]), and merges
+//! the paths into a [`summary::Summary`] ([`stats`]); [`report`] turns it
+//! into JSON, CSV and a table, and [`output`] writes the files.
 
+pub mod calendar;
+pub mod cli;
+pub mod engine;
+pub mod fleet;
+pub mod format;
+pub mod market;
+pub mod output;
+pub mod policy;
+pub mod report;
 pub mod scenario;
+pub mod sim;
 pub mod stats;
+pub mod summary;

@@ -1,0 +1,141 @@
+//! The command line: parse, validate, run, export. `main.rs` only calls
+//! [`main`].
+//!
+//! Exit codes: 0 done, 2 bad input (scenario or arguments), 1 anything else.
+//! Errors are printed once, with their chain (`{:#}`).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::engine::{Engine, RunOptions};
+use crate::output;
+use crate::report;
+use crate::scenario::{self, Overrides, ScenarioError};
+
+/// pivotsim: should a Bitcoin miner convert its sites to AI inference now, in
+/// stages, on a signal, or never? Monte Carlo over BTC price, hashrate, fees,
+/// halvings and AI prices, with the treasury and the BTC-backed loan.
+#[derive(Debug, Parser)]
+#[command(name = "pivotsim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario: simulate every policy on the same paths and write results.
+    Run(RunArgs),
+    /// Check a scenario file and describe it.
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Monte Carlo paths (overrides `simulation.paths`).
+    #[arg(long)]
+    pub paths: Option<u64>,
+    /// Master seed (overrides `simulation.seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Output folder (default: output/<scenario name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Skip the charts (summary and CSVs only).
+    #[arg(long)]
+    pub no_charts: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Parse the arguments, run, and map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// 2 for bad input, 1 otherwise.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.chain().any(|c| c.downcast_ref::<ScenarioError>().is_some()) {
+        2
+    } else {
+        1
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Validate { scenario } => {
+            let sc = scenario::load(&scenario)?;
+            print!("{}", scenario::describe(&sc));
+            Ok(())
+        }
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        paths: args.paths,
+        seed: args.seed,
+        months: None,
+    };
+    let sc = scenario::load_with(&args.scenario, &overrides)?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(&sc.name));
+    let engine = Engine::new(sc);
+    let summary = engine.run(&RunOptions {
+        threads: args.threads,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+    });
+    output::ensure_dir(&out_dir)?;
+    let files: [(&str, Vec<u8>); 4] = [
+        ("summary.json", report::summary_json(&summary)),
+        ("monthly.csv", report::monthly_csv(&summary)),
+        ("market.csv", report::market_csv(&summary)),
+        ("policies.csv", report::policies_csv(&summary)),
+    ];
+    for (name, bytes) in &files {
+        output::write_atomic(&out_dir.join(name), bytes)
+            .with_context(|| format!("writing the results of {}", summary.scenario))?;
+    }
+    if !args.quiet {
+        print!("{}", report::table(&summary));
+        eprintln!(
+            "{} paths in {:.2} s ({:.0} paths/s, {} threads); results in {}",
+            summary.paths,
+            summary.elapsed_s,
+            summary.performance.paths_per_s,
+            summary.performance.threads,
+            out_dir.display()
+        );
+    }
+    Ok(())
+}

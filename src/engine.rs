@@ -1,0 +1,567 @@
+//! The Monte Carlo engine: paths in parallel, every policy on the same market
+//! path, results merged exactly.
+//!
+//! Determinism is structural. Path i draws only from generators keyed by
+//! (seed, i), so it is the same path in every run. Paths are grouped in fixed
+//! chunks of [`CHUNK_PATHS`] (by path index, never by thread); a chunk's sums
+//! are taken in path order, then folded into fixed-point accumulators whose
+//! `+=` is exact, and percentile histograms count integers. So any split of
+//! the chunks over threads gives the same bytes.
+//!
+//! Percentiles: the first [`PILOT_PATHS`] paths are kept whole. If the run
+//! has no more paths than that, percentiles are exact. Otherwise each metric
+//! gets histogram bins at the pilot's quantiles, every path is counted into
+//! them, and the rank error of each reported percentile is measured and
+//! reported (`percentiles.max_rank_error`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::fleet::MiningTable;
+use crate::market::{MarketModel, MarketPath};
+use crate::scenario::Scenario;
+use crate::sim::{Model, PolicyOutcome, Scratch};
+use crate::stats::{
+    ChunkMoments, Moments, QuantileHistograms, QuantileLayout, exact_quantiles,
+};
+use crate::summary::{
+    Mean, MeanSe, PercentileInfo, Performance, PolicyMonth, PolicySummary, Stats, Summary,
+    MarketMonth, MarketSummary,
+};
+
+/// Paths per chunk: the unit of work and of floating-point summation.
+pub const CHUNK_PATHS: u64 = 256;
+/// Paths kept whole to place the histogram bins (a multiple of CHUNK_PATHS).
+pub const PILOT_PATHS: u64 = 8192;
+/// Histogram intervals per metric (about 8 pilot values each).
+pub const HISTOGRAM_INTERVALS: usize = 1024;
+
+/// Market series reported per month.
+const MARKET_SERIES: usize = 5;
+/// Policy series with percentiles, per month.
+const POLICY_SERIES: usize = 7;
+/// Per-path scalars with percentiles, per policy.
+const POLICY_SCALARS: usize = 6;
+/// MW series (means only), per month.
+const MW_SERIES: usize = 4;
+/// Per-path values with means only, per policy.
+const POLICY_FLAGS: usize = 7;
+
+/// Where each metric sits in a path's row. The first `n_quantile` metrics
+/// get percentiles; the rest only means.
+#[derive(Debug, Clone, Copy)]
+pub struct RowLayout {
+    pub months: usize,
+    pub policies: usize,
+    pub n_quantile: usize,
+    pub n_total: usize,
+}
+
+impl RowLayout {
+    pub fn new(months: usize, policies: usize) -> RowLayout {
+        let n_quantile =
+            MARKET_SERIES * months + policies * (POLICY_SERIES * months + POLICY_SCALARS);
+        let n_total = n_quantile + policies * (MW_SERIES * months + POLICY_FLAGS);
+        RowLayout {
+            months,
+            policies,
+            n_quantile,
+            n_total,
+        }
+    }
+    fn market(&self, k: usize, t: usize) -> usize {
+        k * self.months + t
+    }
+    fn policy_base(&self, p: usize) -> usize {
+        MARKET_SERIES * self.months + p * (POLICY_SERIES * self.months + POLICY_SCALARS)
+    }
+    fn policy_month(&self, p: usize, k: usize, t: usize) -> usize {
+        self.policy_base(p) + k * self.months + t
+    }
+    fn policy_scalar(&self, p: usize, k: usize) -> usize {
+        self.policy_base(p) + POLICY_SERIES * self.months + k
+    }
+    fn mean_base(&self, p: usize) -> usize {
+        self.n_quantile + p * (MW_SERIES * self.months + POLICY_FLAGS)
+    }
+    fn policy_mw(&self, p: usize, k: usize, t: usize) -> usize {
+        self.mean_base(p) + k * self.months + t
+    }
+    fn policy_flag(&self, p: usize, k: usize) -> usize {
+        self.mean_base(p) + MW_SERIES * self.months + k
+    }
+}
+
+// Indices of the per-path flags (means only).
+const FLAG_CONVERSIONS: usize = 0;
+const FLAG_MARGIN_CALL: usize = 1;
+const FLAG_LIQUIDATION: usize = 2;
+const FLAG_DISTRESS: usize = 3;
+const FLAG_FIRST_DISTRESS: usize = 4;
+const FLAG_NPV_DIFF: usize = 5;
+const FLAG_TERMINAL_DIFF: usize = 6;
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Worker threads; 0 = all cores.
+    pub threads: usize,
+    /// Show a progress bar on stderr (drawn only when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Everything path-independent, built once per run.
+pub struct Engine {
+    pub scenario: Scenario,
+    pub model: Model,
+    pub market: MarketModel,
+    pub layout: RowLayout,
+}
+
+/// One worker's reusable buffers.
+pub struct Worker {
+    pub market: MarketPath,
+    pub table: MiningTable,
+    pub scratch: Scratch,
+    pub outcome: PolicyOutcome,
+    row: Vec<f64>,
+    chunk: Vec<ChunkMoments>,
+}
+
+/// Aggregates of a set of chunks. `+=` is exact (order-independent).
+pub struct Partial {
+    pub paths: u64,
+    pub moments: Vec<Moments>,
+    pub histograms: Option<QuantileHistograms>,
+    /// Rows of every path, row-major (pilot phase only).
+    pub rows: Vec<f64>,
+    pub time_market: Duration,
+    pub time_policy: Duration,
+    pub time_aggregate: Duration,
+}
+
+impl Partial {
+    fn new(layout: &RowLayout, histograms: Option<QuantileHistograms>) -> Partial {
+        Partial {
+            paths: 0,
+            moments: vec![Moments::default(); layout.n_total],
+            histograms,
+            rows: Vec::new(),
+            time_market: Duration::ZERO,
+            time_policy: Duration::ZERO,
+            time_aggregate: Duration::ZERO,
+        }
+    }
+
+    fn merge(mut self, other: Partial) -> Partial {
+        self.paths += other.paths;
+        for (a, b) in self.moments.iter_mut().zip(&other.moments) {
+            *a += *b;
+        }
+        match (&mut self.histograms, &other.histograms) {
+            (Some(a), Some(b)) => *a += b,
+            (None, Some(_)) => self.histograms = other.histograms,
+            _ => {}
+        }
+        self.rows.extend_from_slice(&other.rows);
+        self.time_market += other.time_market;
+        self.time_policy += other.time_policy;
+        self.time_aggregate += other.time_aggregate;
+        self
+    }
+}
+
+impl Engine {
+    pub fn new(scenario: Scenario) -> Engine {
+        let model = Model::new(&scenario);
+        let market = MarketModel::new(&scenario.market, &model.calendar);
+        let layout = RowLayout::new(model.months(), scenario.policies.len());
+        Engine {
+            scenario,
+            model,
+            market,
+            layout,
+        }
+    }
+
+    pub fn worker(&self) -> Worker {
+        Worker {
+            market: MarketPath::with_months(self.model.months()),
+            table: MiningTable::default(),
+            scratch: Scratch::default(),
+            outcome: PolicyOutcome::default(),
+            row: vec![0.0; self.layout.n_total],
+            chunk: vec![ChunkMoments::default(); self.layout.n_total],
+        }
+    }
+
+    /// Simulate path `path`: sample its market, replay every policy, fill
+    /// `w.row`. Returns the time spent sampling and replaying.
+    pub fn simulate_path(&self, w: &mut Worker, path: u64) -> (Duration, Duration) {
+        let t0 = Instant::now();
+        let seed = self.scenario.simulation.seed;
+        self.market.sample(seed, path, &mut w.market);
+        w.table
+            .fill(&self.model.fleet, &self.model.calendar, &w.market);
+        let t1 = Instant::now();
+        let l = &self.layout;
+        let months = l.months;
+        let row = &mut w.row;
+        for t in 0..months {
+            row[l.market(0, t)] = w.market.btc_price_usd[t];
+            row[l.market(1, t)] = w.market.hashrate_ehs[t];
+            row[l.market(2, t)] = w.market.hashprice_usd_per_eh_day[t] / 1000.0;
+            row[l.market(3, t)] = w.market.gpu_hour_usd[t];
+            row[l.market(4, t)] = w.market.ai_demand_mw[t];
+        }
+        // The baseline first, so the others can be paired with it.
+        let base = self.scenario.baseline;
+        let order = std::iter::once(base).chain((0..l.policies).filter(|&p| p != base));
+        let (mut base_npv, mut base_terminal) = (0.0, 0.0);
+        for p in order {
+            let o = &mut w.outcome;
+            self.model
+                .replay(p, &w.market, &w.table, &mut w.scratch, o, |_| {});
+            if p == base {
+                base_npv = o.npv_usd;
+                base_terminal = o.terminal_net_reserve_usd;
+            }
+            for t in 0..months {
+                row[l.policy_month(p, 0, t)] = o.revenue_usd[t];
+                row[l.policy_month(p, 1, t)] = o.mining_revenue_usd[t];
+                row[l.policy_month(p, 2, t)] = o.ai_revenue_usd[t];
+                row[l.policy_month(p, 3, t)] = o.btc_mined[t];
+                row[l.policy_month(p, 4, t)] = o.reserve_btc[t];
+                row[l.policy_month(p, 5, t)] = o.reserve_usd[t];
+                row[l.policy_month(p, 6, t)] = o.net_reserve_usd[t];
+                let mw = o.mw[t];
+                row[l.policy_mw(p, 0, t)] = mw.mining;
+                row[l.policy_mw(p, 1, t)] = mw.idle;
+                row[l.policy_mw(p, 2, t)] = mw.converting;
+                row[l.policy_mw(p, 3, t)] = mw.ai;
+            }
+            let scalars = [
+                o.npv_usd,
+                o.total_revenue_usd,
+                o.terminal_net_reserve_usd,
+                o.max_drawdown,
+                o.max_drawdown_net_usd,
+                o.min_reserve_btc,
+            ];
+            for (k, v) in scalars.into_iter().enumerate() {
+                row[l.policy_scalar(p, k)] = v;
+            }
+            let flags = [
+                o.conversions_started as f64,
+                o.margin_call as u8 as f64,
+                o.liquidation as u8 as f64,
+                o.first_distress_month.is_some() as u8 as f64,
+                o.first_distress_month.map_or(0.0, |m| m as f64),
+                o.npv_usd - base_npv,
+                o.terminal_net_reserve_usd - base_terminal,
+            ];
+            for (k, v) in flags.into_iter().enumerate() {
+                row[l.policy_flag(p, k)] = v;
+            }
+        }
+        let t2 = Instant::now();
+        (t1 - t0, t2 - t1)
+    }
+
+    /// Simulate chunk `c` (paths `c * CHUNK_PATHS ..`, clipped to `paths`) into `acc`.
+    fn run_chunk(&self, w: &mut Worker, c: u64, paths: u64, keep_rows: bool, acc: &mut Partial) {
+        let first = c * CHUNK_PATHS;
+        let last = (first + CHUNK_PATHS).min(paths);
+        w.chunk.fill(ChunkMoments::default());
+        for path in first..last {
+            let (tm, tp) = self.simulate_path(w, path);
+            let ta = Instant::now();
+            for (m, &x) in w.chunk.iter_mut().zip(&w.row) {
+                m.push(x);
+            }
+            if let Some(h) = &mut acc.histograms {
+                h.insert_row(&w.row[..self.layout.n_quantile]);
+            }
+            if keep_rows {
+                acc.rows.extend_from_slice(&w.row[..self.layout.n_quantile]);
+            }
+            acc.time_market += tm;
+            acc.time_policy += tp;
+            acc.time_aggregate += ta.elapsed();
+        }
+        let ta = Instant::now();
+        for (m, c) in acc.moments.iter_mut().zip(&w.chunk) {
+            m.absorb(c);
+        }
+        acc.paths += last - first;
+        acc.time_aggregate += ta.elapsed();
+    }
+
+    /// Run the scenario's paths and summarise them.
+    pub fn run(&self, opts: &RunOptions) -> Summary {
+        let started = Instant::now();
+        let run_started_utc = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .build()
+            .expect("thread pool");
+        let threads = pool.current_num_threads();
+        let paths = self.scenario.simulation.paths;
+        let n_chunks = paths.div_ceil(CHUNK_PATHS);
+        let bar = progress_bar(opts.progress, n_chunks);
+
+        let total = pool.install(|| {
+            // Phase 1: the pilot, kept whole, in path order.
+            let pilot_paths = paths.min(PILOT_PATHS);
+            let pilot_chunks = pilot_paths.div_ceil(CHUNK_PATHS);
+            let pilot = (0..pilot_chunks)
+                .into_par_iter()
+                .map_init(
+                    || self.worker(),
+                    |w, c| {
+                        let mut acc = Partial::new(&self.layout, None);
+                        self.run_chunk(w, c, paths, true, &mut acc);
+                        bar.inc(1);
+                        acc
+                    },
+                )
+                .collect::<Vec<_>>()
+                .into_iter()
+                .reduce(Partial::merge)
+                .expect("at least one path");
+            if paths <= PILOT_PATHS {
+                return pilot;
+            }
+            // Phase 2: bins from the pilot, then every other path counted in.
+            let qlayout = Arc::new(QuantileLayout::from_pilot(
+                &pilot.rows,
+                self.layout.n_quantile,
+                HISTOGRAM_INTERVALS,
+            ));
+            let mut hist = QuantileHistograms::new(qlayout.clone());
+            for row in pilot.rows.chunks_exact(self.layout.n_quantile) {
+                hist.insert_row(row);
+            }
+            let mut pilot = pilot;
+            pilot.rows = Vec::new();
+            pilot.histograms = Some(hist);
+            let rest = (pilot_chunks as usize..n_chunks as usize)
+                .into_par_iter()
+                .with_min_len(8)
+                .fold(
+                    || {
+                        (
+                            self.worker(),
+                            Partial::new(
+                                &self.layout,
+                                Some(QuantileHistograms::new(qlayout.clone())),
+                            ),
+                        )
+                    },
+                    |(mut w, mut acc), c| {
+                        self.run_chunk(&mut w, c as u64, paths, false, &mut acc);
+                        bar.inc(1);
+                        (w, acc)
+                    },
+                )
+                .map(|(_, acc)| acc)
+                .reduce_with(Partial::merge);
+            match rest {
+                Some(rest) => pilot.merge(rest),
+                None => pilot,
+            }
+        });
+        bar.finish_and_clear();
+        let elapsed = started.elapsed();
+        self.summarise(total, threads, elapsed, run_started_utc)
+    }
+
+    fn summarise(
+        &self,
+        total: Partial,
+        threads: usize,
+        elapsed: Duration,
+        run_started_utc: String,
+    ) -> Summary {
+        let sc = &self.scenario;
+        let l = &self.layout;
+        let cal = &self.model.calendar;
+        let paths = total.paths;
+        // Percentiles of every quantile metric.
+        let mut max_rank_error: f64 = 0.0;
+        let quantiles: Vec<[f64; 5]> = match &total.histograms {
+            Some(h) => (0..l.n_quantile)
+                .map(|m| {
+                    let q = h.quantiles(m);
+                    max_rank_error = max_rank_error.max(q.max_rank_error);
+                    q.values
+                })
+                .collect(),
+            None => {
+                let n = l.n_quantile;
+                let mut column = Vec::with_capacity(paths as usize);
+                (0..n)
+                    .map(|m| {
+                        column.clear();
+                        column.extend(total.rows.iter().skip(m).step_by(n));
+                        exact_quantiles(&mut column)
+                    })
+                    .collect()
+            }
+        };
+        let stats = |m: usize| -> Stats {
+            let mo = &total.moments[m];
+            let q = quantiles[m];
+            Stats {
+                mean: mo.mean(),
+                se: mo.se(),
+                p5: q[0],
+                p25: q[1],
+                p50: q[2],
+                p75: q[3],
+                p95: q[4],
+            }
+        };
+        let mean = |m: usize| total.moments[m].mean();
+        let mean_se = |m: usize| MeanSe {
+            mean: total.moments[m].mean(),
+            se: total.moments[m].se(),
+        };
+        let date = |t: usize| cal.dates[t].format("%Y-%m-%d").to_string();
+
+        let market = MarketSummary {
+            months: (0..l.months)
+                .map(|t| MarketMonth {
+                    month: t,
+                    date: date(t),
+                    btc_price_usd: stats(l.market(0, t)),
+                    hashrate_ehs: stats(l.market(1, t)),
+                    hashprice_usd_per_ph_day: stats(l.market(2, t)),
+                    gpu_hour_usd: stats(l.market(3, t)),
+                    ai_demand_mw: stats(l.market(4, t)),
+                })
+                .collect(),
+        };
+        let policies = sc
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(p, spec)| {
+                let is_base = p == sc.baseline;
+                let p_distress = mean(l.policy_flag(p, FLAG_DISTRESS));
+                PolicySummary {
+                    name: spec.name.clone(),
+                    kind: spec.kind.as_str().to_string(),
+                    npv_usd: stats(l.policy_scalar(p, 0)),
+                    total_revenue_usd: stats(l.policy_scalar(p, 1)),
+                    terminal_net_reserve_usd: stats(l.policy_scalar(p, 2)),
+                    max_drawdown: stats(l.policy_scalar(p, 3)),
+                    max_drawdown_net_usd: stats(l.policy_scalar(p, 4)),
+                    min_reserve_btc: stats(l.policy_scalar(p, 5)),
+                    npv_vs_baseline_usd: (!is_base)
+                        .then(|| mean_se(l.policy_flag(p, FLAG_NPV_DIFF))),
+                    terminal_net_reserve_vs_baseline_usd: (!is_base)
+                        .then(|| mean_se(l.policy_flag(p, FLAG_TERMINAL_DIFF))),
+                    conversions_started: Mean {
+                        mean: mean(l.policy_flag(p, FLAG_CONVERSIONS)),
+                    },
+                    p_margin_call: mean(l.policy_flag(p, FLAG_MARGIN_CALL)),
+                    p_liquidation: mean(l.policy_flag(p, FLAG_LIQUIDATION)),
+                    p_distress,
+                    mean_first_distress_month: (p_distress > 0.0)
+                        .then(|| mean(l.policy_flag(p, FLAG_FIRST_DISTRESS)) / p_distress),
+                    months: (0..l.months)
+                        .map(|t| PolicyMonth {
+                            month: t,
+                            date: date(t),
+                            revenue_usd: stats(l.policy_month(p, 0, t)),
+                            mining_revenue_usd: stats(l.policy_month(p, 1, t)),
+                            ai_revenue_usd: stats(l.policy_month(p, 2, t)),
+                            btc_mined: stats(l.policy_month(p, 3, t)),
+                            reserve_btc: stats(l.policy_month(p, 4, t)),
+                            reserve_usd: stats(l.policy_month(p, 5, t)),
+                            net_reserve_usd: stats(l.policy_month(p, 6, t)),
+                            mw_mining: mean(l.policy_mw(p, 0, t)),
+                            mw_curtailed: mean(l.policy_mw(p, 1, t)),
+                            mw_converting: mean(l.policy_mw(p, 2, t)),
+                            mw_ai: mean(l.policy_mw(p, 3, t)),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let secs = elapsed.as_secs_f64();
+        let worker = (total.time_market + total.time_policy + total.time_aggregate)
+            .as_secs_f64()
+            .max(1e-12);
+        Summary {
+            scenario: sc.name.clone(),
+            scenario_sha256: sc.sha256.clone(),
+            pivotsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            seed: sc.simulation.seed,
+            paths,
+            months: l.months,
+            start: sc.simulation.start.format("%Y-%m-%d").to_string(),
+            ai_mode: sc.ai.mode.as_str().to_string(),
+            baseline: sc.policies[sc.baseline].name.clone(),
+            elapsed_s: secs,
+            run_started_utc,
+            percentiles: PercentileInfo {
+                method: if total.histograms.is_some() {
+                    "histogram"
+                } else {
+                    "exact"
+                }
+                .to_string(),
+                pilot_paths: paths.min(PILOT_PATHS),
+                max_rank_error,
+            },
+            market,
+            policies,
+            performance: Performance {
+                threads,
+                paths_per_s: paths as f64 / secs,
+                site_months_per_s: (paths as f64
+                    * l.months as f64
+                    * self.model.fleet.len() as f64
+                    * l.policies as f64)
+                    / secs,
+                share_market: total.time_market.as_secs_f64() / worker,
+                share_policy: total.time_policy.as_secs_f64() / worker,
+                share_aggregation: total.time_aggregate.as_secs_f64() / worker,
+                peak_memory_mib: peak_memory_mib(),
+            },
+        }
+    }
+}
+
+fn progress_bar(show: bool, chunks: u64) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(chunks),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} simulating [{bar:40}] {percent:>3}%  {elapsed_precise} (eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Peak resident set size of this process, MiB (Linux `VmHWM`; 0 elsewhere).
+pub fn peak_memory_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

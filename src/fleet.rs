@@ -1,0 +1,267 @@
+//! The fleet, precomputed for the monthly loop, and the mining economics of
+//! one site in one month.
+//!
+//! Mining outcomes do not depend on the policy: a site that is mining earns
+//! the same in month t of a path whichever policy put it there. So the engine
+//! evaluates every site once per path and month ([`MiningTable`]) and each
+//! policy replay only sums the sites it still mines with. The run-or-idle
+//! test lives in one function, [`SiteEcon::mining`], used both by the mining
+//! step and by the margins the policies rank sites by (MODEL.md section 4).
+
+use crate::calendar::{BLOCKS_PER_DAY, Calendar};
+use crate::market::MarketPath;
+use crate::scenario::{AiMode, Scenario};
+
+/// Per-site constants, in fleet order (struct of arrays for the hot loop).
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    pub sites: Vec<SiteEcon>,
+    /// Mining opex, USD per MW per month.
+    pub mining_opex_usd_per_mw_month: f64,
+    pub curtailed_opex_share: f64,
+    pub curtailment: bool,
+    pub ai_mode: AiMode,
+    pub pue: f64,
+    pub u_max: f64,
+    pub gpus_per_mw_it: f64,
+    pub ai_opex_usd_per_mw_it_month: f64,
+    pub lease_usd_per_mw_it_year: f64,
+    pub total_power_mw: f64,
+}
+
+/// One site's constants.
+#[derive(Debug, Clone)]
+pub struct SiteEcon {
+    pub power_mw: f64,
+    pub hashrate_ehs: f64,
+    pub uptime: f64,
+    pub power_usd_per_mwh: f64,
+    pub convertible: bool,
+    /// Lead time in months (>= 1) for convertible sites, 0 otherwise.
+    pub lead_months: usize,
+    /// IT load the site hosts as an AI site, `power_mw / pue`.
+    pub it_mw: f64,
+    /// Total conversion capex, USD (facility, plus GPUs in gpu_cloud).
+    pub capex_usd: f64,
+    /// One installment, `capex_usd / lead_months`.
+    pub installment_usd: f64,
+    /// Threshold policy: capex as a monthly annuity per grid MW, USD.
+    pub capex_annuity_usd_per_mw_month: f64,
+    /// `uptime * hashrate_ehs`: the EH/s the site delivers on average.
+    effective_ehs: f64,
+    /// `power_mw * uptime * 24 * power_usd_per_mwh`: power cost per day when running.
+    power_usd_per_day: f64,
+    /// Mining opex per month, USD.
+    opex_usd: f64,
+}
+
+/// Mining result of one site in one month (whole site, not per MW).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SiteMining {
+    /// Whether the machines run (false: idle, curtailed).
+    pub runs: bool,
+    pub btc_mined: f64,
+    pub revenue_usd: f64,
+    pub power_usd: f64,
+    /// Opex paid: full when running, the curtailed share when idle.
+    pub opex_usd: f64,
+}
+
+impl SiteMining {
+    /// Revenue - power - opex.
+    pub fn margin_usd(&self) -> f64 {
+        self.revenue_usd - self.power_usd - self.opex_usd
+    }
+}
+
+impl Fleet {
+    pub fn new(scenario: &Scenario) -> Fleet {
+        let ai = &scenario.ai;
+        let gpu_cloud = ai.mode == AiMode::GpuCloud;
+        let i_month = (1.0 + scenario.valuation.discount_rate).powf(1.0 / 12.0) - 1.0;
+        let sites = scenario
+            .sites
+            .iter()
+            .map(|s| {
+                let it_mw = s.power_mw / ai.pue;
+                let facility_usd = it_mw * s.facility_capex_usd_per_mw_it;
+                let gpu_usd = if gpu_cloud {
+                    it_mw * ai.gpus_per_mw_it * ai.gpu_capex_usd
+                } else {
+                    0.0
+                };
+                let capex_usd = facility_usd + gpu_usd;
+                let lead = if s.convertible {
+                    s.lead_months.unwrap_or(1).max(1)
+                } else {
+                    0
+                };
+                let annuity = facility_usd * annuity_factor(i_month, ai.facility_life_years * 12.0)
+                    + gpu_usd * annuity_factor(i_month, ai.gpu_life_years * 12.0);
+                SiteEcon {
+                    power_mw: s.power_mw,
+                    hashrate_ehs: s.hashrate_ehs(),
+                    uptime: s.uptime,
+                    power_usd_per_mwh: s.power_usd_per_mwh,
+                    convertible: s.convertible,
+                    lead_months: lead,
+                    it_mw,
+                    capex_usd,
+                    installment_usd: if lead > 0 {
+                        capex_usd / lead as f64
+                    } else {
+                        0.0
+                    },
+                    capex_annuity_usd_per_mw_month: annuity / s.power_mw,
+                    effective_ehs: s.uptime * s.hashrate_ehs(),
+                    power_usd_per_day: s.power_mw * s.uptime * 24.0 * s.power_usd_per_mwh,
+                    opex_usd: s.power_mw * scenario.mining.opex_usd_per_mw_month,
+                }
+            })
+            .collect::<Vec<_>>();
+        Fleet {
+            total_power_mw: sites.iter().map(|s| s.power_mw).sum(),
+            sites,
+            mining_opex_usd_per_mw_month: scenario.mining.opex_usd_per_mw_month,
+            curtailed_opex_share: scenario.mining.curtailed_opex_share,
+            curtailment: scenario.mining.curtailment,
+            ai_mode: ai.mode,
+            pue: ai.pue,
+            u_max: ai.u_max,
+            gpus_per_mw_it: ai.gpus_per_mw_it,
+            ai_opex_usd_per_mw_it_month: ai.opex_usd_per_mw_it_month,
+            lease_usd_per_mw_it_year: ai.lease_usd_per_mw_it_year,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.sites.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    /// AI revenue per MW of IT at full utilization in month t, `r[t]`:
+    /// GPU-hours sold (gpu_cloud) or the lease (colocation).
+    pub fn ai_rate_usd_per_mw_it(&self, days: f64, gpu_hour_usd: f64) -> f64 {
+        match self.ai_mode {
+            AiMode::GpuCloud => self.gpus_per_mw_it * 24.0 * days * gpu_hour_usd,
+            AiMode::Colocation => self.lease_usd_per_mw_it_year / 12.0,
+        }
+    }
+
+    /// AI power cost per MW of IT at utilization 1 for a site paying
+    /// `power_usd_per_mwh` (0 in colocation: the tenant pays).
+    pub fn ai_power_usd_per_mw_it(&self, days: f64, power_usd_per_mwh: f64) -> f64 {
+        match self.ai_mode {
+            AiMode::GpuCloud => self.pue * 24.0 * days * power_usd_per_mwh,
+            AiMode::Colocation => 0.0,
+        }
+    }
+
+    /// Threshold policy: AI margin of site i per grid MW per month at
+    /// utilization `u`, revenue - power - opex (MODEL.md section 4).
+    pub fn ai_margin_usd_per_mw(&self, i: usize, u: f64, days: f64, gpu_hour_usd: f64) -> f64 {
+        let s = &self.sites[i];
+        let per_mw_it = u * self.ai_rate_usd_per_mw_it(days, gpu_hour_usd)
+            - u * self.ai_power_usd_per_mw_it(days, s.power_usd_per_mwh)
+            - self.ai_opex_usd_per_mw_it_month;
+        per_mw_it * s.it_mw / s.power_mw
+    }
+}
+
+impl SiteEcon {
+    /// The mining month of this site, with economic curtailment: the machines
+    /// run only if `revenue - power >= (1 - curtailed_opex_share) * opex`.
+    /// `btc_per_eh` is `days * 144 * (subsidy + F) / H`, the BTC one EH/s mines
+    /// in the month.
+    #[inline]
+    pub fn mining(
+        &self,
+        fleet: &Fleet,
+        btc_per_eh: f64,
+        btc_price_usd: f64,
+        days: f64,
+    ) -> SiteMining {
+        let btc_mined = btc_per_eh * self.effective_ehs;
+        let revenue_usd = btc_mined * btc_price_usd;
+        let power_usd = self.power_usd_per_day * days;
+        let runs = !fleet.curtailment
+            || revenue_usd - power_usd >= (1.0 - fleet.curtailed_opex_share) * self.opex_usd;
+        if runs {
+            SiteMining {
+                runs,
+                btc_mined,
+                revenue_usd,
+                power_usd,
+                opex_usd: self.opex_usd,
+            }
+        } else {
+            SiteMining {
+                runs,
+                btc_mined: 0.0,
+                revenue_usd: 0.0,
+                power_usd: 0.0,
+                opex_usd: fleet.curtailed_opex_share * self.opex_usd,
+            }
+        }
+    }
+}
+
+/// Ordinary annuity factor: payment per unit of principal over `n` periods at
+/// rate `i` per period, first payment one period after the outlay.
+pub fn annuity_factor(i: f64, n: f64) -> f64 {
+    if n <= 0.0 {
+        return 0.0;
+    }
+    if i.abs() < 1e-15 {
+        1.0 / n
+    } else {
+        i / (1.0 - (1.0 + i).powf(-n))
+    }
+}
+
+/// Mining outcomes of every site in every month of one path, and each
+/// site's mining margin per MW (what the policies rank by).
+#[derive(Debug, Clone, Default)]
+pub struct MiningTable {
+    sites: usize,
+    /// `[t * sites + i]`.
+    pub outcome: Vec<SiteMining>,
+    /// `[t * sites + i]`, USD per MW per month, curtailment applied.
+    pub margin_usd_per_mw: Vec<f64>,
+}
+
+impl MiningTable {
+    pub fn fill(&mut self, fleet: &Fleet, cal: &Calendar, market: &MarketPath) {
+        let n = fleet.len();
+        let months = cal.months();
+        self.sites = n;
+        self.outcome.resize(n * months, SiteMining::default());
+        self.margin_usd_per_mw.resize(n * months, 0.0);
+        for t in 0..months {
+            let days = cal.days[t];
+            let btc_per_eh = days * BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fee_btc[t])
+                / market.hashrate_ehs[t];
+            let s = market.btc_price_usd[t];
+            for (i, site) in fleet.sites.iter().enumerate() {
+                let m = site.mining(fleet, btc_per_eh, s, days);
+                self.outcome[t * n + i] = m;
+                self.margin_usd_per_mw[t * n + i] = m.margin_usd() / site.power_mw;
+            }
+        }
+    }
+
+    /// Outcomes of month t, one per site.
+    #[inline]
+    pub fn month(&self, t: usize) -> &[SiteMining] {
+        &self.outcome[t * self.sites..(t + 1) * self.sites]
+    }
+
+    /// Mining margins per MW of month t, one per site.
+    #[inline]
+    pub fn margins(&self, t: usize) -> &[f64] {
+        &self.margin_usd_per_mw[t * self.sites..(t + 1) * self.sites]
+    }
+}

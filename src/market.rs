@@ -1,0 +1,331 @@
+//! The market: one sampled path of BTC price, hashrate, fees, GPU-hour price
+//! and AI demand (MODEL.md section 1).
+//!
+//! The sampler is immutable (`&self`) and owns no generator. Each path gets
+//! its own generators, keyed by (seed, path index, stream), so path i is the
+//! same whatever the thread count or path count of the run, and `replay` can
+//! re-create it alone. The four models draw from separate streams (correlated
+//! diffusions, jumps, fees, regimes), so switching regimes on does not shift
+//! the price shocks of any path.
+
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{Rng, RngExt, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::calendar::{BLOCKS_PER_DAY, Calendar, DT_YEARS};
+use crate::scenario::Market;
+
+/// Random stream of a path, one per model.
+#[derive(Debug, Clone, Copy)]
+#[repr(u64)]
+pub enum Stream {
+    /// The correlated normals (Z, W, U, V).
+    Diffusion = 1,
+    /// Poisson jump counts and jump sizes.
+    Jumps = 2,
+    /// Monthly fee level.
+    Fees = 3,
+    /// Regime switches.
+    Regimes = 4,
+}
+
+/// SplitMix64 finaliser: a fixed, portable 64-bit mixing function.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The generator of one stream of one path, from the run's seed.
+pub fn path_rng(seed: u64, path: u64, stream: Stream) -> Xoshiro256PlusPlus {
+    let key = mix64(mix64(mix64(seed) ^ path.wrapping_mul(0x9e37_79b9_7f4a_7c15)) ^ stream as u64);
+    Xoshiro256PlusPlus::seed_from_u64(key)
+}
+
+/// One sampled market path, month by month (values at the start of month t).
+#[derive(Debug, Clone, Default)]
+pub struct MarketPath {
+    /// S[t], USD per BTC.
+    pub btc_price_usd: Vec<f64>,
+    /// H[t], network hashrate, EH/s.
+    pub hashrate_ehs: Vec<f64>,
+    /// F[t], fees per block, BTC.
+    pub fee_btc: Vec<f64>,
+    /// HP[t] = 144 (subsidy + F) S / H, USD per EH/s per day.
+    pub hashprice_usd_per_eh_day: Vec<f64>,
+    /// p[t], USD per GPU-hour.
+    pub gpu_hour_usd: Vec<f64>,
+    /// D[t], AI demand reachable, MW of IT load.
+    pub ai_demand_mw: Vec<f64>,
+    /// Index of the regime in force during month t (0 when regimes are off).
+    pub regime: Vec<u8>,
+}
+
+impl MarketPath {
+    pub fn with_months(months: usize) -> MarketPath {
+        let v = || vec![0.0; months];
+        MarketPath {
+            btc_price_usd: v(),
+            hashrate_ehs: v(),
+            fee_btc: v(),
+            hashprice_usd_per_eh_day: v(),
+            gpu_hour_usd: v(),
+            ai_demand_mw: v(),
+            regime: vec![0; months],
+        }
+    }
+
+    pub fn months(&self) -> usize {
+        self.btc_price_usd.len()
+    }
+}
+
+/// Monthly drift and volatility terms of one BTC regime, precomputed.
+#[derive(Debug, Clone)]
+struct RegimeStep {
+    /// `(mu - sigma^2/2 - lambda k) dt`.
+    drift: f64,
+    /// `sigma sqrt(dt)`.
+    vol: f64,
+    /// Monthly probability of leaving, `1 - exp(-dt / mean_duration)`.
+    p_leave: f64,
+}
+
+/// The market model with everything per-month precomputed; samples paths.
+#[derive(Debug, Clone)]
+pub struct MarketModel {
+    s0_usd: f64,
+    regimes: Vec<RegimeStep>,
+    jump_mean_per_month: f64,
+    jump_mean: f64,
+    jump_sd: f64,
+    h0_ehs: f64,
+    kappa_up_dt: f64,
+    kappa_down_dt: f64,
+    lag_months: usize,
+    h_drift: f64,
+    h_vol: f64,
+    fee_mean_btc: f64,
+    fee_sigma: f64,
+    p0: f64,
+    p_drift: f64,
+    p_vol: f64,
+    d0: f64,
+    d_drift: f64,
+    d_vol: f64,
+    chol: [[f64; 4]; 4],
+    /// `144 (subsidy[t] + fee_mean) / hp_be[t]`: H_eq[t] = this * S[t].
+    h_eq_per_usd: Vec<f64>,
+    /// `144 (subsidy[t])` per month, for the hashprice.
+    subsidy_btc: Vec<f64>,
+}
+
+impl MarketModel {
+    pub fn new(market: &Market, cal: &Calendar) -> MarketModel {
+        let btc = &market.btc;
+        let lambda = btc.jump_lambda_per_year;
+        let k = (btc.jump_mean + 0.5 * btc.jump_sd * btc.jump_sd).exp() - 1.0;
+        let step = |mu: f64, sigma: f64, mean_duration_years: f64| RegimeStep {
+            drift: (mu - 0.5 * sigma * sigma - lambda * k) * DT_YEARS,
+            vol: sigma * DT_YEARS.sqrt(),
+            p_leave: 1.0 - (-DT_YEARS / mean_duration_years).exp(),
+        };
+        let regimes = if btc.regimes.is_empty() {
+            vec![step(btc.mu, btc.sigma, f64::INFINITY)]
+        } else {
+            btc.regimes
+                .iter()
+                .map(|r| step(r.mu, r.sigma, r.mean_duration_years))
+                .collect()
+        };
+        let hr = &market.hashrate;
+        let sqrt_dt = DT_YEARS.sqrt();
+        MarketModel {
+            s0_usd: btc.s0_usd,
+            regimes,
+            jump_mean_per_month: lambda * DT_YEARS,
+            jump_mean: btc.jump_mean,
+            jump_sd: btc.jump_sd,
+            h0_ehs: hr.h0_ehs,
+            kappa_up_dt: hr.kappa_up_per_year * DT_YEARS,
+            kappa_down_dt: hr.kappa_down_per_year * DT_YEARS,
+            lag_months: hr.lag_months,
+            h_drift: -0.5 * hr.sigma * hr.sigma * DT_YEARS,
+            h_vol: hr.sigma * sqrt_dt,
+            fee_mean_btc: market.fees.mean_btc,
+            fee_sigma: market.fees.sigma,
+            p0: market.gpu_price.p0_usd_per_gpu_hour,
+            p_drift: (-market.gpu_price.decline_per_year
+                - 0.5 * market.gpu_price.sigma * market.gpu_price.sigma)
+                * DT_YEARS,
+            p_vol: market.gpu_price.sigma * sqrt_dt,
+            d0: market.ai_demand.d0_mw_it,
+            d_drift: (market.ai_demand.growth_per_year
+                - 0.5 * market.ai_demand.sigma * market.ai_demand.sigma)
+                * DT_YEARS,
+            d_vol: market.ai_demand.sigma * sqrt_dt,
+            chol: market.cholesky,
+            h_eq_per_usd: (0..cal.months())
+                .map(|t| {
+                    BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fees.mean_btc)
+                        / cal.breakeven_usd_per_eh_day[t]
+                })
+                .collect(),
+            subsidy_btc: cal.subsidy_btc.clone(),
+        }
+    }
+
+    /// Sample path `path` of the run with `seed` into `out` (reused buffers).
+    pub fn sample(&self, seed: u64, path: u64, out: &mut MarketPath) {
+        let mut diffusion = path_rng(seed, path, Stream::Diffusion);
+        let mut jumps = path_rng(seed, path, Stream::Jumps);
+        let mut fees = path_rng(seed, path, Stream::Fees);
+        let mut regimes = path_rng(seed, path, Stream::Regimes);
+        self.sample_with(&mut diffusion, &mut jumps, &mut fees, &mut regimes, out);
+    }
+
+    /// Sample one path from the given generators (one per stream).
+    pub fn sample_with<R: Rng>(
+        &self,
+        diffusion: &mut R,
+        jumps: &mut R,
+        fees: &mut R,
+        regimes: &mut R,
+        out: &mut MarketPath,
+    ) {
+        let months = out.months();
+        let switching = self.regimes.len() > 1;
+        let l = &self.chol;
+        let mut s = self.s0_usd;
+        let mut ln_h = self.h0_ehs.ln();
+        let mut p = self.p0;
+        let mut d = self.d0;
+        let mut regime = 0usize;
+        for t in 0..months {
+            let h = ln_h.exp();
+            let fee = self.fee_mean_btc
+                * (self.fee_sigma * normal(fees) - 0.5 * self.fee_sigma * self.fee_sigma).exp();
+            out.btc_price_usd[t] = s;
+            out.hashrate_ehs[t] = h;
+            out.fee_btc[t] = fee;
+            out.hashprice_usd_per_eh_day[t] = BLOCKS_PER_DAY * (self.subsidy_btc[t] + fee) * s / h;
+            out.gpu_hour_usd[t] = p;
+            out.ai_demand_mw[t] = d;
+            out.regime[t] = regime as u8;
+            if t + 1 == months {
+                break;
+            }
+            // Correlated shocks (Z, W, U, V) = L e.
+            let e = [
+                normal(diffusion),
+                normal(diffusion),
+                normal(diffusion),
+                normal(diffusion),
+            ];
+            let z = l[0][0] * e[0];
+            let w = l[1][0] * e[0] + l[1][1] * e[1];
+            let u = l[2][0] * e[0] + l[2][1] * e[1] + l[2][2] * e[2];
+            let v = l[3][0] * e[0] + l[3][1] * e[1] + l[3][2] * e[2] + l[3][3] * e[3];
+
+            // Hashrate: uses H_eq of month t - L (clamped at 0) and S of that month.
+            let lagged = t.saturating_sub(self.lag_months);
+            let ln_h_eq = (self.h_eq_per_usd[lagged] * out.btc_price_usd[lagged]).ln();
+            let gap = ln_h_eq - ln_h;
+            let kappa_dt = if gap > 0.0 {
+                self.kappa_up_dt
+            } else {
+                self.kappa_down_dt
+            };
+            ln_h += kappa_dt * gap + self.h_drift + self.h_vol * w;
+
+            // BTC price: Merton jump-diffusion in the current regime.
+            let rs = &self.regimes[regime];
+            let jump = self.jump_sum(jumps);
+            s *= (rs.drift + rs.vol * z + jump).exp();
+
+            p *= (self.p_drift + self.p_vol * u).exp();
+            d *= (self.d_drift + self.d_vol * v).exp();
+
+            if switching && regimes.random::<f64>() < rs.p_leave {
+                // Leave to one of the other regimes, uniformly.
+                let others = self.regimes.len() - 1;
+                let pick = (regimes.random::<f64>() * others as f64) as usize;
+                let pick = pick.min(others - 1);
+                regime = if pick >= regime { pick + 1 } else { pick };
+            }
+        }
+    }
+
+    /// J[t]: the sum of N ~ Poisson(lambda dt) normal log-jumps. The sum of n
+    /// iid Normal(mj, sj^2) is Normal(n mj, n sj^2), so one normal draw serves.
+    fn jump_sum<R: Rng>(&self, rng: &mut R) -> f64 {
+        if self.jump_mean_per_month <= 0.0 {
+            return 0.0;
+        }
+        let n = poisson(rng, self.jump_mean_per_month);
+        if n == 0 {
+            return 0.0;
+        }
+        let n = n as f64;
+        n * self.jump_mean + self.jump_sd * n.sqrt() * normal(rng)
+    }
+}
+
+#[inline]
+fn normal<R: Rng>(rng: &mut R) -> f64 {
+    StandardNormal.sample(rng)
+}
+
+/// Poisson draw by inversion of the CDF (exact; fast for the small monthly
+/// means this model uses). Large means fall back to rand_distr.
+fn poisson<R: Rng>(rng: &mut R, mean: f64) -> u64 {
+    if mean > 30.0 {
+        let dist = rand_distr::Poisson::new(mean).expect("finite positive mean");
+        return dist.sample(rng) as u64;
+    }
+    let u: f64 = rng.random();
+    let mut k = 0u64;
+    let mut p = (-mean).exp();
+    let mut cdf = p;
+    while u > cdf {
+        k += 1;
+        p *= mean / k as f64;
+        cdf += p;
+        if p < 1e-300 {
+            break;
+        }
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_are_distinct_and_stable() {
+        let a: u64 = path_rng(42, 0, Stream::Diffusion).random();
+        let b: u64 = path_rng(42, 0, Stream::Jumps).random();
+        let c: u64 = path_rng(42, 1, Stream::Diffusion).random();
+        let a2: u64 = path_rng(42, 0, Stream::Diffusion).random();
+        assert_eq!(a, a2);
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn poisson_mean_and_variance() {
+        let mut rng = path_rng(7, 0, Stream::Jumps);
+        let n = 200_000;
+        let mean = 0.5;
+        let draws: Vec<f64> = (0..n).map(|_| poisson(&mut rng, mean) as f64).collect();
+        let m = draws.iter().sum::<f64>() / n as f64;
+        let var = draws.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64;
+        // SE of the mean is sqrt(mean / n).
+        let se = (mean / n as f64).sqrt();
+        assert!((m - mean).abs() < 4.0 * se, "mean {m}");
+        // Var of the sample variance for Poisson: (mu + 2 mu^2) / n approximately.
+        let se_var = ((mean + 2.0 * mean * mean) / n as f64).sqrt();
+        assert!((var - mean).abs() < 4.0 * se_var, "var {var}");
+    }
+}

@@ -1,0 +1,697 @@
+//! One policy replayed on one market path: the monthly step, written once.
+//!
+//! [`Model`] holds everything that is the same for every path (calendar,
+//! fleet, treasury rules, events, policies). [`Model::replay`] runs the T
+//! months of one policy on one sampled market, in the order of MODEL.md
+//! section 3 (events, policy, mining, cash flows, funding, covenant,
+//! maturity, repair), and fills a [`PolicyOutcome`]. Every flow of a month is
+//! recorded in a [`MonthFlows`], which the replay ledger prints and the
+//! invariant tests check; the hot loop passes a no-op observer, so recording
+//! costs nothing there.
+
+use crate::calendar::Calendar;
+use crate::fleet::{Fleet, MiningTable, annuity_factor};
+use crate::market::MarketPath;
+use crate::policy::{self, Policy, PolicyMemory, PolicyView};
+use crate::scenario::{CapexFunding, EventKind, Scenario};
+
+/// A site's state at the start of a month. Conversions never go back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteState {
+    Mining,
+    /// Converting since month `start`; live as AI from `start + lead`.
+    Converting { start: u32 },
+    Ai,
+}
+
+/// Balances of the treasury.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TreasuryState {
+    pub reserve_btc: f64,
+    pub cash_usd: f64,
+    /// BTC-backed loan.
+    pub loan_usd: f64,
+    /// Capex financing (sum of the annuities' balances).
+    pub project_debt_usd: f64,
+    /// Emergency debt.
+    pub distress_usd: f64,
+}
+
+impl TreasuryState {
+    /// BTC pledged for the loan at price `s`: `loan / (s * initial_ltv)`.
+    pub fn collateral_btc(&self, s: f64, initial_ltv: f64) -> f64 {
+        if self.loan_usd > 0.0 {
+            self.loan_usd / (s * initial_ltv)
+        } else {
+            0.0
+        }
+    }
+
+    /// BTC above the collateral.
+    pub fn free_btc(&self, s: f64, initial_ltv: f64) -> f64 {
+        (self.reserve_btc - self.collateral_btc(s, initial_ltv)).max(0.0)
+    }
+
+    /// `loan / (reserve * s)`: 0 without a loan, infinite with a loan and no BTC.
+    pub fn ltv(&self, s: f64) -> f64 {
+        if self.loan_usd <= 0.0 {
+            0.0
+        } else if self.reserve_btc <= 0.0 {
+            f64::INFINITY
+        } else {
+            self.loan_usd / (self.reserve_btc * s)
+        }
+    }
+
+    /// `reserve * s + cash - loan - project debt - distress`.
+    pub fn net_reserve_usd(&self, s: f64) -> f64 {
+        self.reserve_btc * s + self.cash_usd
+            - self.loan_usd
+            - self.project_debt_usd
+            - self.distress_usd
+    }
+}
+
+/// Every flow of one month, each non-negative, in the order of the steps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonthFlows {
+    // Step 0: events.
+    pub event_sale_btc: f64,
+    pub event_sale_usd: f64,
+    pub event_loan_repayment_usd: f64,
+    pub event_cash_in_usd: f64,
+    // Step 2: mining.
+    pub btc_mined: f64,
+    pub mined_sold_btc: f64,
+    pub mined_sold_usd: f64,
+    pub mining_revenue_usd: f64,
+    // Step 3: cash flows.
+    pub ai_revenue_usd: f64,
+    pub mining_power_usd: f64,
+    pub mining_opex_usd: f64,
+    pub ai_power_usd: f64,
+    pub ai_opex_usd: f64,
+    pub capex_usd: f64,
+    pub capex_equity_usd: f64,
+    pub capex_debt_usd: f64,
+    pub project_debt_interest_usd: f64,
+    pub project_debt_principal_usd: f64,
+    pub loan_interest_usd: f64,
+    pub distress_interest_usd: f64,
+    // Step 4: funding.
+    pub funding_sale_btc: f64,
+    pub funding_sale_usd: f64,
+    pub distress_borrowed_usd: f64,
+    // Step 5: covenant.
+    pub margin_call_cash_usd: f64,
+    pub margin_call_sale_btc: f64,
+    pub margin_call_sale_usd: f64,
+    pub liquidation_sale_btc: f64,
+    pub liquidation_sale_usd: f64,
+    /// Loan principal closed by the liquidation.
+    pub liquidation_loan_closed_usd: f64,
+    pub liquidation_penalty_usd: f64,
+    pub liquidation_deficiency_cash_usd: f64,
+    pub liquidation_deficiency_distress_usd: f64,
+    // Step 6: maturity.
+    pub maturity_cash_usd: f64,
+    pub maturity_sale_btc: f64,
+    pub maturity_sale_usd: f64,
+    pub maturity_distress_usd: f64,
+    // Step 7: repair.
+    pub distress_repaid_usd: f64,
+    // Flags.
+    pub margin_call: bool,
+    pub liquidation: bool,
+    /// New distress debt this month (any step).
+    pub distress_month: bool,
+}
+
+/// What the observer of a replay sees at the end of each month.
+pub struct MonthRecord<'a> {
+    pub t: usize,
+    pub open: &'a TreasuryState,
+    pub close: &'a TreasuryState,
+    pub flows: &'a MonthFlows,
+    /// Sites that started converting this month, in acceptance order.
+    pub started: &'a [usize],
+    pub sites: &'a [SiteState],
+    pub mw: MwByState,
+}
+
+/// Grid MW in each state during a month.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MwByState {
+    /// Mining sites, running or idle.
+    pub mining: f64,
+    /// Of which idle (curtailed).
+    pub idle: f64,
+    pub converting: f64,
+    pub ai: f64,
+}
+
+/// The result of one policy on one path.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyOutcome {
+    /// Per month, end of month.
+    pub revenue_usd: Vec<f64>,
+    pub mining_revenue_usd: Vec<f64>,
+    pub ai_revenue_usd: Vec<f64>,
+    pub btc_mined: Vec<f64>,
+    pub reserve_btc: Vec<f64>,
+    pub reserve_usd: Vec<f64>,
+    pub net_reserve_usd: Vec<f64>,
+    pub mw: Vec<MwByState>,
+    pub total_revenue_usd: f64,
+    pub npv_usd: f64,
+    pub terminal_net_reserve_usd: f64,
+    /// Largest fall of reserve_usd from its running peak, share of the peak.
+    pub max_drawdown: f64,
+    /// Largest fall of net_reserve_usd from its running peak, USD.
+    pub max_drawdown_net_usd: f64,
+    pub min_reserve_btc: f64,
+    pub conversions_started: u32,
+    pub margin_call: bool,
+    pub liquidation: bool,
+    /// 0-based month of the first distress month.
+    pub first_distress_month: Option<usize>,
+}
+
+impl PolicyOutcome {
+    fn reset(&mut self, months: usize) {
+        for v in [
+            &mut self.revenue_usd,
+            &mut self.mining_revenue_usd,
+            &mut self.ai_revenue_usd,
+            &mut self.btc_mined,
+            &mut self.reserve_btc,
+            &mut self.reserve_usd,
+            &mut self.net_reserve_usd,
+        ] {
+            v.clear();
+            v.resize(months, 0.0);
+        }
+        self.mw.clear();
+        self.mw.resize(months, MwByState::default());
+    }
+}
+
+/// Scratch buffers of one replay, reused across paths by a worker.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    sites: Vec<SiteState>,
+    memory: PolicyMemory,
+    requests: Vec<usize>,
+    started: Vec<usize>,
+    /// Change of the project-debt payment at the start of month t.
+    payment_delta: Vec<f64>,
+}
+
+/// Path-independent parts of the model, shared by every path and policy.
+pub struct Model {
+    pub calendar: Calendar,
+    pub fleet: Fleet,
+    pub policies: Vec<Box<dyn Policy>>,
+    rules: Rules,
+    /// Event indices per month.
+    events_by_month: Vec<Vec<usize>>,
+    events: Vec<EventKind>,
+}
+
+/// Treasury, loan, financing and valuation parameters, flattened.
+#[derive(Debug, Clone)]
+struct Rules {
+    reserve_btc: f64,
+    cash_usd: f64,
+    sell_mined_fraction: f64,
+    min_cash_usd: f64,
+    reserve_floor_btc: f64,
+    distress_buffer_usd: f64,
+    loan_usd: f64,
+    loan_rate_monthly: f64,
+    initial_ltv: f64,
+    margin_call_ltv: f64,
+    liquidation_ltv: f64,
+    liquidation_penalty: f64,
+    maturity_month: Option<usize>,
+    equity_share: f64,
+    debt_share: f64,
+    debt_rate_monthly: f64,
+    debt_term_months: usize,
+    strict_funding: bool,
+    distress_rate_monthly: f64,
+    terminal_multiple_mining: f64,
+    terminal_multiple_ai: f64,
+}
+
+impl Model {
+    pub fn new(scenario: &Scenario) -> Model {
+        let calendar = Calendar::new(scenario);
+        let fleet = Fleet::new(scenario);
+        let months = calendar.months();
+        let mut events_by_month = vec![Vec::new(); months];
+        for (k, e) in scenario.events.iter().enumerate() {
+            if let Some(t) = e.month.filter(|&t| t < months) {
+                events_by_month[t].push(k);
+            }
+        }
+        let t = &scenario.treasury;
+        let l = &scenario.loan;
+        let f = &scenario.financing;
+        let v = &scenario.valuation;
+        Model {
+            calendar,
+            fleet,
+            policies: scenario.policies.iter().map(policy::build).collect(),
+            rules: Rules {
+                reserve_btc: t.reserve_btc,
+                cash_usd: t.cash_usd,
+                sell_mined_fraction: t.sell_mined_fraction,
+                min_cash_usd: t.min_cash_usd,
+                reserve_floor_btc: t.reserve_floor_btc,
+                distress_buffer_usd: t.distress_buffer_usd,
+                loan_usd: l.principal_usd,
+                loan_rate_monthly: l.rate / 12.0,
+                initial_ltv: l.initial_ltv,
+                margin_call_ltv: l.margin_call_ltv,
+                liquidation_ltv: l.liquidation_ltv,
+                liquidation_penalty: l.liquidation_penalty,
+                maturity_month: l.maturity_month,
+                equity_share: 1.0 - f.capex_debt_share,
+                debt_share: f.capex_debt_share,
+                debt_rate_monthly: f.capex_debt_rate / 12.0,
+                debt_term_months: (f.capex_debt_term_years * 12.0).round().max(1.0) as usize,
+                strict_funding: f.capex_funding == CapexFunding::Strict,
+                distress_rate_monthly: f.distress_rate / 12.0,
+                terminal_multiple_mining: v.terminal_multiple_mining,
+                terminal_multiple_ai: v.terminal_multiple_ai,
+            },
+            events_by_month,
+            events: scenario.events.iter().map(|e| e.kind.clone()).collect(),
+        }
+    }
+
+    pub fn months(&self) -> usize {
+        self.calendar.months()
+    }
+
+    /// Replay policy `p` on one market path. `table` holds the path's mining
+    /// outcomes; `observe` sees every month (a no-op closure in the hot loop).
+    pub fn replay<F: FnMut(&MonthRecord<'_>)>(
+        &self,
+        p: usize,
+        market: &MarketPath,
+        table: &MiningTable,
+        scratch: &mut Scratch,
+        out: &mut PolicyOutcome,
+        mut observe: F,
+    ) {
+        let months = self.months();
+        let fleet = &self.fleet;
+        let cal = &self.calendar;
+        let r = &self.rules;
+        let n_sites = fleet.len();
+        let policy = &self.policies[p];
+
+        out.reset(months);
+        scratch.sites.clear();
+        scratch.sites.resize(n_sites, SiteState::Mining);
+        scratch.memory.reset(n_sites);
+        scratch.payment_delta.clear();
+        scratch.payment_delta.resize(months + 1, 0.0);
+        let pmt_factor = annuity_factor(r.debt_rate_monthly, r.debt_term_months as f64);
+
+        let mut tr = TreasuryState {
+            reserve_btc: r.reserve_btc,
+            cash_usd: r.cash_usd,
+            loan_usd: r.loan_usd,
+            project_debt_usd: 0.0,
+            distress_usd: 0.0,
+        };
+        // Running sums over sites, updated when a site changes state.
+        let mut ai_mw = 0.0; // IT MW of live AI sites
+        let mut ai_power_coef = 0.0; // sum of it_mw * power price over live AI sites
+        let mut converting_it_mw = 0.0;
+        let mut converting = 0usize;
+        let mut started_total = 0usize;
+        let mut installments_usd = 0.0; // capex installments of the converting sites
+        let mut payment_usd = 0.0; // project-debt service due this month
+
+        let mut npv = 0.0;
+        let mut total_revenue = 0.0;
+        let mut peak_usd = 0.0f64;
+        let mut max_dd = 0.0f64;
+        let mut peak_net = f64::NEG_INFINITY;
+        let mut max_dd_net = 0.0f64;
+        let mut min_reserve = f64::INFINITY;
+        let tail_from = months.saturating_sub(12);
+        let mut tail_mining_margin = 0.0;
+        let mut tail_ai_margin = 0.0;
+        out.margin_call = false;
+        out.liquidation = false;
+        out.first_distress_month = None;
+
+        for t in 0..months {
+            let s = market.btc_price_usd[t];
+            let days = cal.days[t];
+            let mut fl = MonthFlows::default();
+
+            // Sites whose lead time ends go live at the start of the month.
+            if converting > 0 {
+                for (i, st) in scratch.sites.iter_mut().enumerate() {
+                    if let SiteState::Converting { start } = *st {
+                        let site = &fleet.sites[i];
+                        if start as usize + site.lead_months == t {
+                            *st = SiteState::Ai;
+                            converting -= 1;
+                            converting_it_mw -= site.it_mw;
+                            installments_usd -= site.installment_usd;
+                            ai_mw += site.it_mw;
+                            ai_power_coef += site.it_mw * site.power_usd_per_mwh;
+                        }
+                    }
+                }
+                if converting == 0 {
+                    // Clear rounding residue of the running sums.
+                    converting_it_mw = 0.0;
+                    installments_usd = 0.0;
+                }
+            }
+            payment_usd += scratch.payment_delta[t];
+            let open = tr;
+
+            // Step 0: scheduled events.
+            for &k in &self.events_by_month[t] {
+                match self.events[k] {
+                    EventKind::SellBtc {
+                        btc,
+                        repay_loan,
+                        price_usd,
+                    } => {
+                        let price = price_usd.unwrap_or(s);
+                        let sold = btc.min(tr.reserve_btc);
+                        let proceeds = sold * price;
+                        tr.reserve_btc -= sold;
+                        let repay = if repay_loan {
+                            proceeds.min(tr.loan_usd)
+                        } else {
+                            0.0
+                        };
+                        tr.loan_usd -= repay;
+                        tr.cash_usd += proceeds - repay;
+                        fl.event_sale_btc += sold;
+                        fl.event_sale_usd += proceeds;
+                        fl.event_loan_repayment_usd += repay;
+                        fl.event_cash_in_usd += proceeds - repay;
+                    }
+                }
+            }
+            if t == 0 {
+                peak_usd = tr.reserve_btc * s;
+                peak_net = tr.net_reserve_usd(s);
+            }
+
+            // Step 1: the policy asks; the treasury accepts while fundable.
+            scratch.requests.clear();
+            scratch.started.clear();
+            {
+                let view = PolicyView {
+                    t,
+                    days,
+                    btc_price_usd: &market.btc_price_usd[..=t],
+                    hashprice_usd_per_eh_day: &market.hashprice_usd_per_eh_day[..=t],
+                    gpu_hour_usd: &market.gpu_hour_usd[..=t],
+                    ai_demand_mw: &market.ai_demand_mw[..=t],
+                    fleet,
+                    sites: &scratch.sites,
+                    treasury: &tr,
+                    mining_margin_usd_per_mw: table.margins(t),
+                    ai_mw_live_and_converting: ai_mw + converting_it_mw,
+                    converting_now: converting,
+                    started: started_total,
+                };
+                policy.decide(&view, &mut scratch.memory, &mut scratch.requests);
+            }
+            if !scratch.requests.is_empty() {
+                let mut budget = if r.strict_funding {
+                    self.funding_budget(&tr, s, t, &scratch.sites)
+                } else {
+                    f64::INFINITY
+                };
+                for &i in &scratch.requests {
+                    let site = &fleet.sites[i];
+                    // Policies only ask for convertible mining sites; guard anyway.
+                    if scratch.sites[i] != SiteState::Mining || !site.convertible {
+                        continue;
+                    }
+                    let equity = r.equity_share * site.capex_usd;
+                    if r.strict_funding && equity > budget {
+                        continue;
+                    }
+                    budget -= equity;
+                    scratch.sites[i] = SiteState::Converting { start: t as u32 };
+                    scratch.started.push(i);
+                    converting += 1;
+                    started_total += 1;
+                    converting_it_mw += site.it_mw;
+                    installments_usd += site.installment_usd;
+                }
+            }
+
+            // Step 2: mining, and the MW in each state.
+            let mut mw = MwByState::default();
+            let outcomes = table.month(t);
+            for (i, st) in scratch.sites.iter().enumerate() {
+                let site = &fleet.sites[i];
+                match st {
+                    SiteState::Mining => {
+                        let m = &outcomes[i];
+                        mw.mining += site.power_mw;
+                        if !m.runs {
+                            mw.idle += site.power_mw;
+                        }
+                        fl.btc_mined += m.btc_mined;
+                        fl.mining_revenue_usd += m.revenue_usd;
+                        fl.mining_power_usd += m.power_usd;
+                        fl.mining_opex_usd += m.opex_usd;
+                    }
+                    SiteState::Converting { .. } => mw.converting += site.power_mw,
+                    SiteState::Ai => mw.ai += site.power_mw,
+                }
+            }
+            tr.reserve_btc += fl.btc_mined;
+            fl.mined_sold_btc = fl.btc_mined * r.sell_mined_fraction;
+            fl.mined_sold_usd = fl.mined_sold_btc * s;
+            tr.reserve_btc -= fl.mined_sold_btc;
+            tr.cash_usd += fl.mined_sold_usd;
+
+            // Step 3: cash flows.
+            if ai_mw > 0.0 {
+                let u = fleet.u_max.min(market.ai_demand_mw[t] / ai_mw);
+                fl.ai_revenue_usd =
+                    ai_mw * u * fleet.ai_rate_usd_per_mw_it(days, market.gpu_hour_usd[t]);
+                fl.ai_power_usd = u * fleet.ai_power_usd_per_mw_it(days, 1.0) * ai_power_coef;
+                fl.ai_opex_usd = ai_mw * fleet.ai_opex_usd_per_mw_it_month;
+            }
+            fl.capex_usd = installments_usd;
+            fl.capex_equity_usd = r.equity_share * installments_usd;
+            fl.capex_debt_usd = r.debt_share * installments_usd;
+            fl.project_debt_interest_usd = tr.project_debt_usd * r.debt_rate_monthly;
+            fl.project_debt_principal_usd = payment_usd - fl.project_debt_interest_usd;
+            fl.loan_interest_usd = tr.loan_usd * r.loan_rate_monthly;
+            fl.distress_interest_usd = tr.distress_usd * r.distress_rate_monthly;
+            tr.cash_usd += fl.ai_revenue_usd
+                - fl.mining_power_usd
+                - fl.mining_opex_usd
+                - fl.ai_power_usd
+                - fl.ai_opex_usd
+                - fl.capex_equity_usd
+                - payment_usd
+                - fl.loan_interest_usd
+                - fl.distress_interest_usd;
+            tr.project_debt_usd += fl.capex_debt_usd - fl.project_debt_principal_usd;
+            if fl.capex_debt_usd > 0.0 {
+                // A new annuity per installment, first payment next month.
+                let pmt = fl.capex_debt_usd * pmt_factor;
+                scratch.payment_delta[t + 1] += pmt;
+                let end = t + 1 + r.debt_term_months;
+                if end <= months {
+                    scratch.payment_delta[end] -= pmt;
+                }
+            }
+
+            // Step 4: funding.
+            if tr.cash_usd < r.min_cash_usd {
+                let need = r.min_cash_usd - tr.cash_usd;
+                let free = tr.free_btc(s, r.initial_ltv);
+                if free * s >= need {
+                    fl.funding_sale_btc = need / s;
+                    fl.funding_sale_usd = need;
+                } else {
+                    fl.funding_sale_btc = free;
+                    fl.funding_sale_usd = free * s;
+                    fl.distress_borrowed_usd = need - fl.funding_sale_usd;
+                    fl.distress_month = true;
+                }
+                tr.reserve_btc -= fl.funding_sale_btc;
+                tr.distress_usd += fl.distress_borrowed_usd;
+                tr.cash_usd = r.min_cash_usd;
+            }
+
+            // Step 5: covenant.
+            let ltv = tr.ltv(s);
+            if tr.loan_usd > 0.0 && ltv >= r.liquidation_ltv {
+                let owed = tr.loan_usd * (1.0 + r.liquidation_penalty);
+                let sold = tr.reserve_btc.min(owed / s);
+                let proceeds = if sold < tr.reserve_btc {
+                    owed
+                } else {
+                    sold * s
+                };
+                let deficiency = owed - proceeds;
+                let from_cash = deficiency.min((tr.cash_usd - r.min_cash_usd).max(0.0));
+                fl.liquidation = true;
+                fl.liquidation_sale_btc = sold;
+                fl.liquidation_sale_usd = proceeds;
+                fl.liquidation_loan_closed_usd = tr.loan_usd;
+                fl.liquidation_penalty_usd = owed - tr.loan_usd;
+                fl.liquidation_deficiency_cash_usd = from_cash;
+                fl.liquidation_deficiency_distress_usd = deficiency - from_cash;
+                tr.reserve_btc -= sold;
+                tr.loan_usd = 0.0;
+                tr.cash_usd -= from_cash;
+                tr.distress_usd += deficiency - from_cash;
+                if deficiency - from_cash > 0.0 {
+                    fl.distress_month = true;
+                }
+            } else if tr.loan_usd > 0.0 && ltv >= r.margin_call_ltv {
+                fl.margin_call = true;
+                let target = r.initial_ltv * tr.reserve_btc * s;
+                let cash = (tr.loan_usd - target).min((tr.cash_usd - r.min_cash_usd).max(0.0));
+                tr.cash_usd -= cash;
+                tr.loan_usd -= cash;
+                fl.margin_call_cash_usd = cash;
+                if tr.loan_usd > target {
+                    // Sell x BTC so that (loan - x s) = initial_ltv (reserve - x) s.
+                    let x = ((tr.loan_usd - target) / (s * (1.0 - r.initial_ltv)))
+                        .min(tr.reserve_btc);
+                    fl.margin_call_sale_btc = x;
+                    fl.margin_call_sale_usd = x * s;
+                    tr.reserve_btc -= x;
+                    tr.loan_usd -= x * s;
+                }
+            }
+
+            // Step 6: maturity.
+            if r.maturity_month == Some(t) && tr.loan_usd > 0.0 {
+                let cash = tr.loan_usd.min((tr.cash_usd - r.min_cash_usd).max(0.0));
+                tr.cash_usd -= cash;
+                tr.loan_usd -= cash;
+                fl.maturity_cash_usd = cash;
+                if tr.loan_usd > 0.0 {
+                    let x = tr.reserve_btc.min(tr.loan_usd / s);
+                    let usd = if x < tr.reserve_btc {
+                        tr.loan_usd
+                    } else {
+                        x * s
+                    };
+                    tr.reserve_btc -= x;
+                    tr.loan_usd -= usd;
+                    fl.maturity_sale_btc = x;
+                    fl.maturity_sale_usd = usd;
+                }
+                if tr.loan_usd > 0.0 {
+                    fl.maturity_distress_usd = tr.loan_usd;
+                    tr.distress_usd += tr.loan_usd;
+                    fl.distress_month = true;
+                }
+                tr.loan_usd = 0.0;
+            }
+
+            // Step 7: repair.
+            let excess = tr.cash_usd - r.min_cash_usd - r.distress_buffer_usd;
+            if excess > 0.0 && tr.distress_usd > 0.0 {
+                let repay = tr.distress_usd.min(excess);
+                tr.cash_usd -= repay;
+                tr.distress_usd -= repay;
+                fl.distress_repaid_usd = repay;
+            }
+
+            // End of month: record.
+            let mining_margin = fl.mining_revenue_usd - fl.mining_power_usd - fl.mining_opex_usd;
+            let ai_margin = fl.ai_revenue_usd - fl.ai_power_usd - fl.ai_opex_usd;
+            let revenue = fl.mining_revenue_usd + fl.ai_revenue_usd;
+            npv += cal.discount[t] * (mining_margin + ai_margin - fl.capex_usd);
+            total_revenue += revenue;
+            if t >= tail_from {
+                tail_mining_margin += mining_margin;
+                tail_ai_margin += ai_margin;
+            }
+            let reserve_usd = tr.reserve_btc * s;
+            let net = tr.net_reserve_usd(s);
+            peak_usd = peak_usd.max(reserve_usd);
+            if peak_usd > 0.0 {
+                max_dd = max_dd.max((peak_usd - reserve_usd) / peak_usd);
+            }
+            peak_net = peak_net.max(net);
+            max_dd_net = max_dd_net.max(peak_net - net);
+            min_reserve = min_reserve.min(tr.reserve_btc);
+            out.margin_call |= fl.margin_call;
+            out.liquidation |= fl.liquidation;
+            if fl.distress_month && out.first_distress_month.is_none() {
+                out.first_distress_month = Some(t);
+            }
+            out.revenue_usd[t] = revenue;
+            out.mining_revenue_usd[t] = fl.mining_revenue_usd;
+            out.ai_revenue_usd[t] = fl.ai_revenue_usd;
+            out.btc_mined[t] = fl.btc_mined;
+            out.reserve_btc[t] = tr.reserve_btc;
+            out.reserve_usd[t] = reserve_usd;
+            out.net_reserve_usd[t] = net;
+            out.mw[t] = mw;
+            observe(&MonthRecord {
+                t,
+                open: &open,
+                close: &tr,
+                flows: &fl,
+                started: &scratch.started,
+                sites: &scratch.sites,
+                mw,
+            });
+        }
+
+        npv += cal.terminal_discount
+            * (r.terminal_multiple_mining * tail_mining_margin
+                + r.terminal_multiple_ai * tail_ai_margin);
+        out.npv_usd = npv;
+        out.total_revenue_usd = total_revenue;
+        out.terminal_net_reserve_usd = out.net_reserve_usd[months - 1];
+        out.max_drawdown = max_dd;
+        out.max_drawdown_net_usd = max_dd_net;
+        out.min_reserve_btc = min_reserve;
+        out.conversions_started = started_total as u32;
+    }
+
+    /// The equity the treasury can still commit to new conversions in month t
+    /// (MODEL.md section 3, step 1): spendable cash and free BTC above the
+    /// floor, minus the equity share of the installments not yet paid (this
+    /// month's included) of the conversions under way.
+    fn funding_budget(&self, tr: &TreasuryState, s: f64, t: usize, sites: &[SiteState]) -> f64 {
+        let r = &self.rules;
+        let liquid = (tr.cash_usd - r.min_cash_usd).max(0.0)
+            + (tr.free_btc(s, r.initial_ltv) - r.reserve_floor_btc).max(0.0) * s;
+        let committed: f64 = sites
+            .iter()
+            .enumerate()
+            .filter_map(|(i, st)| match *st {
+                SiteState::Converting { start } => {
+                    let site = &self.fleet.sites[i];
+                    let left = start as usize + site.lead_months - t;
+                    Some(left as f64 * site.installment_usd)
+                }
+                _ => None,
+            })
+            .sum();
+        liquid - r.equity_share * committed
+    }
+}
