@@ -81,7 +81,9 @@ pub fn main() -> ExitCode {
 
 /// 2 for bad input, 1 otherwise.
 fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.chain().any(|c| c.downcast_ref::<ScenarioError>().is_some()) {
+    if e.chain()
+        .any(|c| c.downcast_ref::<ScenarioError>().is_some())
+    {
         2
     } else {
         1

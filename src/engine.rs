@@ -23,12 +23,10 @@ use crate::fleet::MiningTable;
 use crate::market::{MarketModel, MarketPath};
 use crate::scenario::Scenario;
 use crate::sim::{Model, PolicyOutcome, Scratch};
-use crate::stats::{
-    ChunkMoments, Moments, QuantileHistograms, QuantileLayout, exact_quantiles,
-};
+use crate::stats::{ChunkMoments, Moments, QuantileHistograms, QuantileLayout, exact_quantiles};
 use crate::summary::{
-    Mean, MeanSe, PercentileInfo, Performance, PolicyMonth, PolicySummary, Stats, Summary,
-    MarketMonth, MarketSummary,
+    MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, PolicyMonth,
+    PolicySummary, Stats, Summary,
 };
 
 /// Paths per chunk: the unit of work and of floating-point summation.
