@@ -551,3 +551,39 @@ fn malformed_toml_is_a_parse_error_with_its_line() {
     let missing = load(Path::new("/nonexistent/scenario.toml")).unwrap_err();
     assert!(matches!(missing, ScenarioError::Io { .. }));
 }
+
+/// Replacing any value of the smoke scenario with junk gives a result
+/// (usually an error), never a panic. Every value times every junk token.
+#[test]
+fn junk_values_never_panic() {
+    const JUNK: &[&str] = &[
+        "-1",
+        "0",
+        "1e400",
+        "\"1e99999999\"",
+        "\"-1e-99999999\"",
+        "\"79228162514264337593543950336\"",
+        "-9223372036854775808",
+        "nan",
+        "-inf",
+        "\"\"",
+        "\"x\"",
+        "[]",
+        "{}",
+        "true",
+        "\"2026-13-45\"",
+        "\"9999-12-31\"",
+        "\"-262144-01-01\"",
+        "2026-02-01",
+    ];
+    let text = std::fs::read_to_string(shipped("smoke.toml")).unwrap();
+    let scratch = Scratch::new("");
+    for line in text.lines().filter(|line| line.contains(" = ")) {
+        let key = line.split(" = ").next().unwrap();
+        for junk in JUNK {
+            let mutated = text.replacen(line, &format!("{key} = {junk}"), 1);
+            std::fs::write(scratch.path(), mutated).unwrap();
+            let _ = scratch.load();
+        }
+    }
+}
