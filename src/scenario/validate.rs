@@ -1,9 +1,11 @@
 //! Raw file values to a validated [`Scenario`]: the one validation path.
 //!
 //! Each section has a small function that reads its raw values through the
-//! checks of [`Check`] (range, integer, date), so every error names its key
-//! the same way and says what was expected. Overrides from the command line
-//! were applied to the raw values before this runs.
+//! checks of [`Check`] (range, integer, date). A `Check` is scoped to a key
+//! prefix (`loan.`, `sites[3].`, `sites_csv (fleet.csv line 4) `), so a
+//! section names its keys by field and every error names the full key the
+//! same way, with what was expected. Overrides from the command line were
+//! applied to the raw values before this runs.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,27 +27,30 @@ pub fn validate(
     fleet: &[LocatedSite],
     sha256: String,
 ) -> Result<Scenario> {
-    let c = Check { file };
-    let simulation = c.simulation(&raw.simulation)?;
-    let ai = c.ai(&raw.ai)?;
-    let market = c.market(&raw.market, raw.ai.mode)?;
-    let regions = c.regions(&raw.regions.unwrap_or_else(RawRegion::reference))?;
-    let sites = c.sites(fleet, &regions, ai.facility_capex_usd_per_mw_it)?;
-    let (policies, baseline) = c.policies(raw.policies.unwrap_or_default())?;
+    let root = Check {
+        file,
+        prefix: String::new(),
+    };
+    let simulation = root.at("simulation.").simulation(&raw.simulation)?;
+    let ai = root.at("ai.").ai(&raw.ai)?;
+    let market = root.at("market.").market(&raw.market, raw.ai.mode)?;
+    let regions = root.regions(&raw.regions.unwrap_or_else(RawRegion::reference))?;
+    let sites = root.sites(fleet, &regions, ai.facility_capex_usd_per_mw_it)?;
+    let (policies, baseline) = root.policies(raw.policies.unwrap_or_default())?;
     Ok(Scenario {
-        name: c.name(raw.name)?,
+        name: root.name(raw.name)?,
         description: raw.description.unwrap_or_default(),
         sha256,
         market,
-        mining: c.mining(&raw.mining)?,
+        mining: root.at("mining.").mining(&raw.mining)?,
         ai,
         sites,
         regions,
-        treasury: c.treasury(&raw.treasury)?,
-        loan: c.loan(&raw.loan, &simulation)?,
-        financing: c.financing(&raw.financing)?,
-        valuation: c.valuation(&raw.valuation)?,
-        events: c.events(&raw.events, &simulation)?,
+        treasury: root.at("treasury.").treasury(&raw.treasury)?,
+        loan: root.at("loan.").loan(&raw.loan, &simulation)?,
+        financing: root.at("financing.").financing(&raw.financing)?,
+        valuation: root.at("valuation.").valuation(&raw.valuation)?,
+        events: root.events(&raw.events, &simulation)?,
         policies,
         baseline,
         simulation,
@@ -122,87 +127,129 @@ impl fmt::Display for Range {
     }
 }
 
-/// The checks every key goes through; holds the file name for errors.
+/// The checks every key goes through, scoped to a key prefix: `field`
+/// arguments are relative to it.
 struct Check<'a> {
     file: &'a Path,
+    /// Prepended to every field name to make the key in errors.
+    prefix: String,
 }
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
-impl Check<'_> {
-    fn invalid(&self, key: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+impl<'a> Check<'a> {
+    /// The same checks one level down (`sub` ends with `.` for a table).
+    fn at(&self, sub: &str) -> Check<'a> {
+        Check {
+            file: self.file,
+            prefix: format!("{}{sub}", self.prefix),
+        }
+    }
+
+    fn key(&self, field: &str) -> String {
+        format!("{}{field}", self.prefix)
+    }
+
+    fn invalid(&self, field: &str, message: impl Into<String>) -> ScenarioError {
         ScenarioError::Invalid {
             file: self.file.to_path_buf(),
-            key: key.into(),
+            key: self.key(field),
             message: message.into(),
         }
     }
 
     /// A number in `range`, as f64.
-    fn num(&self, key: &str, value: Num, range: Range) -> Result<f64> {
-        let v = value.0.to_f64().filter(|v| v.is_finite());
-        match v {
+    fn num(&self, field: &str, value: Num, range: Range) -> Result<f64> {
+        match value.0.to_f64().filter(|v| v.is_finite()) {
             Some(v) if range.contains(v) => Ok(v),
-            _ => Err(self.invalid(key, format!("expected {range}, got {value}"))),
+            _ => Err(self.invalid(field, format!("expected {range}, got {value}"))),
         }
     }
 
-    /// A number above another key's value (`strict`) or at least equal to it.
+    fn opt_num(&self, field: &str, value: Option<Num>, range: Range) -> Result<Option<f64>> {
+        value.map(|v| self.num(field, v, range)).transpose()
+    }
+
+    /// A number above the value of another field of the same table
+    /// (`strict`), or at least equal to it.
     fn above(
         &self,
-        key: &str,
+        field: &str,
         value: Num,
-        (other_key, other): (&str, f64),
+        (other, bound): (&str, f64),
         strict: bool,
     ) -> Result<f64> {
         let (lo, relation) = if strict {
-            (Lo::Above(other), ">")
+            (Lo::Above(bound), ">")
         } else {
-            (Lo::AtLeast(other), ">=")
+            (Lo::AtLeast(bound), ">=")
         };
-        self.num(key, value, Range { lo, hi: None }).map_err(|_| {
+        self.num(field, value, Range { lo, hi: None }).map_err(|_| {
+            let other = self.key(other);
             self.invalid(
-                key,
-                format!("expected a number {relation} {other_key} ({other}), got {value}"),
+                field,
+                format!("expected a number {relation} {other} ({bound}), got {value}"),
             )
         })
     }
 
-    fn opt_num(&self, key: &str, value: Option<Num>, range: Range) -> Result<Option<f64>> {
-        value.map(|v| self.num(key, v, range)).transpose()
-    }
-
     /// An integer >= `min`.
-    fn int(&self, key: &str, value: i64, min: i64) -> Result<usize> {
+    fn int(&self, field: &str, value: i64, min: i64) -> Result<usize> {
         usize::try_from(value)
             .ok()
             .filter(|_| value >= min)
-            .ok_or_else(|| self.invalid(key, format!("expected an integer >= {min}, got {value}")))
+            .ok_or_else(|| {
+                self.invalid(field, format!("expected an integer >= {min}, got {value}"))
+            })
     }
 
-    fn opt_int(&self, key: &str, value: Option<i64>, min: i64) -> Result<Option<usize>> {
-        value.map(|v| self.int(key, v, min)).transpose()
+    fn opt_int(&self, field: &str, value: Option<i64>, min: i64) -> Result<Option<usize>> {
+        value.map(|v| self.int(field, v, min)).transpose()
     }
 
-    fn date(&self, key: &str, text: &str) -> Result<NaiveDate> {
-        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-            .map_err(|_| self.invalid(key, format!("expected a date \"YYYY-MM-DD\", got {text:?}")))
+    fn date(&self, field: &str, text: &str) -> Result<NaiveDate> {
+        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+            self.invalid(
+                field,
+                format!("expected a date \"YYYY-MM-DD\", got {text:?}"),
+            )
+        })
+    }
+
+    /// The month index of `date` (the calendar month containing it), `None`
+    /// after the horizon; a date before the start is an error.
+    fn month_of(
+        &self,
+        field: &str,
+        date: NaiveDate,
+        simulation: &Simulation,
+    ) -> Result<Option<usize>> {
+        let start = simulation.start;
+        if date < start {
+            return Err(self.invalid(
+                field,
+                format!("expected a date on or after simulation.start ({start}), got {date}"),
+            ));
+        }
+        let months = (date.year() - start.year()) * 12 + date.month() as i32 - start.month() as i32;
+        let month = months as usize;
+        Ok((month < simulation.months).then_some(month))
     }
 
     /// A non-empty name, unique among `seen` (which it joins).
     fn unique_name<'n>(
         &self,
-        key: &str,
+        field: &str,
         name: &'n str,
         what: &str,
         seen: &mut HashMap<&'n str, String>,
     ) -> Result<()> {
         if name.trim().is_empty() {
-            return Err(self.invalid(key, format!("expected a non-empty {what}")));
+            return Err(self.invalid(field, format!("expected a non-empty {what}")));
         }
-        if let Some(first) = seen.insert(name, key.to_owned()) {
+        if let Some(first) = seen.insert(name, self.key(field)) {
             return Err(self.invalid(
-                key,
+                field,
                 format!("duplicate {what} `{name}` (also at `{first}`)"),
             ));
         }
@@ -232,76 +279,55 @@ impl Check<'_> {
     }
 
     fn simulation(&self, raw: &RawSimulation) -> Result<Simulation> {
-        let start = self.date("simulation.start", &raw.start)?;
+        let start = self.date("start", &raw.start)?;
         if start.day() != 1 {
-            return Err(self.invalid(
-                "simulation.start",
-                format!("expected the 1st of a month, got {start}"),
-            ));
+            return Err(self.invalid("start", format!("expected the 1st of a month, got {start}")));
         }
         Ok(Simulation {
-            paths: self.int("simulation.paths", raw.paths, 1)? as u64,
+            paths: self.int("paths", raw.paths, 1)? as u64,
             seed: raw.seed,
-            months: self.int("simulation.months", raw.months, 1)?,
+            months: self.int("months", raw.months, 1)?,
             start,
         })
     }
 
-    /// The month index of `date` (the calendar month containing it), `None`
-    /// after the horizon; a date before the start is an error.
-    fn month_of(
-        &self,
-        key: &str,
-        date: NaiveDate,
-        simulation: &Simulation,
-    ) -> Result<Option<usize>> {
-        let start = simulation.start;
-        if date < start {
-            return Err(self.invalid(
-                key,
-                format!("expected a date on or after simulation.start ({start}), got {date}"),
-            ));
-        }
-        let months = (date.year() - start.year()) * 12 + date.month() as i32 - start.month() as i32;
-        let month = months as usize;
-        Ok((month < simulation.months).then_some(month))
-    }
-
     fn market(&self, raw: &RawMarket, mode: RawAiMode) -> Result<Market> {
-        let correlation = self.correlation(&raw.correlation)?;
+        let correlation = self.at("correlation.").correlation(&raw.correlation)?;
         let cholesky = cholesky(&correlation).ok_or_else(|| {
             self.invalid(
-                "market.correlation.matrix",
+                "correlation.matrix",
                 "expected a positive definite matrix (no Cholesky factor exists)",
             )
         })?;
+        let (fees, gpu, demand) = (
+            self.at("fees."),
+            self.at("gpu_price."),
+            self.at("ai_demand."),
+        );
+        let subsidy = self.at("subsidy.");
         Ok(Market {
-            btc: self.btc(&raw.btc)?,
-            hashrate: self.hashrate(&raw.hashrate)?,
+            btc: self.at("btc.").btc(&raw.btc)?,
+            hashrate: self.at("hashrate.").hashrate(&raw.hashrate)?,
             fees: Fees {
-                mean_btc: self.num("market.fees.mean_btc", raw.fees.mean_btc, NON_NEGATIVE)?,
-                sigma: self.num("market.fees.sigma", raw.fees.sigma, NON_NEGATIVE)?,
+                mean_btc: fees.num("mean_btc", raw.fees.mean_btc, NON_NEGATIVE)?,
+                sigma: fees.num("sigma", raw.fees.sigma, NON_NEGATIVE)?,
             },
-            subsidy_btc: self.num(
-                "market.subsidy.subsidy_btc",
-                raw.subsidy.subsidy_btc,
-                POSITIVE,
-            )?,
-            halvings: self.halvings(&raw.subsidy.halvings)?,
+            subsidy_btc: subsidy.num("subsidy_btc", raw.subsidy.subsidy_btc, POSITIVE)?,
+            halvings: subsidy.halvings(&raw.subsidy.halvings)?,
             gpu_price: GpuPrice {
-                p0_usd_per_gpu_hour: self.num(
-                    "market.gpu_price.p0_usd_per_gpu_hour",
+                p0_usd_per_gpu_hour: gpu.num(
+                    "p0_usd_per_gpu_hour",
                     raw.gpu_price.p0_usd_per_gpu_hour,
                     POSITIVE,
                 )?,
-                decline_per_year: self.num(
-                    "market.gpu_price.decline_per_year",
+                decline_per_year: gpu.num(
+                    "decline_per_year",
                     raw.gpu_price.decline_per_year,
                     ANY,
                 )?,
-                sigma: self.num("market.gpu_price.sigma", raw.gpu_price.sigma, NON_NEGATIVE)?,
+                sigma: gpu.num("sigma", raw.gpu_price.sigma, NON_NEGATIVE)?,
             },
-            ai_demand: self.ai_demand(&raw.ai_demand, mode)?,
+            ai_demand: demand.ai_demand(&raw.ai_demand, mode)?,
             correlation,
             cholesky,
         })
@@ -314,14 +340,14 @@ impl Check<'_> {
             .iter()
             .enumerate()
             .map(|(i, regime)| {
-                let key = |field: &str| format!("market.btc.regimes[{i}].{field}");
-                self.unique_name(&key("name"), &regime.name, "regime name", &mut seen)?;
+                let c = self.at(&format!("regimes[{i}]."));
+                c.unique_name("name", &regime.name, "regime name", &mut seen)?;
                 Ok(Regime {
                     name: regime.name.clone(),
-                    mu: self.num(&key("mu"), regime.mu, ANY)?,
-                    sigma: self.num(&key("sigma"), regime.sigma, NON_NEGATIVE)?,
-                    mean_duration_years: self.num(
-                        &key("mean_duration_years"),
+                    mu: c.num("mu", regime.mu, ANY)?,
+                    sigma: c.num("sigma", regime.sigma, NON_NEGATIVE)?,
+                    mean_duration_years: c.num(
+                        "mean_duration_years",
                         regime.mean_duration_years,
                         POSITIVE,
                     )?,
@@ -329,45 +355,45 @@ impl Check<'_> {
             })
             .collect::<Result<_>>()?;
         Ok(BtcPrice {
-            s0_usd: self.num("market.btc.s0_usd", raw.s0_usd, POSITIVE)?,
-            mu: self.num("market.btc.mu", raw.mu, ANY)?,
-            sigma: self.num("market.btc.sigma", raw.sigma, NON_NEGATIVE)?,
+            s0_usd: self.num("s0_usd", raw.s0_usd, POSITIVE)?,
+            mu: self.num("mu", raw.mu, ANY)?,
+            sigma: self.num("sigma", raw.sigma, NON_NEGATIVE)?,
             jump_lambda_per_year: self.num(
-                "market.btc.jump_lambda_per_year",
+                "jump_lambda_per_year",
                 raw.jump_lambda_per_year,
                 NON_NEGATIVE,
             )?,
-            jump_mean: self.num("market.btc.jump_mean", raw.jump_mean, ANY)?,
-            jump_sd: self.num("market.btc.jump_sd", raw.jump_sd, NON_NEGATIVE)?,
+            jump_mean: self.num("jump_mean", raw.jump_mean, ANY)?,
+            jump_sd: self.num("jump_sd", raw.jump_sd, NON_NEGATIVE)?,
             regimes,
         })
     }
 
     fn hashrate(&self, raw: &RawHashrate) -> Result<Hashrate> {
         Ok(Hashrate {
-            h0_ehs: self.num("market.hashrate.h0_ehs", raw.h0_ehs, POSITIVE)?,
+            h0_ehs: self.num("h0_ehs", raw.h0_ehs, POSITIVE)?,
             breakeven_usd_per_eh_day: self.num(
-                "market.hashrate.breakeven_usd_per_eh_day",
+                "breakeven_usd_per_eh_day",
                 raw.breakeven_usd_per_eh_day,
                 POSITIVE,
             )?,
             efficiency_gain_per_year: self.num(
-                "market.hashrate.efficiency_gain_per_year",
+                "efficiency_gain_per_year",
                 raw.efficiency_gain_per_year,
                 ANY,
             )?,
             kappa_up_per_year: self.num(
-                "market.hashrate.kappa_up_per_year",
+                "kappa_up_per_year",
                 raw.kappa_up_per_year,
                 NON_NEGATIVE,
             )?,
             kappa_down_per_year: self.num(
-                "market.hashrate.kappa_down_per_year",
+                "kappa_down_per_year",
                 raw.kappa_down_per_year,
                 NON_NEGATIVE,
             )?,
-            lag_months: self.int("market.hashrate.lag_months", raw.lag_months, 0)?,
-            sigma: self.num("market.hashrate.sigma", raw.sigma, NON_NEGATIVE)?,
+            lag_months: self.int("lag_months", raw.lag_months, 0)?,
+            sigma: self.num("sigma", raw.sigma, NON_NEGATIVE)?,
         })
     }
 
@@ -376,11 +402,11 @@ impl Check<'_> {
     fn halvings(&self, raw: &[String]) -> Result<Vec<NaiveDate>> {
         let mut halvings: Vec<NaiveDate> = Vec::with_capacity(raw.len());
         for (i, text) in raw.iter().enumerate() {
-            let key = format!("market.subsidy.halvings[{i}]");
-            let date = self.date(&key, text)?;
+            let field = format!("halvings[{i}]");
+            let date = self.date(&field, text)?;
             if let Some(&previous) = halvings.last().filter(|&&previous| date <= previous) {
                 return Err(self.invalid(
-                    key,
+                    &field,
                     format!("expected dates in ascending order: {date} is not after {previous}"),
                 ));
             }
@@ -392,42 +418,41 @@ impl Check<'_> {
     fn ai_demand(&self, raw: &RawAiDemand, mode: RawAiMode) -> Result<AiDemand> {
         Ok(AiDemand {
             d0_mw_it: self.num(
-                "market.ai_demand.d0_mw_it",
+                "d0_mw_it",
                 by_mode(raw.d0_mw_it, mode, "20", "200"),
                 NON_NEGATIVE,
             )?,
             growth_per_year: self.num(
-                "market.ai_demand.growth_per_year",
+                "growth_per_year",
                 by_mode(raw.growth_per_year, mode, "0.40", "0.20"),
                 ANY,
             )?,
             sigma: self.num(
-                "market.ai_demand.sigma",
+                "sigma",
                 by_mode(raw.sigma, mode, "0.35", "0.25"),
                 NON_NEGATIVE,
             )?,
         })
     }
 
-    /// Entries in [-1, 1], unit diagonal, symmetric.
+    /// Entries in [-1, 1], unit diagonal, symmetric (positive definiteness
+    /// is checked by the Cholesky factorization).
     fn correlation(&self, raw: &RawCorrelation) -> Result<[[f64; 4]; 4]> {
         let mut m = [[0.0; 4]; 4];
         for (i, row) in raw.matrix.iter().enumerate() {
             for (j, &entry) in row.iter().enumerate() {
-                let key = format!("market.correlation.matrix[{i}][{j}]");
-                m[i][j] = self.num(&key, entry, CORRELATION)?;
-                if i == j && entry.0 != rust_decimal::Decimal::ONE {
+                let field = format!("matrix[{i}][{j}]");
+                m[i][j] = self.num(&field, entry, CORRELATION)?;
+                if i == j && m[i][j] != 1.0 {
                     return Err(
-                        self.invalid(key, format!("expected 1 on the diagonal, got {entry}"))
+                        self.invalid(&field, format!("expected 1 on the diagonal, got {entry}"))
                     );
                 }
                 if j < i && entry != raw.matrix[j][i] {
+                    let mirror = raw.matrix[j][i];
                     return Err(self.invalid(
-                        key,
-                        format!(
-                            "expected a symmetric matrix: {entry} differs from matrix[{j}][{i}] = {}",
-                            raw.matrix[j][i]
-                        ),
+                        &field,
+                        format!("expected a symmetric matrix: {entry} differs from matrix[{j}][{i}] = {mirror}"),
                     ));
                 }
             }
@@ -438,12 +463,12 @@ impl Check<'_> {
     fn mining(&self, raw: &RawMining) -> Result<Mining> {
         Ok(Mining {
             opex_usd_per_mw_month: self.num(
-                "mining.opex_usd_per_mw_month",
+                "opex_usd_per_mw_month",
                 raw.opex_usd_per_mw_month,
                 NON_NEGATIVE,
             )?,
             curtailed_opex_share: self.num(
-                "mining.curtailed_opex_share",
+                "curtailed_opex_share",
                 raw.curtailed_opex_share,
                 SHARE,
             )?,
@@ -453,33 +478,31 @@ impl Check<'_> {
 
     fn ai(&self, raw: &RawAi) -> Result<Ai> {
         let mode = raw.mode;
+        let facility_capex = by_mode(raw.facility_capex_usd_per_mw_it, mode, "7000000", "8000000");
+        let opex = by_mode(raw.opex_usd_per_mw_it_month, mode, "40000", "15000");
         Ok(Ai {
             mode: match mode {
                 RawAiMode::GpuCloud => AiMode::GpuCloud,
                 RawAiMode::Colocation => AiMode::Colocation,
             },
-            pue: self.num("ai.pue", raw.pue, PUE)?,
-            u_max: self.num("ai.u_max", raw.u_max, POSITIVE_SHARE)?,
-            gpus_per_mw_it: self.num("ai.gpus_per_mw_it", raw.gpus_per_mw_it, NON_NEGATIVE)?,
-            gpu_capex_usd: self.num("ai.gpu_capex_usd", raw.gpu_capex_usd, NON_NEGATIVE)?,
-            gpu_life_years: self.num("ai.gpu_life_years", raw.gpu_life_years, POSITIVE)?,
+            pue: self.num("pue", raw.pue, PUE)?,
+            u_max: self.num("u_max", raw.u_max, POSITIVE_SHARE)?,
+            gpus_per_mw_it: self.num("gpus_per_mw_it", raw.gpus_per_mw_it, NON_NEGATIVE)?,
+            gpu_capex_usd: self.num("gpu_capex_usd", raw.gpu_capex_usd, NON_NEGATIVE)?,
+            gpu_life_years: self.num("gpu_life_years", raw.gpu_life_years, POSITIVE)?,
             facility_life_years: self.num(
-                "ai.facility_life_years",
+                "facility_life_years",
                 raw.facility_life_years,
                 POSITIVE,
             )?,
             facility_capex_usd_per_mw_it: self.num(
-                "ai.facility_capex_usd_per_mw_it",
-                by_mode(raw.facility_capex_usd_per_mw_it, mode, "7000000", "8000000"),
+                "facility_capex_usd_per_mw_it",
+                facility_capex,
                 NON_NEGATIVE,
             )?,
-            opex_usd_per_mw_it_month: self.num(
-                "ai.opex_usd_per_mw_it_month",
-                by_mode(raw.opex_usd_per_mw_it_month, mode, "40000", "15000"),
-                NON_NEGATIVE,
-            )?,
+            opex_usd_per_mw_it_month: self.num("opex_usd_per_mw_it_month", opex, NON_NEGATIVE)?,
             lease_usd_per_mw_it_year: self.num(
-                "ai.lease_usd_per_mw_it_year",
+                "lease_usd_per_mw_it_year",
                 raw.lease_usd_per_mw_it_year,
                 NON_NEGATIVE,
             )?,
@@ -491,19 +514,19 @@ impl Check<'_> {
         raw.iter()
             .enumerate()
             .map(|(i, region)| {
-                let key = |field: &str| format!("regions[{i}].{field}");
-                self.unique_name(&key("name"), &region.name, "region name", &mut seen)?;
+                let c = self.at(&format!("regions[{i}]."));
+                c.unique_name("name", &region.name, "region name", &mut seen)?;
                 Ok(Region {
                     name: region.name.clone(),
-                    power_usd_per_mwh: self.num(
-                        &key("power_usd_per_mwh"),
+                    power_usd_per_mwh: c.num(
+                        "power_usd_per_mwh",
                         region.power_usd_per_mwh,
                         NON_NEGATIVE,
                     )?,
-                    uptime: self.num(&key("uptime"), region.uptime, POSITIVE_SHARE)?,
-                    lead_months: self.opt_int(&key("lead_months"), region.lead_months, 1)?,
-                    facility_capex_usd_per_mw_it: self.opt_num(
-                        &key("facility_capex_usd_per_mw_it"),
+                    uptime: c.num("uptime", region.uptime, POSITIVE_SHARE)?,
+                    lead_months: c.opt_int("lead_months", region.lead_months, 1)?,
+                    facility_capex_usd_per_mw_it: c.opt_num(
+                        "facility_capex_usd_per_mw_it",
                         region.facility_capex_usd_per_mw_it,
                         NON_NEGATIVE,
                     )?,
@@ -524,58 +547,40 @@ impl Check<'_> {
         fleet
             .iter()
             .map(|LocatedSite { key_prefix, site }| {
-                let key = |field: &str| format!("{key_prefix}{field}");
-                self.unique_name(&key("site_id"), &site.site_id, "site id", &mut seen)?;
+                let c = self.at(key_prefix);
+                c.unique_name("site_id", &site.site_id, "site id", &mut seen)?;
                 let region_index = regions
                     .iter()
                     .position(|region| region.name == site.region)
                     .ok_or_else(|| {
                         let known: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
-                        self.invalid(
-                            key("region"),
-                            format!(
-                                "unknown region `{}`; the regions are {}",
-                                site.region,
-                                known.join(", ")
-                            ),
-                        )
+                        let known = known.join(", ");
+                        c.invalid("region", format!("unknown region `{}`; the regions are {known}", site.region))
                     })?;
                 let region = &regions[region_index];
-                let lead_months = self
-                    .opt_int(&key("lead_months"), site.lead_months, 1)?
-                    .or(region.lead_months);
+                let lead_months = c.opt_int("lead_months", site.lead_months, 1)?.or(region.lead_months);
                 if site.convertible && lead_months.is_none() {
-                    return Err(self.invalid(
-                        key("lead_months"),
+                    return Err(c.invalid(
+                        "lead_months",
                         format!(
                             "site `{}` is convertible but neither it nor region `{}` has a lead time",
                             site.site_id, region.name
                         ),
                     ));
                 }
+                let facility_capex = c.opt_num("facility_capex_usd_per_mw_it", site.facility_capex_usd_per_mw_it, NON_NEGATIVE)?;
                 Ok(Site {
                     id: site.site_id.clone(),
                     region: region_index,
-                    power_mw: self.num(&key("power_mw"), site.power_mw, POSITIVE)?,
-                    j_per_th: self.num(&key("j_per_th"), site.j_per_th, POSITIVE)?,
+                    power_mw: c.num("power_mw", site.power_mw, POSITIVE)?,
+                    j_per_th: c.num("j_per_th", site.j_per_th, POSITIVE)?,
                     convertible: site.convertible,
-                    power_usd_per_mwh: self
-                        .opt_num(
-                            &key("power_usd_per_mwh"),
-                            site.power_usd_per_mwh,
-                            NON_NEGATIVE,
-                        )?
+                    power_usd_per_mwh: c
+                        .opt_num("power_usd_per_mwh", site.power_usd_per_mwh, NON_NEGATIVE)?
                         .unwrap_or(region.power_usd_per_mwh),
-                    uptime: self
-                        .opt_num(&key("uptime"), site.uptime, POSITIVE_SHARE)?
-                        .unwrap_or(region.uptime),
+                    uptime: c.opt_num("uptime", site.uptime, POSITIVE_SHARE)?.unwrap_or(region.uptime),
                     lead_months,
-                    facility_capex_usd_per_mw_it: self
-                        .opt_num(
-                            &key("facility_capex_usd_per_mw_it"),
-                            site.facility_capex_usd_per_mw_it,
-                            NON_NEGATIVE,
-                        )?
+                    facility_capex_usd_per_mw_it: facility_capex
                         .or(region.facility_capex_usd_per_mw_it)
                         .unwrap_or(default_facility_capex),
                 })
@@ -585,21 +590,17 @@ impl Check<'_> {
 
     fn treasury(&self, raw: &RawTreasury) -> Result<Treasury> {
         Ok(Treasury {
-            reserve_btc: self.num("treasury.reserve_btc", raw.reserve_btc, NON_NEGATIVE)?,
-            cash_usd: self.num("treasury.cash_usd", raw.cash_usd, NON_NEGATIVE)?,
-            sell_mined_fraction: self.num(
-                "treasury.sell_mined_fraction",
-                raw.sell_mined_fraction,
-                SHARE,
-            )?,
-            min_cash_usd: self.num("treasury.min_cash_usd", raw.min_cash_usd, NON_NEGATIVE)?,
+            reserve_btc: self.num("reserve_btc", raw.reserve_btc, NON_NEGATIVE)?,
+            cash_usd: self.num("cash_usd", raw.cash_usd, NON_NEGATIVE)?,
+            sell_mined_fraction: self.num("sell_mined_fraction", raw.sell_mined_fraction, SHARE)?,
+            min_cash_usd: self.num("min_cash_usd", raw.min_cash_usd, NON_NEGATIVE)?,
             reserve_floor_btc: self.num(
-                "treasury.reserve_floor_btc",
+                "reserve_floor_btc",
                 raw.reserve_floor_btc,
                 NON_NEGATIVE,
             )?,
             distress_buffer_usd: self.num(
-                "treasury.distress_buffer_usd",
+                "distress_buffer_usd",
                 raw.distress_buffer_usd,
                 NON_NEGATIVE,
             )?,
@@ -608,36 +609,36 @@ impl Check<'_> {
 
     /// `0 < initial_ltv < margin_call_ltv <= liquidation_ltv`.
     fn loan(&self, raw: &RawLoan, simulation: &Simulation) -> Result<Loan> {
-        let initial_ltv = self.num("loan.initial_ltv", raw.initial_ltv, POSITIVE)?;
+        let initial_ltv = self.num("initial_ltv", raw.initial_ltv, POSITIVE)?;
         let margin_call_ltv = self.above(
-            "loan.margin_call_ltv",
+            "margin_call_ltv",
             raw.margin_call_ltv,
-            ("loan.initial_ltv", initial_ltv),
+            ("initial_ltv", initial_ltv),
             true,
         )?;
         let liquidation_ltv = self.above(
-            "loan.liquidation_ltv",
+            "liquidation_ltv",
             raw.liquidation_ltv,
-            ("loan.margin_call_ltv", margin_call_ltv),
+            ("margin_call_ltv", margin_call_ltv),
             false,
         )?;
         let maturity = raw
             .maturity
             .as_deref()
-            .map(|text| self.date("loan.maturity", text))
+            .map(|text| self.date("maturity", text))
             .transpose()?;
         let maturity_month = match maturity {
-            Some(date) => self.month_of("loan.maturity", date, simulation)?,
+            Some(date) => self.month_of("maturity", date, simulation)?,
             None => None,
         };
         Ok(Loan {
-            principal_usd: self.num("loan.principal_usd", raw.principal_usd, NON_NEGATIVE)?,
-            rate: self.num("loan.rate", raw.rate, NON_NEGATIVE)?,
+            principal_usd: self.num("principal_usd", raw.principal_usd, NON_NEGATIVE)?,
+            rate: self.num("rate", raw.rate, NON_NEGATIVE)?,
             initial_ltv,
             margin_call_ltv,
             liquidation_ltv,
             liquidation_penalty: self.num(
-                "loan.liquidation_penalty",
+                "liquidation_penalty",
                 raw.liquidation_penalty,
                 NON_NEGATIVE,
             )?,
@@ -648,18 +649,10 @@ impl Check<'_> {
 
     fn financing(&self, raw: &RawFinancing) -> Result<Financing> {
         Ok(Financing {
-            capex_debt_share: self.num(
-                "financing.capex_debt_share",
-                raw.capex_debt_share,
-                SHARE,
-            )?,
-            capex_debt_rate: self.num(
-                "financing.capex_debt_rate",
-                raw.capex_debt_rate,
-                NON_NEGATIVE,
-            )?,
+            capex_debt_share: self.num("capex_debt_share", raw.capex_debt_share, SHARE)?,
+            capex_debt_rate: self.num("capex_debt_rate", raw.capex_debt_rate, NON_NEGATIVE)?,
             capex_debt_term_years: self.num(
-                "financing.capex_debt_term_years",
+                "capex_debt_term_years",
                 raw.capex_debt_term_years,
                 POSITIVE,
             )?,
@@ -667,20 +660,20 @@ impl Check<'_> {
                 RawCapexFunding::Strict => CapexFunding::Strict,
                 RawCapexFunding::Borrow => CapexFunding::Borrow,
             },
-            distress_rate: self.num("financing.distress_rate", raw.distress_rate, NON_NEGATIVE)?,
+            distress_rate: self.num("distress_rate", raw.distress_rate, NON_NEGATIVE)?,
         })
     }
 
     fn valuation(&self, raw: &RawValuation) -> Result<Valuation> {
         Ok(Valuation {
-            discount_rate: self.num("valuation.discount_rate", raw.discount_rate, NON_NEGATIVE)?,
+            discount_rate: self.num("discount_rate", raw.discount_rate, NON_NEGATIVE)?,
             terminal_multiple_mining: self.num(
-                "valuation.terminal_multiple_mining",
+                "terminal_multiple_mining",
                 raw.terminal_multiple_mining,
                 NON_NEGATIVE,
             )?,
             terminal_multiple_ai: self.num(
-                "valuation.terminal_multiple_ai",
+                "terminal_multiple_ai",
                 raw.terminal_multiple_ai,
                 NON_NEGATIVE,
             )?,
@@ -693,9 +686,9 @@ impl Check<'_> {
             .iter()
             .enumerate()
             .map(|(i, event)| {
-                let key = |field: &str| format!("events[{i}].{field}");
-                let date = self.date(&key("date"), event.date())?;
-                let month = self.month_of(&key("date"), date, simulation)?;
+                let c = self.at(&format!("events[{i}]."));
+                let date = c.date("date", event.date())?;
+                let month = c.month_of("date", date, simulation)?;
                 let kind = match event {
                     RawEvent::SellBtc {
                         btc,
@@ -703,9 +696,9 @@ impl Check<'_> {
                         price_usd,
                         ..
                     } => EventKind::SellBtc {
-                        btc: self.num(&key("btc"), *btc, POSITIVE)?,
+                        btc: c.num("btc", *btc, POSITIVE)?,
                         repay_loan: *repay_loan,
-                        price_usd: self.opt_num(&key("price_usd"), *price_usd, POSITIVE)?,
+                        price_usd: c.opt_num("price_usd", *price_usd, POSITIVE)?,
                     },
                 };
                 Ok(Event { date, month, kind })
@@ -728,7 +721,7 @@ impl Check<'_> {
             .iter()
             .enumerate()
             .map(|(i, policy)| {
-                let key = |field: &str| format!("policies[{i}].{field}");
+                let c = self.at(&format!("policies[{i}]."));
                 let (name, kind) = match policy {
                     RawPolicy::Hold { name } => (name, PolicyKind::Hold),
                     RawPolicy::FullPivot { name } => (name, PolicyKind::FullPivot),
@@ -739,12 +732,8 @@ impl Check<'_> {
                     } => (
                         name,
                         PolicyKind::Staged {
-                            sites_per_quarter: self.int(
-                                &key("sites_per_quarter"),
-                                *sites_per_quarter,
-                                1,
-                            )?,
-                            max_sites: self.int(&key("max_sites"), *max_sites, 0)?,
+                            sites_per_quarter: c.int("sites_per_quarter", *sites_per_quarter, 1)?,
+                            max_sites: c.int("max_sites", *max_sites, 0)?,
                         },
                     ),
                     RawPolicy::Threshold {
@@ -755,14 +744,14 @@ impl Check<'_> {
                     } => (
                         name,
                         PolicyKind::Threshold {
-                            hurdle: self.num(&key("hurdle"), *hurdle, NON_NEGATIVE)?,
-                            window_months: self.int(&key("window_months"), *window_months, 1)?,
-                            max_concurrent: self.int(&key("max_concurrent"), *max_concurrent, 0)?,
+                            hurdle: c.num("hurdle", *hurdle, NON_NEGATIVE)?,
+                            window_months: c.int("window_months", *window_months, 1)?,
+                            max_concurrent: c.int("max_concurrent", *max_concurrent, 0)?,
                         },
                     ),
                 };
                 let name = name.as_deref().unwrap_or(kind.as_str());
-                self.unique_name(&key("name"), name, "policy name", &mut seen)?;
+                c.unique_name("name", name, "policy name", &mut seen)?;
                 Ok(PolicySpec {
                     name: name.to_owned(),
                     kind,
