@@ -212,7 +212,8 @@ impl MarketModel {
         let mut d = self.d0;
         let mut regime = 0usize;
         for t in 0..months {
-            let h = ln_h.exp();
+            // H[0] = H0 exactly; later months come from the log dynamics.
+            let h = if t == 0 { self.h0_ehs } else { ln_h.exp() };
             let fee = self.fee_mean_btc
                 * (self.fee_sigma * normal(fees) - 0.5 * self.fee_sigma * self.fee_sigma).exp();
             out.btc_price_usd[t] = s;

@@ -52,7 +52,12 @@ fn run_on_smoke_writes_a_summary_that_parses() {
         assert!(v.get(key).is_some(), "summary.json lacks {key}");
     }
     let m0 = &v["policies"][0]["months"][0];
-    for key in ["revenue_usd", "reserve_btc", "net_reserve_usd", "mw_curtailed"] {
+    for key in [
+        "revenue_usd",
+        "reserve_btc",
+        "net_reserve_usd",
+        "mw_curtailed",
+    ] {
         assert!(m0.get(key).is_some(), "month lacks {key}");
     }
     for key in ["mean", "se", "p5", "p25", "p50", "p75", "p95"] {
@@ -78,7 +83,10 @@ fn validate_describes_the_reference_scenario() {
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert!(stdout.contains("cango_2026"), "{stdout}");
-    assert!(stdout.contains("1,010") || stdout.contains("1010"), "{stdout}");
+    assert!(
+        stdout.contains("1,010") || stdout.contains("1010"),
+        "{stdout}"
+    );
 }
 
 const BASE: &str = r#"
@@ -188,7 +196,10 @@ fn each_kind_of_bad_input_exits_2_and_names_the_key() {
         ),
         (
             "unknown region",
-            BASE.replace("region = \"US\"\npower_mw = 12", "region = \"Mars\"\npower_mw = 12"),
+            BASE.replace(
+                "region = \"US\"\npower_mw = 12",
+                "region = \"Mars\"\npower_mw = 12",
+            ),
             "Mars",
         ),
         (
@@ -230,8 +241,14 @@ fn each_kind_of_bad_input_exits_2_and_names_the_key() {
     for (what, text, key) in cases {
         let (code, stderr) = run_text(dir.path(), &text);
         assert_eq!(code, 2, "{what}: exit code {code}, stderr: {stderr}");
-        assert!(stderr.contains(key), "{what}: stderr does not name `{key}`: {stderr}");
-        assert!(stderr.contains("bad.toml") || stderr.contains("nowhere.csv"), "{what}: no file named: {stderr}");
+        assert!(
+            stderr.contains(key),
+            "{what}: stderr does not name `{key}`: {stderr}"
+        );
+        assert!(
+            stderr.contains("bad.toml") || stderr.contains("nowhere.csv"),
+            "{what}: no file named: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{what}: {stderr}");
     }
 }

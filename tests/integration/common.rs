@@ -41,7 +41,11 @@ pub struct Record {
 }
 
 /// Replay policy `p` on a given market path, recording every month.
-pub fn replay_market(engine: &Engine, p: usize, market: &MarketPath) -> (Vec<Record>, PolicyOutcome) {
+pub fn replay_market(
+    engine: &Engine,
+    p: usize,
+    market: &MarketPath,
+) -> (Vec<Record>, PolicyOutcome) {
     let mut table = MiningTable::default();
     table.fill(&engine.model.fleet, &engine.model.calendar, market);
     let mut scratch = Scratch::default();

@@ -39,7 +39,11 @@ fn one_thread_and_four_threads_give_the_same_bytes() {
     assert!(one == four, "summary.json differs between 1 and 4 threads");
     let s: Summary = serde_json::from_slice(&one).unwrap();
     assert_eq!(s.percentiles.method, "histogram");
-    assert!(s.percentiles.max_rank_error <= 0.005, "{}", s.percentiles.max_rank_error);
+    assert!(
+        s.percentiles.max_rank_error <= 0.005,
+        "{}",
+        s.percentiles.max_rank_error
+    );
 }
 
 #[test]

@@ -24,7 +24,13 @@ fn check_balances(r: &Record) {
         - f.margin_call_sale_btc
         - f.liquidation_sale_btc
         - f.maturity_sale_btc;
-    assert!(close(c.reserve_btc, btc, 1e-9), "month {}: BTC {} vs {}", r.t, c.reserve_btc, btc);
+    assert!(
+        close(c.reserve_btc, btc, 1e-9),
+        "month {}: BTC {} vs {}",
+        r.t,
+        c.reserve_btc,
+        btc
+    );
     let cash = o.cash_usd + f.event_cash_in_usd + f.mined_sold_usd + f.ai_revenue_usd
         - f.mining_power_usd
         - f.mining_opex_usd
@@ -41,7 +47,13 @@ fn check_balances(r: &Record) {
         - f.liquidation_deficiency_cash_usd
         - f.maturity_cash_usd
         - f.distress_repaid_usd;
-    assert!(close(c.cash_usd, cash, 1e-9), "month {}: cash {} vs {}", r.t, c.cash_usd, cash);
+    assert!(
+        close(c.cash_usd, cash, 1e-9),
+        "month {}: cash {} vs {}",
+        r.t,
+        c.cash_usd,
+        cash
+    );
     let loan = o.loan_usd
         - f.event_loan_repayment_usd
         - f.margin_call_cash_usd
@@ -50,13 +62,29 @@ fn check_balances(r: &Record) {
         - f.maturity_cash_usd
         - f.maturity_sale_usd
         - f.maturity_distress_usd;
-    assert!(close(c.loan_usd, loan, 1e-9), "month {}: loan {} vs {}", r.t, c.loan_usd, loan);
-    let distress = o.distress_usd + f.distress_borrowed_usd + f.liquidation_deficiency_distress_usd
+    assert!(
+        close(c.loan_usd, loan, 1e-9),
+        "month {}: loan {} vs {}",
+        r.t,
+        c.loan_usd,
+        loan
+    );
+    let distress = o.distress_usd
+        + f.distress_borrowed_usd
+        + f.liquidation_deficiency_distress_usd
         + f.maturity_distress_usd
         - f.distress_repaid_usd;
-    assert!(close(c.distress_usd, distress, 1e-9), "month {}: distress", r.t);
+    assert!(
+        close(c.distress_usd, distress, 1e-9),
+        "month {}: distress",
+        r.t
+    );
     let project = o.project_debt_usd + f.capex_debt_usd - f.project_debt_principal_usd;
-    assert!(close(c.project_debt_usd, project, 1e-9), "month {}: project debt", r.t);
+    assert!(
+        close(c.project_debt_usd, project, 1e-9),
+        "month {}: project debt",
+        r.t
+    );
     for (name, v) in [
         ("reserve", c.reserve_btc),
         ("loan", c.loan_usd),
@@ -67,7 +95,9 @@ fn check_balances(r: &Record) {
     // Liquidation proceeds repay the loan plus penalty, or all the BTC was sold.
     if f.liquidation {
         assert!(close(
-            f.liquidation_sale_usd + f.liquidation_deficiency_cash_usd + f.liquidation_deficiency_distress_usd,
+            f.liquidation_sale_usd
+                + f.liquidation_deficiency_cash_usd
+                + f.liquidation_deficiency_distress_usd,
             f.liquidation_loan_closed_usd + f.liquidation_penalty_usd,
             1e-9
         ));
@@ -97,7 +127,9 @@ fn check_path(engine: &Engine, path: u64) {
                 }
                 match (before, now) {
                     (SiteState::Ai, s) => assert_eq!(*s, SiteState::Ai),
-                    (SiteState::Converting { .. }, SiteState::Mining) => panic!("site {i} went back"),
+                    (SiteState::Converting { .. }, SiteState::Mining) => {
+                        panic!("site {i} went back")
+                    }
                     _ => {}
                 }
             }
@@ -160,7 +192,11 @@ fn check_fundable(engine: &Engine, r: &Record, before: &[SiteState], s: f64) {
     let mut budget = liquid - equity_share * committed;
     for &i in &r.started {
         let equity = equity_share * fleet.sites[i].capex_usd;
-        assert!(equity <= budget + 1e-6, "month {}: site {i} not fundable", r.t);
+        assert!(
+            equity <= budget + 1e-6,
+            "month {}: site {i} not fundable",
+            r.t
+        );
         budget -= equity;
     }
 }

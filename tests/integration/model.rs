@@ -65,7 +65,10 @@ fn last_month_means_match_closed_forms_within_4_se() {
             "{name}: mean {m:.4} vs closed form {expected:.4} (se {se:.4})"
         );
         // The test can fail: a 2% bias in the drift would be far outside 4 SE.
-        assert!(se < 0.02 * expected, "{name}: se {se} too large to detect bias");
+        assert!(
+            se < 0.02 * expected,
+            "{name}: se {se} too large to detect bias"
+        );
     }
 }
 
