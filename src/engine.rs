@@ -125,7 +125,10 @@ pub struct Worker {
     pub scratch: Scratch,
     pub outcome: PolicyOutcome,
     row: Vec<f64>,
-    chunk: Vec<ChunkMoments>,
+    /// The current chunk, column-major: `cols[m * CHUNK_PATHS + j]` is
+    /// metric m of the chunk's path j. Summing and counting a column at a
+    /// time keeps each metric's accumulators in cache.
+    cols: Vec<f64>,
 }
 
 /// Aggregates of a set of chunks. `+=` is exact (order-independent).
@@ -133,8 +136,9 @@ pub struct Partial {
     pub paths: u64,
     pub moments: Vec<Moments>,
     pub histograms: Option<QuantileHistograms>,
-    /// Rows of every path, row-major (pilot phase only).
-    pub rows: Vec<f64>,
+    /// Pilot phase only: each chunk's quantile metrics, column-major
+    /// (`[m * len + j]`), in chunk order.
+    pub pilot: Vec<Vec<f64>>,
     pub time_market: Duration,
     pub time_policy: Duration,
     pub time_aggregate: Duration,
@@ -146,7 +150,7 @@ impl Partial {
             paths: 0,
             moments: vec![Moments::default(); layout.n_total],
             histograms,
-            rows: Vec::new(),
+            pilot: Vec::new(),
             time_market: Duration::ZERO,
             time_policy: Duration::ZERO,
             time_aggregate: Duration::ZERO,
@@ -163,7 +167,7 @@ impl Partial {
             (None, Some(_)) => self.histograms = other.histograms,
             _ => {}
         }
-        self.rows.extend_from_slice(&other.rows);
+        self.pilot.extend(other.pilot);
         self.time_market += other.time_market;
         self.time_policy += other.time_policy;
         self.time_aggregate += other.time_aggregate;
@@ -191,7 +195,7 @@ impl Engine {
             scratch: Scratch::default(),
             outcome: PolicyOutcome::default(),
             row: vec![0.0; self.layout.n_total],
-            chunk: vec![ChunkMoments::default(); self.layout.n_total],
+            cols: vec![0.0; CHUNK_PATHS as usize * self.layout.n_total],
         }
     }
 
@@ -269,31 +273,45 @@ impl Engine {
     }
 
     /// Simulate chunk `c` (paths `c * CHUNK_PATHS ..`, clipped to `paths`) into `acc`.
-    fn run_chunk(&self, w: &mut Worker, c: u64, paths: u64, keep_rows: bool, acc: &mut Partial) {
+    fn run_chunk(&self, w: &mut Worker, c: u64, paths: u64, keep_pilot: bool, acc: &mut Partial) {
         let first = c * CHUNK_PATHS;
         let last = (first + CHUNK_PATHS).min(paths);
-        w.chunk.fill(ChunkMoments::default());
-        for path in first..last {
+        let len = (last - first) as usize;
+        let stride = CHUNK_PATHS as usize;
+        for (j, path) in (first..last).enumerate() {
             let (tm, tp) = self.simulate_path(w, path);
             let ta = Instant::now();
-            for (m, &x) in w.chunk.iter_mut().zip(&w.row) {
-                m.push(x);
-            }
-            if let Some(h) = &mut acc.histograms {
-                h.insert_row(&w.row[..self.layout.n_quantile]);
-            }
-            if keep_rows {
-                acc.rows.extend_from_slice(&w.row[..self.layout.n_quantile]);
+            for (m, &x) in w.row.iter().enumerate() {
+                w.cols[m * stride + j] = x;
             }
             acc.time_market += tm;
             acc.time_policy += tp;
             acc.time_aggregate += ta.elapsed();
         }
         let ta = Instant::now();
-        for (m, c) in acc.moments.iter_mut().zip(&w.chunk) {
-            m.absorb(c);
+        let nq = self.layout.n_quantile;
+        let mut pilot = Vec::with_capacity(if keep_pilot { nq * len } else { 0 });
+        for (m, moments) in acc.moments.iter_mut().enumerate() {
+            let column = &w.cols[m * stride..m * stride + len];
+            // f64 sums in path order (deterministic), then exact fixed point.
+            let mut sums = ChunkMoments::default();
+            for &x in column {
+                sums.push(x);
+            }
+            moments.absorb(&sums);
+            if m < nq {
+                if let Some(h) = &mut acc.histograms {
+                    h.insert_column(m, column);
+                }
+                if keep_pilot {
+                    pilot.extend_from_slice(column);
+                }
+            }
         }
-        acc.paths += last - first;
+        if keep_pilot {
+            acc.pilot.push(pilot);
+        }
+        acc.paths += len as u64;
         acc.time_aggregate += ta.elapsed();
     }
 
@@ -333,17 +351,18 @@ impl Engine {
                 return pilot;
             }
             // Phase 2: bins from the pilot, then every other path counted in.
-            let qlayout = Arc::new(QuantileLayout::from_pilot(
-                &pilot.rows,
-                self.layout.n_quantile,
+            let columns = pilot_columns(&pilot.pilot, self.layout.n_quantile);
+            let qlayout = Arc::new(QuantileLayout::from_columns(
+                &columns,
+                pilot_paths as usize,
                 HISTOGRAM_INTERVALS,
             ));
             let mut hist = QuantileHistograms::new(qlayout.clone());
-            for row in pilot.rows.chunks_exact(self.layout.n_quantile) {
-                hist.insert_row(row);
+            for (m, column) in columns.chunks_exact(pilot_paths as usize).enumerate() {
+                hist.insert_column(m, column);
             }
             let mut pilot = pilot;
-            pilot.rows = Vec::new();
+            pilot.pilot = Vec::new();
             pilot.histograms = Some(hist);
             let rest = (pilot_chunks as usize..n_chunks as usize)
                 .into_par_iter()
@@ -398,14 +417,10 @@ impl Engine {
                 })
                 .collect(),
             None => {
-                let n = l.n_quantile;
-                let mut column = Vec::with_capacity(paths as usize);
-                (0..n)
-                    .map(|m| {
-                        column.clear();
-                        column.extend(total.rows.iter().skip(m).step_by(n));
-                        exact_quantiles(&mut column)
-                    })
+                let columns = pilot_columns(&total.pilot, l.n_quantile);
+                columns
+                    .chunks_exact(paths as usize)
+                    .map(|column| exact_quantiles(&mut column.to_vec()))
                     .collect()
             }
         };
@@ -533,6 +548,22 @@ impl Engine {
             },
         }
     }
+}
+
+/// The pilot's chunks (each column-major) as one column-major matrix:
+/// `[m * paths + i]`, paths in order.
+fn pilot_columns(chunks: &[Vec<f64>], n_metrics: usize) -> Vec<f64> {
+    let paths: usize = chunks.iter().map(|c| c.len() / n_metrics).sum();
+    let mut out = vec![0.0; paths * n_metrics];
+    let mut offset = 0;
+    for chunk in chunks {
+        let len = chunk.len() / n_metrics;
+        for (m, column) in chunk.chunks_exact(len).enumerate() {
+            out[m * paths + offset..m * paths + offset + len].copy_from_slice(column);
+        }
+        offset += len;
+    }
+    out
 }
 
 fn progress_bar(show: bool, chunks: u64) -> indicatif::ProgressBar {

@@ -16,6 +16,8 @@ use crate::scenario::{AiMode, Scenario};
 #[derive(Debug, Clone)]
 pub struct Fleet {
     pub sites: Vec<SiteEcon>,
+    /// Indices of the convertible sites, in fleet order.
+    pub convertible: Vec<usize>,
     /// Mining opex, USD per MW per month.
     pub mining_opex_usd_per_mw_month: f64,
     pub curtailed_opex_share: f64,
@@ -121,6 +123,7 @@ impl Fleet {
             .collect::<Vec<_>>();
         Fleet {
             total_power_mw: sites.iter().map(|s| s.power_mw).sum(),
+            convertible: (0..sites.len()).filter(|&i| sites[i].convertible).collect(),
             sites,
             mining_opex_usd_per_mw_month: scenario.mining.opex_usd_per_mw_month,
             curtailed_opex_share: scenario.mining.curtailed_opex_share,
@@ -231,6 +234,43 @@ pub struct MiningTable {
     pub outcome: Vec<SiteMining>,
     /// `[t * sites + i]`, USD per MW per month, curtailment applied.
     pub margin_usd_per_mw: Vec<f64>,
+    /// Per month, the sum over every site of the fleet.
+    pub fleet_total: Vec<FleetMining>,
+}
+
+/// Mining of a set of sites in one month, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FleetMining {
+    pub btc_mined: f64,
+    pub revenue_usd: f64,
+    pub power_usd: f64,
+    pub opex_usd: f64,
+    /// Grid MW of the sites that are idle.
+    pub idle_mw: f64,
+}
+
+impl FleetMining {
+    #[inline]
+    pub fn add(&mut self, m: &SiteMining, power_mw: f64) {
+        self.btc_mined += m.btc_mined;
+        self.revenue_usd += m.revenue_usd;
+        self.power_usd += m.power_usd;
+        self.opex_usd += m.opex_usd;
+        if !m.runs {
+            self.idle_mw += power_mw;
+        }
+    }
+
+    #[inline]
+    pub fn sub(&mut self, m: &SiteMining, power_mw: f64) {
+        self.btc_mined -= m.btc_mined;
+        self.revenue_usd -= m.revenue_usd;
+        self.power_usd -= m.power_usd;
+        self.opex_usd -= m.opex_usd;
+        if !m.runs {
+            self.idle_mw -= power_mw;
+        }
+    }
 }
 
 impl MiningTable {
@@ -240,16 +280,20 @@ impl MiningTable {
         self.sites = n;
         self.outcome.resize(n * months, SiteMining::default());
         self.margin_usd_per_mw.resize(n * months, 0.0);
+        self.fleet_total.clear();
         for t in 0..months {
             let days = cal.days[t];
             let btc_per_eh = days * BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fee_btc[t])
                 / market.hashrate_ehs[t];
             let s = market.btc_price_usd[t];
+            let mut total = FleetMining::default();
             for (i, site) in fleet.sites.iter().enumerate() {
                 let m = site.mining(fleet, btc_per_eh, s, days);
                 self.outcome[t * n + i] = m;
                 self.margin_usd_per_mw[t * n + i] = m.margin_usd() / site.power_mw;
+                total.add(&m, site.power_mw);
             }
+            self.fleet_total.push(total);
         }
     }
 

@@ -158,11 +158,11 @@ impl Policy for Threshold {
 
 /// Convertible sites still mining, in fleet order.
 fn convertible_mining<'a>(view: &'a PolicyView<'_>) -> impl Iterator<Item = usize> + 'a {
-    view.sites
+    view.fleet
+        .convertible
         .iter()
-        .enumerate()
-        .filter(|&(i, s)| *s == SiteState::Mining && view.fleet.sites[i].convertible)
-        .map(|(i, _)| i)
+        .copied()
+        .filter(|&i| view.sites[i] == SiteState::Mining)
 }
 
 /// Lowest mining margin first; ties keep fleet order (stable sort).

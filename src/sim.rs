@@ -10,7 +10,7 @@
 //! costs nothing there.
 
 use crate::calendar::Calendar;
-use crate::fleet::{Fleet, MiningTable, annuity_factor};
+use crate::fleet::{Fleet, FleetMining, MiningTable, annuity_factor};
 use crate::market::MarketPath;
 use crate::policy::{self, Policy, PolicyMemory, PolicyView};
 use crate::scenario::{CapexFunding, EventKind, Scenario};
@@ -205,6 +205,8 @@ pub struct Scratch {
     memory: PolicyMemory,
     requests: Vec<usize>,
     started: Vec<usize>,
+    /// Sites that have left mining (converting or AI), in the order they started.
+    left: Vec<usize>,
     /// Change of the project-debt payment at the start of month t.
     payment_delta: Vec<f64>,
 }
@@ -319,6 +321,7 @@ impl Model {
         scratch.sites.clear();
         scratch.sites.resize(n_sites, SiteState::Mining);
         scratch.memory.reset(n_sites);
+        scratch.left.clear();
         scratch.payment_delta.clear();
         scratch.payment_delta.resize(months + 1, 0.0);
         let pmt_factor = annuity_factor(r.debt_rate_monthly, r.debt_term_months as f64);
@@ -335,7 +338,8 @@ impl Model {
         let mut ai_power_coef = 0.0; // sum of it_mw * power price over live AI sites
         let mut converting_it_mw = 0.0;
         let mut converting = 0usize;
-        let mut started_total = 0usize;
+        let mut converting_mw = 0.0; // grid MW converting
+        let mut left_mw = 0.0; // grid MW no longer mining
         let mut installments_usd = 0.0; // capex installments of the converting sites
         let mut payment_usd = 0.0; // project-debt service due this month
 
@@ -360,12 +364,13 @@ impl Model {
 
             // Sites whose lead time ends go live at the start of the month.
             if converting > 0 {
-                for (i, st) in scratch.sites.iter_mut().enumerate() {
-                    if let SiteState::Converting { start } = *st {
+                for &i in &scratch.left {
+                    if let SiteState::Converting { start } = scratch.sites[i] {
                         let site = &fleet.sites[i];
                         if start as usize + site.lead_months == t {
-                            *st = SiteState::Ai;
+                            scratch.sites[i] = SiteState::Ai;
                             converting -= 1;
+                            converting_mw -= site.power_mw;
                             converting_it_mw -= site.it_mw;
                             installments_usd -= site.installment_usd;
                             ai_mw += site.it_mw;
@@ -375,6 +380,7 @@ impl Model {
                 }
                 if converting == 0 {
                     // Clear rounding residue of the running sums.
+                    converting_mw = 0.0;
                     converting_it_mw = 0.0;
                     installments_usd = 0.0;
                 }
@@ -430,13 +436,13 @@ impl Model {
                     mining_margin_usd_per_mw: table.margins(t),
                     ai_mw_live_and_converting: ai_mw + converting_it_mw,
                     converting_now: converting,
-                    started: started_total,
+                    started: scratch.left.len(),
                 };
                 policy.decide(&view, &mut scratch.memory, &mut scratch.requests);
             }
             if !scratch.requests.is_empty() {
                 let mut budget = if r.strict_funding {
-                    self.funding_budget(&tr, s, t, &scratch.sites)
+                    self.funding_budget(&tr, s, t, &scratch.sites, &scratch.left)
                 } else {
                     f64::INFINITY
                 };
@@ -453,34 +459,44 @@ impl Model {
                     budget -= equity;
                     scratch.sites[i] = SiteState::Converting { start: t as u32 };
                     scratch.started.push(i);
+                    scratch.left.push(i);
                     converting += 1;
-                    started_total += 1;
+                    converting_mw += site.power_mw;
+                    left_mw += site.power_mw;
                     converting_it_mw += site.it_mw;
                     installments_usd += site.installment_usd;
                 }
             }
 
-            // Step 2: mining, and the MW in each state.
-            let mut mw = MwByState::default();
+            // Step 2: mining, and the MW in each state. Mining outcomes are
+            // the same for every policy: start from the fleet's total and
+            // take out the sites that left mining (or sum the few that remain).
             let outcomes = table.month(t);
-            for (i, st) in scratch.sites.iter().enumerate() {
-                let site = &fleet.sites[i];
-                match st {
-                    SiteState::Mining => {
-                        let m = &outcomes[i];
-                        mw.mining += site.power_mw;
-                        if !m.runs {
-                            mw.idle += site.power_mw;
-                        }
-                        fl.btc_mined += m.btc_mined;
-                        fl.mining_revenue_usd += m.revenue_usd;
-                        fl.mining_power_usd += m.power_usd;
-                        fl.mining_opex_usd += m.opex_usd;
-                    }
-                    SiteState::Converting { .. } => mw.converting += site.power_mw,
-                    SiteState::Ai => mw.ai += site.power_mw,
+            let mining = if 2 * scratch.left.len() <= n_sites {
+                let mut m = table.fleet_total[t];
+                for &i in &scratch.left {
+                    m.sub(&outcomes[i], fleet.sites[i].power_mw);
                 }
-            }
+                m
+            } else {
+                let mut m = FleetMining::default();
+                for (i, st) in scratch.sites.iter().enumerate() {
+                    if *st == SiteState::Mining {
+                        m.add(&outcomes[i], fleet.sites[i].power_mw);
+                    }
+                }
+                m
+            };
+            let mw = MwByState {
+                mining: fleet.total_power_mw - left_mw,
+                idle: mining.idle_mw,
+                converting: converting_mw,
+                ai: left_mw - converting_mw,
+            };
+            fl.btc_mined = mining.btc_mined;
+            fl.mining_revenue_usd = mining.revenue_usd;
+            fl.mining_power_usd = mining.power_usd;
+            fl.mining_opex_usd = mining.opex_usd;
             tr.reserve_btc += fl.btc_mined;
             fl.mined_sold_btc = fl.btc_mined * r.sell_mined_fraction;
             fl.mined_sold_usd = fl.mined_sold_btc * s;
@@ -671,25 +687,31 @@ impl Model {
         out.max_drawdown = max_dd;
         out.max_drawdown_net_usd = max_dd_net;
         out.min_reserve_btc = min_reserve;
-        out.conversions_started = started_total as u32;
+        out.conversions_started = scratch.left.len() as u32;
     }
 
     /// The equity the treasury can still commit to new conversions in month t
     /// (MODEL.md section 3, step 1): spendable cash and free BTC above the
     /// floor, minus the equity share of the installments not yet paid (this
     /// month's included) of the conversions under way.
-    fn funding_budget(&self, tr: &TreasuryState, s: f64, t: usize, sites: &[SiteState]) -> f64 {
+    fn funding_budget(
+        &self,
+        tr: &TreasuryState,
+        s: f64,
+        t: usize,
+        sites: &[SiteState],
+        left: &[usize],
+    ) -> f64 {
         let r = &self.rules;
         let liquid = (tr.cash_usd - r.min_cash_usd).max(0.0)
             + (tr.free_btc(s, r.initial_ltv) - r.reserve_floor_btc).max(0.0) * s;
-        let committed: f64 = sites
+        let committed: f64 = left
             .iter()
-            .enumerate()
-            .filter_map(|(i, st)| match *st {
+            .filter_map(|&i| match sites[i] {
                 SiteState::Converting { start } => {
                     let site = &self.fleet.sites[i];
-                    let left = start as usize + site.lead_months - t;
-                    Some(left as f64 * site.installment_usd)
+                    let remaining = start as usize + site.lead_months - t;
+                    Some(remaining as f64 * site.installment_usd)
                 }
                 _ => None,
             })

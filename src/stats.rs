@@ -30,6 +30,7 @@ use std::cmp::Ordering;
 use std::ops::{Add, AddAssign};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The percentiles reported for every metric, as fractions: 5, 25, 50, 75, 95.
@@ -237,119 +238,18 @@ fn u256_to_f64(x: (u128, u128)) -> f64 {
 // Percentiles
 // ---------------------------------------------------------------------------
 
-/// Lookup-grid cells per distinct edge (at most; rounded down to a power of two).
-const GRID_CELLS_PER_EDGE: usize = 4;
-/// Upper bound on the lookup-grid cells of one metric.
-const GRID_CELLS_MAX: usize = 1 << 16;
-/// Largest `intervals`: grid entries are `u16` edge indices.
+/// Largest `intervals` accepted by the layout constructors.
 const INTERVALS_MAX: usize = u16::MAX as usize;
 
-/// Where one metric's data sits in the flat arrays of a [`QuantileLayout`],
-/// and how its values map to lookup-grid cells.
-///
-/// The grid is uniform on an integer key of a transformed value:
-/// `y = (x - c) a`, `z = y + copysign(t, y)`, key = the IEEE bits of `z` made monotone.
-/// Inside one binade the bits are linear in `z`, across binades logarithmic.
-/// With `t = 0` and `y` in [1, 2] the grid is linear in `x`; with `a = 1` it
-/// is logarithmic in `|x - c|` down to `t`, which suits skewed and heavy
-/// tails. The pilot's edges pick the transform that spreads them best.
+/// Where one metric's data sits in the flat arrays of a [`QuantileLayout`].
 #[derive(Debug, Clone, PartialEq)]
 struct MetricLayout {
-    /// Centre of the transform.
-    c: f64,
-    /// Scale of the transform (> 0).
-    a: f64,
-    /// Linear width around the centre (>= 0).
-    t: f64,
-    /// Key of the first edge.
-    key_lo: i64,
-    /// Grid cell = (key - key_lo) >> shift.
-    shift: u32,
-    /// Index of the first edge in `edges` (the metric's `k` edges are
-    /// followed by a `+inf` sentinel).
+    /// Index of the first edge in `edges`.
     edge_start: usize,
     /// Number of distinct edges, `k`; the metric has `2k + 1` cells (1 if k = 0).
     k: usize,
     /// Index of the first cell in the counts array.
     cell_start: usize,
-    /// Index of the first grid entry in `grid`.
-    grid_start: usize,
-}
-
-/// The IEEE bits of `z` as an integer with the same order (`total_cmp`'s).
-#[inline]
-fn order_key(z: f64) -> i64 {
-    let b = z.to_bits() as i64;
-    b ^ ((((b >> 63) as u64) >> 1) as i64)
-}
-
-impl MetricLayout {
-    /// Grid key of `x`: non-decreasing in `x` for non-NaN `x` (-0.0 and 0.0
-    /// map alike), which is all the lookup relies on.
-    #[inline(always)]
-    fn key(&self, x: f64) -> i64 {
-        let y = ((x + 0.0) - self.c) * self.a;
-        order_key(y + self.t.copysign(y))
-    }
-
-    /// Lookup-grid cell of `x`, for `e_0 <= x <= e_last`.
-    #[inline(always)]
-    fn grid_cell(&self, x: f64) -> usize {
-        ((self.key(x).wrapping_sub(self.key_lo) as u64) >> self.shift) as usize
-    }
-
-    /// A candidate transform for `edges`, with its shift for at most
-    /// `cap` grid cells, or `None` if it maps an edge to a non-finite value.
-    fn candidate(edges: &[f64], c: f64, a: f64, t: f64, cap: usize) -> Option<MetricLayout> {
-        let mut m = MetricLayout {
-            c,
-            a,
-            t,
-            key_lo: 0,
-            shift: 0,
-            edge_start: 0,
-            k: edges.len(),
-            cell_start: 0,
-            grid_start: 0,
-        };
-        let finite = |x: f64| {
-            let y = (x - c) * a;
-            (y + t.copysign(y)).is_finite()
-        };
-        if !(edges.iter().all(|&e| finite(e)) && a > 0.0 && t >= 0.0) {
-            return None;
-        }
-        let (first, last) = (edges[0], edges[edges.len() - 1]);
-        m.key_lo = m.key(first);
-        let span = m.key(last).wrapping_sub(m.key_lo) as u64;
-        while (span >> m.shift) as usize >= cap {
-            m.shift += 1;
-        }
-        Some(m)
-    }
-
-    /// Number of grid cells.
-    fn grid_len(&self, edges: &[f64]) -> usize {
-        self.grid_cell(edges[edges.len() - 1]) + 1
-    }
-
-    /// Expected search work: sum over grid cells of (edges in the cell)^2,
-    /// since each edge interval holds about the same share of the values.
-    fn cost(&self, edges: &[f64]) -> u64 {
-        let mut cost = 0u64;
-        let mut run = 0u64;
-        let mut prev = usize::MAX;
-        for &e in edges {
-            let g = self.grid_cell(e);
-            if g != prev {
-                cost += run * run;
-                run = 0;
-                prev = g;
-            }
-            run += 1;
-        }
-        cost + run * run
-    }
 }
 
 /// Cell numbering within a metric, for `k` distinct edges `e_0 < ... < e_{k-1}`:
@@ -364,6 +264,33 @@ enum Cell {
     Atom(f64),
 }
 
+/// Half-width, in probability, of the fine-binned window around each
+/// reported percentile. The pilot's own percentile estimate is off by about
+/// `sqrt(q (1 - q) / P)` (0.55 points at the median with P = 8,192), so 3
+/// points leave more than five of its standard errors of room.
+pub const TARGET_WINDOW: f64 = 0.03;
+/// Coarse bins over the whole range (every 5% of the pilot's mass).
+pub const COARSE_BINS: usize = 20;
+
+/// Pilot ranks (0-based, ascending, distinct) whose values become the edges:
+/// rank `round(j last / intervals)` for every `j` whose quantile `j /
+/// intervals` is within [`TARGET_WINDOW`] of a reported percentile, and the
+/// coarse quantiles `j / COARSE_BINS`.
+pub fn edge_ranks(last: usize, intervals: usize) -> impl Iterator<Item = usize> {
+    // Round half up, in integers: round(j * last / n).
+    let rank = move |j: usize, n: usize| (2 * j * last + n) / (2 * n);
+    let coarse = (0..=COARSE_BINS).map(move |j| rank(j, COARSE_BINS));
+    let fine = PERCENTILES.iter().flat_map(move |&q| {
+        let lo = ((q - TARGET_WINDOW).max(0.0) * intervals as f64).floor() as usize;
+        let hi = ((q + TARGET_WINDOW).min(1.0) * intervals as f64).ceil() as usize;
+        (lo..=hi.min(intervals)).map(move |j| rank(j, intervals))
+    });
+    let mut ranks: Vec<usize> = coarse.chain(fine).collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    ranks.into_iter()
+}
+
 /// Histogram bin edges for every metric, at the quantiles of a pilot run,
 /// with a lookup grid per metric so that binning a value costs a few ns.
 ///
@@ -375,10 +302,6 @@ pub struct QuantileLayout {
     metrics: Vec<MetricLayout>,
     /// Distinct edges of all metrics, each metric's ascending.
     edges: Vec<f64>,
-    /// Per metric, `grid_len + 1` entries: entry `g` is the highest edge index
-    /// that is certainly `<=` any value mapped to grid cell `g` (a lower bound
-    /// for the search); entry `g + 1` is an upper bound.
-    grid: Vec<u16>,
     /// Total number of cells (length of a histogram's counts).
     n_cells: usize,
 }
@@ -388,8 +311,13 @@ impl QuantileLayout {
     /// is metric `m` of pilot path `i`.
     ///
     /// For each metric, its finite pilot values are sorted and the values at
-    /// ranks `round(j (P - 1) / intervals)`, `j = 0..=intervals`, become the
-    /// edges (equal edges merged). Non-finite pilot values are ignored.
+    /// the ranks of [`edge_ranks`] become the edges (equal edges merged):
+    /// fine bins of `1/intervals` of the mass within [`TARGET_WINDOW`] of each
+    /// reported percentile, coarse bins of `1/COARSE_BINS` elsewhere. Only the
+    /// five percentiles are read, so only their bins need to be fine; this
+    /// keeps a metric's histogram small enough to stay in cache. Non-finite
+    /// pilot values are ignored. Metrics are processed in parallel (each one
+    /// independently, so the result does not depend on the thread count).
     ///
     /// # Panics
     /// If `intervals` is not in `1..=65535` or `pilot.len()` is not a
@@ -406,33 +334,60 @@ impl QuantileLayout {
             n_metrics
         );
         let rows = pilot.len().checked_div(n_metrics).unwrap_or(0);
+        Self::build(n_metrics, intervals, |m| {
+            (0..rows).map(|i| pilot[i * n_metrics + m]).collect()
+        })
+    }
+
+    /// As [`from_pilot`](Self::from_pilot), from a column-major pilot:
+    /// `columns[m * rows + i]` is metric `m` of pilot path `i`.
+    ///
+    /// # Panics
+    /// If `intervals` is not in `1..=65535` or `columns.len()` is not a
+    /// multiple of `rows`.
+    pub fn from_columns(columns: &[f64], rows: usize, intervals: usize) -> QuantileLayout {
+        assert!(
+            rows > 0 && columns.len() % rows == 0,
+            "columns length {} is not a multiple of rows {rows}",
+            columns.len()
+        );
+        Self::build(columns.len() / rows, intervals, |m| {
+            columns[m * rows..(m + 1) * rows].to_vec()
+        })
+    }
+
+    /// The layout of `n_metrics` metrics whose pilot values `column(m)` gives.
+    fn build(
+        n_metrics: usize,
+        intervals: usize,
+        column: impl Fn(usize) -> Vec<f64> + Sync,
+    ) -> QuantileLayout {
+        assert!(
+            (1..=INTERVALS_MAX).contains(&intervals),
+            "intervals must be in 1..={INTERVALS_MAX}"
+        );
         let mut layout = QuantileLayout {
             n_metrics,
             metrics: Vec::with_capacity(n_metrics),
             edges: Vec::new(),
-            grid: Vec::new(),
             n_cells: 0,
         };
-        let mut column = Vec::with_capacity(rows);
-        let mut metric_edges = Vec::with_capacity(intervals + 1);
-        for m in 0..n_metrics {
-            column.clear();
-            column.extend(
-                (0..rows)
-                    .map(|i| pilot[i * n_metrics + m])
-                    .filter(|x| x.is_finite()),
-            );
-            column.sort_unstable_by(f64::total_cmp);
-            metric_edges.clear();
-            if let Some(last) = column.len().checked_sub(1) {
-                for j in 0..=intervals {
-                    // Round half up, in integers: round(j * last / intervals).
-                    let rank = (2 * j * last + intervals) / (2 * intervals);
+        let per_metric: Vec<Vec<f64>> = (0..n_metrics)
+            .into_par_iter()
+            .map(|m| {
+                let mut column = column(m);
+                column.retain(|x| x.is_finite());
+                column.sort_unstable_by(f64::total_cmp);
+                let mut metric_edges = Vec::new();
+                if let Some(last) = column.len().checked_sub(1) {
                     // `+ 0.0` turns -0.0 into 0.0, so a zero edge prints as 0.
-                    metric_edges.push(column[rank] + 0.0);
+                    metric_edges.extend(edge_ranks(last, intervals).map(|r| column[r] + 0.0));
+                    metric_edges.dedup();
                 }
-                metric_edges.dedup();
-            }
+                metric_edges
+            })
+            .collect();
+        for metric_edges in per_metric {
             layout.push_metric(&metric_edges);
         }
         layout
@@ -440,77 +395,13 @@ impl QuantileLayout {
 
     fn push_metric(&mut self, edges: &[f64]) {
         let k = edges.len();
-        let mut metric = match edges {
-            [] => MetricLayout {
-                c: 0.0,
-                a: 1.0,
-                t: 0.0,
-                key_lo: 0,
-                shift: 0,
-                edge_start: 0,
-                k: 0,
-                cell_start: 0,
-                grid_start: 0,
-            },
-            [first, .., last] => Self::best_transform(edges, *first, *last),
-            [only] => MetricLayout::candidate(edges, *only, 1.0, 0.0, 1)
-                .expect("a finite edge has a finite key"),
-        };
-        metric.edge_start = self.edges.len();
-        metric.cell_start = self.n_cells;
-        metric.grid_start = self.grid.len();
-        if k > 0 {
-            // grid[g] = max(0, highest j with cell(e_j) < g). As the key is
-            // monotone, every such edge is < any x in cell g, and every edge
-            // with cell(e_j) > g is > x: the answer lies in [grid[g], grid[g+1]].
-            let grid_len = metric.grid_len(edges);
-            let mut j = 0usize;
-            let mut below = 0u16;
-            for g in 0..grid_len {
-                while j < k && metric.grid_cell(edges[j]) < g {
-                    below = j as u16;
-                    j += 1;
-                }
-                self.grid.push(below);
-            }
-            self.grid.push((k - 1) as u16);
-        }
+        self.metrics.push(MetricLayout {
+            edge_start: self.edges.len(),
+            k,
+            cell_start: self.n_cells,
+        });
         self.edges.extend_from_slice(edges);
-        self.edges.push(f64::INFINITY);
         self.n_cells += if k == 0 { 1 } else { 2 * k + 1 };
-        self.metrics.push(metric);
-    }
-
-    /// The transform, among a few linear and logarithmic ones, that spreads
-    /// `edges` (at least two, ascending, finite) most evenly over the grid.
-    fn best_transform(edges: &[f64], first: f64, last: f64) -> MetricLayout {
-        let cap = (GRID_CELLS_PER_EDGE * edges.len()).min(GRID_CELLS_MAX);
-        let range = last - first;
-        let mut candidates = Vec::new();
-        // Linear: y = 1 + (x - first) / range, in [1, 2], one binade.
-        candidates.push(MetricLayout::candidate(
-            edges,
-            first - range,
-            1.0 / range,
-            0.0,
-            cap,
-        ));
-        // Logarithmic around 0 and around the median edge, linear within t.
-        for centre in [0.0, edges[edges.len() / 2]] {
-            let reach = (first - centre).abs().max((last - centre).abs());
-            for bits in [2, 6, 10, 14, 20, 30] {
-                let t = reach * 0.5f64.powi(bits);
-                candidates.push(MetricLayout::candidate(edges, centre, 1.0, t, cap));
-            }
-        }
-        candidates
-            .into_iter()
-            .flatten()
-            .min_by_key(|m| m.cost(edges))
-            // Always finite: y = x, t = 0.
-            .unwrap_or_else(|| {
-                MetricLayout::candidate(edges, 0.0, 1.0, 0.0, cap).expect("finite edges")
-            })
     }
 
     /// Number of metrics (the length of a row).
@@ -530,32 +421,27 @@ impl QuantileLayout {
         self.n_cells
     }
 
-    /// Cell index (within metric `ml`) of the value `x`.
+    /// Cell index (within metric `ml`) of the value `x`: a binary search
+    /// (std's `partition_point`, branch-free) over the metric's edges.
     #[inline(always)]
     fn cell_of(&self, ml: &MetricLayout, x: f64) -> usize {
         let k = ml.k;
-        // The metric's edges and the +inf sentinel after them.
-        let edges = &self.edges[ml.edge_start..=ml.edge_start + k];
         if k == 0 {
             return 0;
         }
-        if x < edges[0] {
-            return 0;
-        }
-        if x > edges[k - 1] || x.is_nan() {
+        if x.is_nan() {
             return 2 * k;
         }
-        let g = ml.grid_start + ml.grid_cell(x);
-        let (mut j, end) = (self.grid[g] as usize, self.grid[g + 1] as usize);
-        if end - j <= 2 {
-            // Branch-free: the answer is within two steps, and the step
-            // stops there (edges increase; the sentinel keeps j + 1 in range).
-            j += (edges[j + 1] <= x) as usize;
-            j += (edges[j + 1] <= x) as usize;
+        let edges = &self.edges[ml.edge_start..ml.edge_start + k];
+        // Number of edges <= x.
+        let le = edges.partition_point(|&e| e <= x);
+        if le == 0 {
+            0
+        } else if edges[le - 1] == x {
+            2 * le - 1
         } else {
-            j += edges[j + 1..=end].partition_point(|&e| e <= x);
+            2 * le
         }
-        if x == edges[j] { 2 * j + 1 } else { 2 * j + 2 }
     }
 
     /// Cell `c` of metric `ml`, given the metric's tracked min and max.
@@ -658,7 +544,9 @@ impl QuantileHistograms {
     /// stay in cache for the whole batch: much faster when the layout is
     /// larger than the cache (thousands of metrics).
     pub fn insert_rows(&mut self, rows: &[f64]) {
-        let layout = &*self.layout;
+        /// Metrics transposed at a time: 16 f64 = two cache lines of a row.
+        const BLOCK: usize = 16;
+        let layout = Arc::clone(&self.layout);
         let n = layout.n_metrics;
         if n == 0 {
             return;
@@ -667,19 +555,50 @@ impl QuantileHistograms {
             rows.len() % n == 0,
             "rows length is not a multiple of n_metrics"
         );
-        for (m, ml) in layout.metrics.iter().enumerate() {
-            let counts = &mut self.counts[ml.cell_start..];
-            let (min, max) = (&mut self.min[m], &mut self.max[m]);
-            for &x in rows[m..].iter().step_by(n) {
-                let c = layout.cell_of(ml, x);
-                counts[c] += 1;
-                if c == 0 {
-                    *min = total_min(*min, x);
-                }
-                if c == 2 * ml.k {
-                    *max = total_max(*max, x);
+        let r = rows.len() / n;
+        // Transpose a block of metrics into contiguous columns, then count
+        // each column: every row's cache lines are read once, and one
+        // metric's edges, grid and counts stay hot for its whole column.
+        let mut columns = vec![0.0; BLOCK * r];
+        for m0 in (0..n).step_by(BLOCK) {
+            let b = BLOCK.min(n - m0);
+            for (i, row) in rows.chunks_exact(n).enumerate() {
+                for (k, &x) in row[m0..m0 + b].iter().enumerate() {
+                    columns[k * r + i] = x;
                 }
             }
+            for k in 0..b {
+                self.insert_column_in(&layout, m0 + k, &columns[k * r..(k + 1) * r]);
+            }
+        }
+    }
+
+    /// Counts values of metric `m` (a column of a batch of paths). Counting
+    /// a batch column by column keeps one metric's bins in cache.
+    pub fn insert_column(&mut self, m: usize, values: &[f64]) {
+        let layout = Arc::clone(&self.layout);
+        self.insert_column_in(&layout, m, values);
+    }
+
+    #[inline]
+    fn insert_column_in(&mut self, layout: &QuantileLayout, m: usize, values: &[f64]) {
+        let ml = &layout.metrics[m];
+        for &x in values {
+            let c = layout.cell_of(ml, x);
+            self.tally(ml, m, c, x);
+        }
+    }
+
+    /// Counts `x` in cell `c` of metric `m`, tracking the extremes of the end cells.
+    #[inline(always)]
+    fn tally(&mut self, ml: &MetricLayout, m: usize, c: usize, x: f64) {
+        self.counts[ml.cell_start + c] += 1;
+        // The extremes matter only for the end cells.
+        if c == 0 {
+            self.min[m] = total_min(self.min[m], x);
+        }
+        if c == 2 * ml.k {
+            self.max[m] = total_max(self.max[m], x);
         }
     }
 
