@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::bench;
 use crate::engine::{Engine, RunOptions};
 use crate::output;
 use crate::report;
@@ -30,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario: simulate every policy on the same paths and write results.
     Run(RunArgs),
+    /// Measure throughput: timed runs (no files written) and the RNG floor.
+    Bench(BenchArgs),
     /// Check a scenario file and describe it.
     Validate {
         /// Scenario file (TOML).
@@ -64,6 +67,21 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Monte Carlo paths (default: the scenario's).
+    #[arg(long)]
+    pub paths: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Timed runs; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+}
+
 /// Parse the arguments, run, and map the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -96,6 +114,21 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Bench(args) => {
+            let sc = scenario::load_with(
+                &args.scenario,
+                &Overrides {
+                    paths: args.paths,
+                    ..Overrides::default()
+                },
+            )?;
+            let engine = Engine::new(sc);
+            print!(
+                "{}",
+                bench::bench(&engine, args.threads, args.repeat).render()
+            );
+            Ok(())
+        }
         Command::Validate { scenario } => {
             let sc = scenario::load(&scenario)?;
             print!("{}", scenario::describe(&sc));

@@ -10,6 +10,7 @@
 //! the paths into a [`summary::Summary`] ([`stats`]); [`report`] turns it
 //! into JSON, CSV and a table, and [`output`] writes the files.
 
+pub mod bench;
 pub mod calendar;
 pub mod cli;
 pub mod engine;

@@ -283,6 +283,53 @@ impl MarketModel {
     }
 }
 
+/// The random draws one path of `months` needs, and nothing else: the same
+/// streams and the same number of normals, uniforms and Poisson draws as
+/// [`MarketModel::sample`], without the model's arithmetic. The floor under
+/// the cost of a path (`pivotsim bench` reports it). Returns a checksum so
+/// the draws cannot be optimised away.
+pub fn rng_floor(
+    seed: u64,
+    path: u64,
+    months: usize,
+    jump_mean_per_month: f64,
+    regimes: bool,
+) -> f64 {
+    let mut diffusion = path_rng(seed, path, Stream::Diffusion);
+    let mut jumps = path_rng(seed, path, Stream::Jumps);
+    let mut fees = path_rng(seed, path, Stream::Fees);
+    let mut switches = path_rng(seed, path, Stream::Regimes);
+    let mut sum = 0.0;
+    for t in 0..months {
+        sum += normal(&mut fees);
+        if t + 1 == months {
+            break;
+        }
+        for _ in 0..4 {
+            sum += normal(&mut diffusion);
+        }
+        if jump_mean_per_month > 0.0 && poisson(&mut jumps, jump_mean_per_month) > 0 {
+            sum += normal(&mut jumps);
+        }
+        if regimes {
+            sum += switches.random::<f64>();
+        }
+    }
+    sum
+}
+
+impl MarketModel {
+    /// Jumps per month, `lambda dt`.
+    pub fn jump_mean_per_month(&self) -> f64 {
+        self.jump_mean_per_month
+    }
+
+    /// Whether the price switches between regimes.
+    pub fn has_regimes(&self) -> bool {
+        self.regimes.len() > 1
+    }
+}
+
 #[inline]
 fn normal<R: Rng>(rng: &mut R) -> f64 {
     StandardNormal.sample(rng)

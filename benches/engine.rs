@@ -1,0 +1,138 @@
+//! Criterion benchmarks of the engine. `cargo bench -- --quick` runs them all
+//! in a few minutes on 2 cores; `cargo test --benches` runs each once.
+//!
+//! - `step`: one path of the reference scenario (sampling, mining table,
+//!   the four policies) and one policy's replay of a fixed path;
+//! - `run`: whole runs of `cango_2026` at 1,000 and 10,000 paths;
+//! - `scaling`: sites (10, 40, 160), months (12, 60, 240), paths, threads.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use pivotsim::engine::{Engine, RunOptions};
+use pivotsim::fleet::MiningTable;
+use pivotsim::market::MarketPath;
+use pivotsim::scenario::{self, Overrides, Scenario, Site};
+use pivotsim::sim::{PolicyOutcome, Scratch};
+
+fn reference(paths: u64, months: Option<usize>) -> Scenario {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/cango_2026.toml");
+    scenario::load_with(
+        &path,
+        &Overrides {
+            paths: Some(paths),
+            seed: None,
+            months,
+        },
+    )
+    .expect("reference scenario")
+}
+
+/// The reference fleet cut or repeated to `n` sites.
+fn with_sites(mut sc: Scenario, n: usize) -> Scenario {
+    let base = sc.sites.clone();
+    sc.sites = (0..n)
+        .map(|i| Site {
+            id: format!("{}-{}", base[i % base.len()].id, i / base.len()),
+            ..base[i % base.len()].clone()
+        })
+        .collect();
+    sc
+}
+
+fn run(engine: &Engine, threads: usize) {
+    black_box(engine.run(&RunOptions {
+        threads,
+        progress: false,
+    }));
+}
+
+fn step(c: &mut Criterion) {
+    let engine = Engine::new(reference(1, None));
+    let mut g = c.benchmark_group("step");
+    let mut w = engine.worker();
+    let mut path = 0u64;
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("one_path_all_policies", |b| {
+        b.iter(|| {
+            path += 1;
+            black_box(engine.simulate_path(&mut w, path))
+        })
+    });
+    let mut market = MarketPath::with_months(engine.model.months());
+    engine.market.sample(42, 7, &mut market);
+    let mut table = MiningTable::default();
+    table.fill(&engine.model.fleet, &engine.model.calendar, &market);
+    let mut scratch = Scratch::default();
+    let mut out = PolicyOutcome::default();
+    for (p, spec) in engine.scenario.policies.iter().enumerate() {
+        g.bench_function(BenchmarkId::new("replay", &spec.name), |b| {
+            b.iter(|| {
+                engine
+                    .model
+                    .replay(p, &market, &table, &mut scratch, &mut out, |_| {});
+                black_box(out.npv_usd)
+            })
+        });
+    }
+    g.bench_function("market_sample", |b| {
+        b.iter(|| {
+            path += 1;
+            engine.market.sample(42, path, &mut market);
+            black_box(market.btc_price_usd[59])
+        })
+    });
+    g.finish();
+}
+
+fn whole_runs(c: &mut Criterion) {
+    let mut g = c.benchmark_group("run");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for paths in [1_000u64, 10_000] {
+        let engine = Engine::new(reference(paths, None));
+        g.throughput(Throughput::Elements(paths));
+        g.bench_function(BenchmarkId::new("cango_2026", paths), |b| {
+            b.iter(|| run(&engine, 0))
+        });
+    }
+    g.finish();
+}
+
+fn scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    let paths = 2_000u64;
+    for sites in [10usize, 40, 160] {
+        let engine = Engine::new(with_sites(reference(paths, None), sites));
+        g.throughput(Throughput::Elements(paths * sites as u64));
+        g.bench_function(BenchmarkId::new("sites", sites), |b| {
+            b.iter(|| run(&engine, 0))
+        });
+    }
+    for months in [12usize, 60, 240] {
+        let engine = Engine::new(reference(paths, Some(months)));
+        g.throughput(Throughput::Elements(paths * months as u64));
+        g.bench_function(BenchmarkId::new("months", months), |b| {
+            b.iter(|| run(&engine, 0))
+        });
+    }
+    // Paths beyond the pilot (8,192) show the marginal cost of a path.
+    for p in [2_000u64, 8_192, 16_384] {
+        let engine = Engine::new(reference(p, None));
+        g.throughput(Throughput::Elements(p));
+        g.bench_function(BenchmarkId::new("paths", p), |b| b.iter(|| run(&engine, 0)));
+    }
+    let engine = Engine::new(reference(8_192, None));
+    for threads in [1usize, 2] {
+        g.throughput(Throughput::Elements(8_192));
+        g.bench_function(BenchmarkId::new("threads", threads), |b| {
+            b.iter(|| run(&engine, threads))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, step, whole_runs, scaling);
+criterion_main!(benches);
