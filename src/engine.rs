@@ -23,12 +23,10 @@ use crate::fleet::MiningTable;
 use crate::market::{MarketModel, MarketPath};
 use crate::scenario::Scenario;
 use crate::sim::{Model, PolicyOutcome, Scratch};
-use crate::stats::{
-    ChunkMoments, Moments, QuantileHistograms, QuantileLayout, exact_quantiles,
-};
+use crate::stats::{ChunkMoments, Moments, QuantileHistograms, QuantileLayout, exact_quantiles};
 use crate::summary::{
-    Mean, MeanSe, PercentileInfo, Performance, PolicyMonth, PolicySummary, Stats, Summary,
-    MarketMonth, MarketSummary,
+    MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, PolicyMonth,
+    PolicySummary, Stats, Summary,
 };
 
 /// Paths per chunk: the unit of work and of floating-point summation.
@@ -505,6 +503,12 @@ impl Engine {
             months: l.months,
             start: sc.simulation.start.format("%Y-%m-%d").to_string(),
             ai_mode: sc.ai.mode.as_str().to_string(),
+            halvings: sc
+                .market
+                .halvings
+                .iter()
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .collect(),
             baseline: sc.policies[sc.baseline].name.clone(),
             elapsed_s: secs,
             run_started_utc,
