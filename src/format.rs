@@ -21,11 +21,7 @@ pub fn thousands(x: f64, decimals: usize) -> String {
     }
     out.push_str(frac);
     let negative = x < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0');
-    if negative {
-        format!("-{out}")
-    } else {
-        out
-    }
+    if negative { format!("-{out}") } else { out }
 }
 
 /// Money in millions: `$1,234.5M`, `-$12.0M`.

@@ -131,12 +131,7 @@ pub struct Threshold {
 }
 
 impl Policy for Threshold {
-    fn decide(
-        &self,
-        view: &PolicyView<'_>,
-        memory: &mut PolicyMemory,
-        requests: &mut Vec<usize>,
-    ) {
+    fn decide(&self, view: &PolicyView<'_>, memory: &mut PolicyMemory, requests: &mut Vec<usize>) {
         let t = view.t;
         let fleet = view.fleet;
         let demand = view.ai_demand_mw[t];

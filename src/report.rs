@@ -189,7 +189,9 @@ pub fn table(summary: &Summary) -> String {
                 pct(p.p_margin_call),
                 pct(p.p_liquidation),
                 pct(p.p_distress),
-                p.months.last().map_or(String::new(), |m| btc(m.reserve_btc.p50)),
+                p.months
+                    .last()
+                    .map_or(String::new(), |m| btc(m.reserve_btc.p50)),
             ]
         })
         .collect();

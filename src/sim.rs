@@ -20,7 +20,9 @@ use crate::scenario::{CapexFunding, EventKind, Scenario};
 pub enum SiteState {
     Mining,
     /// Converting since month `start`; live as AI from `start + lead`.
-    Converting { start: u32 },
+    Converting {
+        start: u32,
+    },
     Ai,
 }
 
@@ -573,8 +575,8 @@ impl Model {
                 fl.margin_call_cash_usd = cash;
                 if tr.loan_usd > target {
                     // Sell x BTC so that (loan - x s) = initial_ltv (reserve - x) s.
-                    let x = ((tr.loan_usd - target) / (s * (1.0 - r.initial_ltv)))
-                        .min(tr.reserve_btc);
+                    let x =
+                        ((tr.loan_usd - target) / (s * (1.0 - r.initial_ltv))).min(tr.reserve_btc);
                     fl.margin_call_sale_btc = x;
                     fl.margin_call_sale_usd = x * s;
                     tr.reserve_btc -= x;
