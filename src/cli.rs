@@ -52,6 +52,9 @@ pub struct RunArgs {
     /// Master seed (overrides `simulation.seed`).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Months simulated (overrides `simulation.months`).
+    #[arg(long)]
+    pub months: Option<usize>,
     /// Worker threads (default: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -143,7 +146,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let overrides = Overrides {
         paths: args.paths,
         seed: args.seed,
-        months: None,
+        months: args.months,
     };
     let sc = scenario::load_with(&args.scenario, &overrides)?;
     let out_dir = args

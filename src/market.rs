@@ -29,6 +29,16 @@ pub enum Stream {
     Regimes = 4,
 }
 
+/// Hashprice `HP = 144 (subsidy + F) S / H`, USD per EH/s per day.
+pub fn hashprice_usd_per_eh_day(
+    subsidy_btc: f64,
+    fee_btc: f64,
+    btc_price_usd: f64,
+    hashrate_ehs: f64,
+) -> f64 {
+    BLOCKS_PER_DAY * (subsidy_btc + fee_btc) * btc_price_usd / hashrate_ehs
+}
+
 /// SplitMix64 finaliser: a fixed, portable 64-bit mixing function.
 fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -116,7 +126,7 @@ pub struct MarketModel {
     chol: [[f64; 4]; 4],
     /// `144 (subsidy[t] + fee_mean) / hp_be[t]`: H_eq[t] = this * S[t].
     h_eq_per_usd: Vec<f64>,
-    /// `144 (subsidy[t])` per month, for the hashprice.
+    /// Day-weighted block subsidy per month, BTC, for the hashprice.
     subsidy_btc: Vec<f64>,
 }
 
@@ -202,13 +212,15 @@ impl MarketModel {
         let mut d = self.d0;
         let mut regime = 0usize;
         for t in 0..months {
-            let h = ln_h.exp();
+            // H[0] = H0 exactly; later months come from the log dynamics.
+            let h = if t == 0 { self.h0_ehs } else { ln_h.exp() };
             let fee = self.fee_mean_btc
                 * (self.fee_sigma * normal(fees) - 0.5 * self.fee_sigma * self.fee_sigma).exp();
             out.btc_price_usd[t] = s;
             out.hashrate_ehs[t] = h;
             out.fee_btc[t] = fee;
-            out.hashprice_usd_per_eh_day[t] = BLOCKS_PER_DAY * (self.subsidy_btc[t] + fee) * s / h;
+            out.hashprice_usd_per_eh_day[t] =
+                hashprice_usd_per_eh_day(self.subsidy_btc[t], fee, s, h);
             out.gpu_hour_usd[t] = p;
             out.ai_demand_mw[t] = d;
             out.regime[t] = regime as u8;

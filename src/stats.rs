@@ -237,30 +237,119 @@ fn u256_to_f64(x: (u128, u128)) -> f64 {
 // Percentiles
 // ---------------------------------------------------------------------------
 
-/// Lookup-grid cells per distinct edge.
+/// Lookup-grid cells per distinct edge (at most; rounded down to a power of two).
 const GRID_CELLS_PER_EDGE: usize = 4;
 /// Upper bound on the lookup-grid cells of one metric.
 const GRID_CELLS_MAX: usize = 1 << 16;
-/// Above this many candidate edges in a grid cell, binary search instead of walking.
-const LINEAR_WALK_MAX: usize = 8;
+/// Largest `intervals`: grid entries are `u16` edge indices.
+const INTERVALS_MAX: usize = u16::MAX as usize;
 
-/// Where one metric's data sits in the flat arrays of a [`QuantileLayout`].
+/// Where one metric's data sits in the flat arrays of a [`QuantileLayout`],
+/// and how its values map to lookup-grid cells.
+///
+/// The grid is uniform on an integer key of a transformed value:
+/// `y = (x - c) a`, `z = y + copysign(t, y)`, key = the IEEE bits of `z` made monotone.
+/// Inside one binade the bits are linear in `z`, across binades logarithmic.
+/// With `t = 0` and `y` in [1, 2] the grid is linear in `x`; with `a = 1` it
+/// is logarithmic in `|x - c|` down to `t`, which suits skewed and heavy
+/// tails. The pilot's edges pick the transform that spreads them best.
 #[derive(Debug, Clone, PartialEq)]
 struct MetricLayout {
-    /// Smallest edge (lower bound of the lookup grid).
-    lo: f64,
-    /// Lookup-grid cells per unit of value (`grid cells / (e_last - e_0)`).
-    inv_width: f64,
-    /// Index of the first edge in `edges`.
+    /// Centre of the transform.
+    c: f64,
+    /// Scale of the transform (> 0).
+    a: f64,
+    /// Linear width around the centre (>= 0).
+    t: f64,
+    /// Key of the first edge.
+    key_lo: i64,
+    /// Grid cell = (key - key_lo) >> shift.
+    shift: u32,
+    /// Index of the first edge in `edges` (the metric's `k` edges are
+    /// followed by a `+inf` sentinel).
     edge_start: usize,
     /// Number of distinct edges, `k`; the metric has `2k + 1` cells (1 if k = 0).
     k: usize,
     /// Index of the first cell in the counts array.
     cell_start: usize,
-    /// Index of the first grid entry in `grid`; the metric has `grid_len + 1`.
+    /// Index of the first grid entry in `grid`.
     grid_start: usize,
-    /// Number of lookup-grid cells.
-    grid_len: usize,
+}
+
+/// The IEEE bits of `z` as an integer with the same order (`total_cmp`'s).
+#[inline]
+fn order_key(z: f64) -> i64 {
+    let b = z.to_bits() as i64;
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
+}
+
+impl MetricLayout {
+    /// Grid key of `x`: non-decreasing in `x` for non-NaN `x` (-0.0 and 0.0
+    /// map alike), which is all the lookup relies on.
+    #[inline(always)]
+    fn key(&self, x: f64) -> i64 {
+        let y = ((x + 0.0) - self.c) * self.a;
+        order_key(y + self.t.copysign(y))
+    }
+
+    /// Lookup-grid cell of `x`, for `e_0 <= x <= e_last`.
+    #[inline(always)]
+    fn grid_cell(&self, x: f64) -> usize {
+        ((self.key(x).wrapping_sub(self.key_lo) as u64) >> self.shift) as usize
+    }
+
+    /// A candidate transform for `edges`, with its shift for at most
+    /// `cap` grid cells, or `None` if it maps an edge to a non-finite value.
+    fn candidate(edges: &[f64], c: f64, a: f64, t: f64, cap: usize) -> Option<MetricLayout> {
+        let mut m = MetricLayout {
+            c,
+            a,
+            t,
+            key_lo: 0,
+            shift: 0,
+            edge_start: 0,
+            k: edges.len(),
+            cell_start: 0,
+            grid_start: 0,
+        };
+        let finite = |x: f64| {
+            let y = (x - c) * a;
+            (y + t.copysign(y)).is_finite()
+        };
+        if !(edges.iter().all(|&e| finite(e)) && a > 0.0 && t >= 0.0) {
+            return None;
+        }
+        let (first, last) = (edges[0], edges[edges.len() - 1]);
+        m.key_lo = m.key(first);
+        let span = m.key(last).wrapping_sub(m.key_lo) as u64;
+        while (span >> m.shift) as usize >= cap {
+            m.shift += 1;
+        }
+        Some(m)
+    }
+
+    /// Number of grid cells.
+    fn grid_len(&self, edges: &[f64]) -> usize {
+        self.grid_cell(edges[edges.len() - 1]) + 1
+    }
+
+    /// Expected search work: sum over grid cells of (edges in the cell)^2,
+    /// since each edge interval holds about the same share of the values.
+    fn cost(&self, edges: &[f64]) -> u64 {
+        let mut cost = 0u64;
+        let mut run = 0u64;
+        let mut prev = usize::MAX;
+        for &e in edges {
+            let g = self.grid_cell(e);
+            if g != prev {
+                cost += run * run;
+                run = 0;
+                prev = g;
+            }
+            run += 1;
+        }
+        cost + run * run
+    }
 }
 
 /// Cell numbering within a metric, for `k` distinct edges `e_0 < ... < e_{k-1}`:
@@ -289,7 +378,7 @@ pub struct QuantileLayout {
     /// Per metric, `grid_len + 1` entries: entry `g` is the highest edge index
     /// that is certainly `<=` any value mapped to grid cell `g` (a lower bound
     /// for the search); entry `g + 1` is an upper bound.
-    grid: Vec<u32>,
+    grid: Vec<u16>,
     /// Total number of cells (length of a histogram's counts).
     n_cells: usize,
 }
@@ -303,10 +392,13 @@ impl QuantileLayout {
     /// edges (equal edges merged). Non-finite pilot values are ignored.
     ///
     /// # Panics
-    /// If `intervals == 0`, if `pilot.len()` is not a multiple of `n_metrics`,
-    /// or if the layout would need more than `u32::MAX` edges per metric.
+    /// If `intervals` is not in `1..=65535` or `pilot.len()` is not a
+    /// multiple of `n_metrics`.
     pub fn from_pilot(pilot: &[f64], n_metrics: usize, intervals: usize) -> QuantileLayout {
-        assert!(intervals > 0, "intervals must be positive");
+        assert!(
+            (1..=INTERVALS_MAX).contains(&intervals),
+            "intervals must be in 1..={INTERVALS_MAX}"
+        );
         assert!(
             n_metrics == 0 || pilot.len() % n_metrics == 0,
             "pilot length {} is not a multiple of n_metrics {}",
@@ -348,44 +440,77 @@ impl QuantileLayout {
 
     fn push_metric(&mut self, edges: &[f64]) {
         let k = edges.len();
-        assert!(k <= u32::MAX as usize, "too many edges for one metric");
-        let (lo, hi) = match edges {
-            [] => (0.0, 0.0),
-            [first, .., last] => (*first, *last),
-            [only] => (*only, *only),
+        let mut metric = match edges {
+            [] => MetricLayout {
+                c: 0.0,
+                a: 1.0,
+                t: 0.0,
+                key_lo: 0,
+                shift: 0,
+                edge_start: 0,
+                k: 0,
+                cell_start: 0,
+                grid_start: 0,
+            },
+            [first, .., last] => Self::best_transform(edges, *first, *last),
+            [only] => MetricLayout::candidate(edges, *only, 1.0, 0.0, 1)
+                .expect("a finite edge has a finite key"),
         };
-        let grid_len = (GRID_CELLS_PER_EDGE * k).clamp(1, GRID_CELLS_MAX);
-        let inv_width = if hi > lo {
-            let w = grid_len as f64 / (hi - lo);
-            if w.is_finite() { w } else { 0.0 }
-        } else {
-            0.0
-        };
-        let metric = MetricLayout {
-            lo,
-            inv_width,
-            edge_start: self.edges.len(),
-            k,
-            cell_start: self.n_cells,
-            grid_start: self.grid.len(),
-            grid_len,
-        };
-        // grid[g] = max(0, highest j with cell(e_j) < g). Because the cell map
-        // is monotone, every such edge is < any x in cell g, and every edge
-        // with cell(e_j) > g is > x: the answer lies in [grid[g], grid[g+1]].
-        let mut j = 0usize;
-        let mut below = 0u32;
-        for g in 0..grid_len {
-            while j < k && metric.grid_cell(edges[j]) < g {
-                below = j as u32;
-                j += 1;
+        metric.edge_start = self.edges.len();
+        metric.cell_start = self.n_cells;
+        metric.grid_start = self.grid.len();
+        if k > 0 {
+            // grid[g] = max(0, highest j with cell(e_j) < g). As the key is
+            // monotone, every such edge is < any x in cell g, and every edge
+            // with cell(e_j) > g is > x: the answer lies in [grid[g], grid[g+1]].
+            let grid_len = metric.grid_len(edges);
+            let mut j = 0usize;
+            let mut below = 0u16;
+            for g in 0..grid_len {
+                while j < k && metric.grid_cell(edges[j]) < g {
+                    below = j as u16;
+                    j += 1;
+                }
+                self.grid.push(below);
             }
-            self.grid.push(below);
+            self.grid.push((k - 1) as u16);
         }
-        self.grid.push(k.saturating_sub(1) as u32);
         self.edges.extend_from_slice(edges);
+        self.edges.push(f64::INFINITY);
         self.n_cells += if k == 0 { 1 } else { 2 * k + 1 };
         self.metrics.push(metric);
+    }
+
+    /// The transform, among a few linear and logarithmic ones, that spreads
+    /// `edges` (at least two, ascending, finite) most evenly over the grid.
+    fn best_transform(edges: &[f64], first: f64, last: f64) -> MetricLayout {
+        let cap = (GRID_CELLS_PER_EDGE * edges.len()).min(GRID_CELLS_MAX);
+        let range = last - first;
+        let mut candidates = Vec::new();
+        // Linear: y = 1 + (x - first) / range, in [1, 2], one binade.
+        candidates.push(MetricLayout::candidate(
+            edges,
+            first - range,
+            1.0 / range,
+            0.0,
+            cap,
+        ));
+        // Logarithmic around 0 and around the median edge, linear within t.
+        for centre in [0.0, edges[edges.len() / 2]] {
+            let reach = (first - centre).abs().max((last - centre).abs());
+            for bits in [2, 6, 10, 14, 20, 30] {
+                let t = reach * 0.5f64.powi(bits);
+                candidates.push(MetricLayout::candidate(edges, centre, 1.0, t, cap));
+            }
+        }
+        candidates
+            .into_iter()
+            .flatten()
+            .min_by_key(|m| m.cost(edges))
+            // Always finite: y = x, t = 0.
+            .unwrap_or_else(|| {
+                MetricLayout::candidate(edges, 0.0, 1.0, 0.0, cap).expect("finite edges")
+            })
     }
 
     /// Number of metrics (the length of a row).
@@ -406,26 +531,27 @@ impl QuantileLayout {
     }
 
     /// Cell index (within metric `ml`) of the value `x`.
-    #[inline]
+    #[inline(always)]
     fn cell_of(&self, ml: &MetricLayout, x: f64) -> usize {
         let k = ml.k;
-        let edges = &self.edges[ml.edge_start..ml.edge_start + k];
-        let (Some(&first), Some(&last)) = (edges.first(), edges.last()) else {
-            return 0;
-        };
-        if x < first {
+        // The metric's edges and the +inf sentinel after them.
+        let edges = &self.edges[ml.edge_start..=ml.edge_start + k];
+        if k == 0 {
             return 0;
         }
-        if x > last || x.is_nan() {
+        if x < edges[0] {
+            return 0;
+        }
+        if x > edges[k - 1] || x.is_nan() {
             return 2 * k;
         }
-        let g = ml.grid_cell(x);
-        let grid = &self.grid[ml.grid_start + g..ml.grid_start + g + 2];
-        let (mut j, end) = (grid[0] as usize, grid[1] as usize);
-        if end - j <= LINEAR_WALK_MAX {
-            while j < end && edges[j + 1] <= x {
-                j += 1;
-            }
+        let g = ml.grid_start + ml.grid_cell(x);
+        let (mut j, end) = (self.grid[g] as usize, self.grid[g + 1] as usize);
+        if end - j <= 2 {
+            // Branch-free: the answer is within two steps, and the step
+            // stops there (edges increase; the sentinel keeps j + 1 in range).
+            j += (edges[j + 1] <= x) as usize;
+            j += (edges[j + 1] <= x) as usize;
         } else {
             j += edges[j + 1..=end].partition_point(|&e| e <= x);
         }
@@ -455,14 +581,6 @@ impl QuantileLayout {
                 hi: edges[c / 2],
             }
         }
-    }
-}
-
-impl MetricLayout {
-    /// Lookup-grid cell of `x`, for `lo <= x <= hi`; monotone in `x`.
-    #[inline]
-    fn grid_cell(&self, x: f64) -> usize {
-        (((x - self.lo) * self.inv_width) as usize).min(self.grid_len - 1)
     }
 }
 
@@ -530,6 +648,37 @@ impl QuantileHistograms {
             }
             if c == 2 * ml.k {
                 *max = total_max(*max, x);
+            }
+        }
+    }
+
+    /// Counts a batch of paths: `rows` is row-major, `rows[i * n_metrics + m]`
+    /// is metric `m` of path `i`. Same result as [`insert_row`](Self::insert_row)
+    /// on each row, but metric by metric, so one metric's edges and counts
+    /// stay in cache for the whole batch: much faster when the layout is
+    /// larger than the cache (thousands of metrics).
+    pub fn insert_rows(&mut self, rows: &[f64]) {
+        let layout = &*self.layout;
+        let n = layout.n_metrics;
+        if n == 0 {
+            return;
+        }
+        assert!(
+            rows.len() % n == 0,
+            "rows length is not a multiple of n_metrics"
+        );
+        for (m, ml) in layout.metrics.iter().enumerate() {
+            let counts = &mut self.counts[ml.cell_start..];
+            let (min, max) = (&mut self.min[m], &mut self.max[m]);
+            for &x in rows[m..].iter().step_by(n) {
+                let c = layout.cell_of(ml, x);
+                counts[c] += 1;
+                if c == 0 {
+                    *min = total_min(*min, x);
+                }
+                if c == 2 * ml.k {
+                    *max = total_max(*max, x);
+                }
             }
         }
     }
@@ -1064,5 +1213,53 @@ mod tests {
             assert!(same(forward.items_sorted(), &sorted));
             assert!(same(backward.items_sorted(), &sorted));
         }
+    }
+
+    #[test]
+    fn insert_rows_equals_insert_row() {
+        let rows = sample_rows(3_000, 10);
+        let layout = layout_for(&rows, 1_000);
+        let mut one_by_one = QuantileHistograms::new(layout.clone());
+        rows.iter().for_each(|row| one_by_one.insert_row(row));
+        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+        let mut batched = QuantileHistograms::new(layout);
+        flat.chunks(37 * N_DISTS)
+            .for_each(|b| batched.insert_rows(b));
+        assert_eq!(batched, one_by_one);
+    }
+
+    #[test]
+    fn lookup_handles_extreme_edges() {
+        // Signed zeros, subnormals and huge magnitudes: the grid key must stay
+        // monotone, so every value still lands in the right cell.
+        let pilot = [
+            -1e300, -3.0, -1e-300, -0.0, 0.0, 5e-324, 1e-300, 1e-9, 1.0, 1.5, 2.0, 1e300,
+        ];
+        let layout = QuantileLayout::from_pilot(&pilot, 1, 11);
+        let edges = layout.edges(0).to_vec();
+        assert_eq!(edges.len(), 11, "-0.0 and 0.0 are one edge");
+        let ml = &layout.metrics[0];
+        let neighbours = |x: f64| {
+            let b = x.to_bits();
+            [f64::from_bits(b.wrapping_sub(1)), x, f64::from_bits(b + 1)]
+        };
+        let probes = edges.iter().flat_map(|&e| neighbours(e)).chain([
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            0.5,
+            -0.5,
+        ]);
+        for x in probes.filter(|x| !x.is_nan()) {
+            let expected = match edges.partition_point(|&e| e <= x) {
+                0 => 0,
+                j if edges[j - 1] == x => 2 * j - 1,
+                j => 2 * j,
+            };
+            assert_eq!(layout.cell_of(ml, x), expected, "x {x:e}");
+        }
+        assert_eq!(layout.cell_of(ml, f64::NAN), 2 * edges.len());
     }
 }

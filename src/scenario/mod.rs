@@ -6,11 +6,18 @@
 //! value goes through one validation path. Errors name the file, the key and
 //! what was expected.
 
+mod describe;
+mod fleet;
+mod raw;
 pub mod types;
+mod validate;
 
+pub use describe::describe;
 pub use types::*;
 
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 /// Values from the command line that replace the file's, before validation.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +29,7 @@ pub struct Overrides {
 
 /// A scenario file that cannot be used. Every variant names the file and,
 /// where there is one, the key (dotted path, e.g. `loan.margin_call_ltv` or
-/// `sites[3].power_mw`, or `fleet.csv line 4, column power_mw`).
+/// `sites[3].power_mw`, or `sites_csv (fleet.csv line 4) power_mw`).
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("{file}: cannot read: {source}")]
@@ -47,11 +54,41 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 }
 
 /// Read a scenario file, apply overrides, validate.
-pub fn load_with(_path: &Path, _overrides: &Overrides) -> Result<Scenario, ScenarioError> {
-    unimplemented!("scenario loading: being written")
+pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let mut raw: raw::RawScenario = toml::from_str(&text).map_err(|err| ScenarioError::Parse {
+        file: path.to_path_buf(),
+        message: raw::toml_error_message(&text, &err),
+    })?;
+    overrides.apply(&mut raw.simulation);
+    let fleet = fleet::load(path, &raw)?;
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes());
+    if let Some(csv) = &fleet.csv_bytes {
+        hasher.update(csv);
+    }
+    let sha256 = format!("{:x}", hasher.finalize());
+    validate::validate(path, raw, &fleet.sites, sha256)
 }
 
-/// A one-screen description for `pivotsim validate`.
-pub fn describe(_scenario: &Scenario) -> String {
-    unimplemented!("scenario description: being written")
+impl Overrides {
+    /// Patch the raw values; validation then checks them like the file's
+    /// own. (A count beyond `i64::MAX`, the file's integer type, saturates.)
+    fn apply(&self, simulation: &mut raw::RawSimulation) {
+        if let Some(paths) = self.paths {
+            simulation.paths = i64::try_from(paths).unwrap_or(i64::MAX);
+        }
+        if let Some(seed) = self.seed {
+            simulation.seed = seed;
+        }
+        if let Some(months) = self.months {
+            simulation.months = i64::try_from(months).unwrap_or(i64::MAX);
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,157 @@
+//! Where the sites come from: the fleet CSV named by `sites_csv`, or inline
+//! `[[sites]]` tables. Both give the same raw rows; each row carries the key
+//! prefix that error messages use for it, so `validate` names a bad value the
+//! way the user wrote it (`sites[3].power_mw` or
+//! `sites_csv (fleet.csv line 4) power_mw`).
+
+use std::path::{Path, PathBuf};
+
+use super::ScenarioError;
+use super::raw::{RawScenario, RawSite};
+
+/// A raw site and how to name its keys in errors.
+#[derive(Debug, Clone)]
+pub struct LocatedSite {
+    /// Prepended to a column name to make an error key.
+    pub key_prefix: String,
+    pub site: RawSite,
+}
+
+/// The fleet as written, plus the CSV's bytes (hashed into the scenario's SHA-256).
+#[derive(Debug)]
+pub struct Fleet {
+    pub sites: Vec<LocatedSite>,
+    pub csv_bytes: Option<Vec<u8>>,
+}
+
+/// Read the fleet from the CSV or the inline tables; exactly one must be
+/// given, with at least one site. `file` is the scenario file.
+pub fn load(file: &Path, raw: &RawScenario) -> Result<Fleet, ScenarioError> {
+    let invalid = |key: &str, message: String| ScenarioError::Invalid {
+        file: file.to_path_buf(),
+        key: key.to_owned(),
+        message,
+    };
+    let fleet = match (&raw.sites_csv, raw.sites.is_empty()) {
+        (Some(_), false) => {
+            return Err(invalid(
+                "sites_csv",
+                "give either `sites_csv` or `[[sites]]` tables, not both".into(),
+            ));
+        }
+        (None, true) => {
+            return Err(invalid(
+                "sites",
+                "expected a fleet: `sites_csv = \"fleet.csv\"` or at least one `[[sites]]` table"
+                    .into(),
+            ));
+        }
+        (Some(csv_name), true) => {
+            let csv_path = csv_path(file, csv_name);
+            let bytes = std::fs::read(&csv_path).map_err(|source| ScenarioError::Io {
+                file: csv_path.clone(),
+                source,
+            })?;
+            let sites = parse_csv(file, csv_name, &bytes)?;
+            if sites.is_empty() {
+                return Err(invalid(
+                    "sites_csv",
+                    format!("expected at least one site in {csv_name}, found only a header"),
+                ));
+            }
+            Fleet {
+                sites,
+                csv_bytes: Some(bytes),
+            }
+        }
+        (None, false) => Fleet {
+            sites: raw
+                .sites
+                .iter()
+                .enumerate()
+                .map(|(index, site)| LocatedSite {
+                    key_prefix: format!("sites[{index}]."),
+                    site: site.clone(),
+                })
+                .collect(),
+            csv_bytes: None,
+        },
+    };
+    Ok(fleet)
+}
+
+/// `sites_csv` is relative to the scenario file's folder.
+fn csv_path(file: &Path, csv_name: &str) -> PathBuf {
+    file.parent().unwrap_or(Path::new("")).join(csv_name)
+}
+
+/// Rows of a fleet CSV (header line first, columns named like the
+/// `[[sites]]` keys; an empty cell is an absent optional value).
+fn parse_csv(file: &Path, csv_name: &str, bytes: &[u8]) -> Result<Vec<LocatedSite>, ScenarioError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|err| csv_error(file, csv_name, 1, &[], &csv::StringRecord::new(), err))?
+        .clone();
+    let columns: Vec<&str> = headers.iter().collect();
+    let mut sites = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(err) => return Err(csv_error(file, csv_name, line, &columns, &record, err)),
+        }
+        let line = record.position().map_or(line, csv::Position::line);
+        let site = record
+            .deserialize::<RawSite>(Some(&headers))
+            .map_err(|err| csv_error(file, csv_name, line, &columns, &record, err))?;
+        sites.push(LocatedSite {
+            key_prefix: format!("sites_csv ({csv_name} line {line}) "),
+            site,
+        });
+    }
+    Ok(sites)
+}
+
+/// A CSV error as `ScenarioError::Invalid`, keyed by the CSV line and the
+/// column when it can be told.
+///
+/// csv knows the column of its own parse errors (a bool, an integer) but not
+/// of an error raised by a field's own deserializer (a bad number for `Num`);
+/// that message quotes the cell, so the column is the one holding that text.
+fn csv_error(
+    file: &Path,
+    csv_name: &str,
+    line: u64,
+    columns: &[&str],
+    record: &csv::StringRecord,
+    err: csv::Error,
+) -> ScenarioError {
+    let line = err.position().map_or(line, csv::Position::line);
+    let (column, message) = match err.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => {
+            let message = err.kind().to_string();
+            let column = match err.field() {
+                Some(field) => usize::try_from(field).ok().and_then(|i| columns.get(i)),
+                None => columns.iter().zip(record).find_map(|(column, cell)| {
+                    (!cell.is_empty() && message.contains(&format!("{cell:?}"))).then_some(column)
+                }),
+            };
+            (column.copied(), message)
+        }
+        _ => (None, err.to_string()),
+    };
+    let key = match column {
+        Some(column) => format!("sites_csv ({csv_name} line {line}) {column}"),
+        None => format!("sites_csv ({csv_name} line {line})"),
+    };
+    ScenarioError::Invalid {
+        file: file.to_path_buf(),
+        key,
+        message,
+    }
+}

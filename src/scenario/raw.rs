@@ -1,0 +1,625 @@
+//! The raw stage: a serde mirror of the scenario file, kept as close to the
+//! TOML as possible.
+//!
+//! Every struct denies unknown keys, so a typo is an error rather than a
+//! silently ignored value. Every key has a default equal to the reference
+//! scenario (MODEL.md section 6), so a file with just a fleet is complete.
+//! Nothing is checked here beyond types: ranges, dates and cross-references
+//! are the job of `validate`, the one place that turns raw values into
+//! domain types.
+//!
+//! A few defaults depend on the AI mode (facility capex, AI opex and the AI
+//! demand parameters); those keys are `Option` here and resolved in
+//! `validate`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde::de::{self, Unexpected, Visitor};
+
+/// A number as the user wrote it: a TOML integer, a TOML float, or an exact
+/// decimal string such as `"305000000.00"`. Kept as a `Decimal` so that
+/// money values written as strings stay exact; `validate` converts to `f64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Num(pub Decimal);
+
+impl Num {
+    /// A default value from a literal in this file (never user input).
+    pub(super) fn lit(text: &str) -> Num {
+        Num(Decimal::from_str(text).expect("default literal is a valid decimal"))
+    }
+}
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.normalize().fmt(f)
+    }
+}
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Num, D::Error> {
+        deserializer.deserialize_any(NumVisitor)
+    }
+}
+
+struct NumVisitor;
+
+impl Visitor<'_> for NumVisitor {
+    type Value = Num;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number or a decimal string such as \"305000000.00\"")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+        Ok(Num(Decimal::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+        Ok(Num(Decimal::from(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+        // Non-finite values (TOML `inf`, `nan`) and values beyond Decimal's
+        // range (about 7.9e28) are refused here, with the key's line.
+        Decimal::try_from(v)
+            .map(Num)
+            .map_err(|_| E::invalid_value(Unexpected::Float(v), &"a finite number within ±7.9e28"))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+        Decimal::from_str_exact(v.trim())
+            .or_else(|_| Decimal::from_scientific(v.trim()))
+            .map(Num)
+            .map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawScenario {
+    /// Defaults to the file stem.
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Fleet CSV, relative to the scenario file. Exclusive with `sites`.
+    pub sites_csv: Option<String>,
+    /// Inline fleet. Exclusive with `sites_csv`.
+    pub sites: Vec<RawSite>,
+    pub simulation: RawSimulation,
+    pub market: RawMarket,
+    pub mining: RawMining,
+    pub ai: RawAi,
+    /// `None` = the four reference regions.
+    pub regions: Option<Vec<RawRegion>>,
+    pub treasury: RawTreasury,
+    pub loan: RawLoan,
+    pub financing: RawFinancing,
+    pub valuation: RawValuation,
+    pub events: Vec<RawEvent>,
+    /// `None` or empty = one `hold` policy.
+    pub policies: Option<Vec<RawPolicy>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSimulation {
+    pub paths: i64,
+    pub seed: u64,
+    pub months: i64,
+    pub start: String,
+}
+
+impl Default for RawSimulation {
+    fn default() -> Self {
+        RawSimulation {
+            paths: 10_000,
+            seed: 42,
+            months: 60,
+            start: "2026-02-01".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMarket {
+    pub btc: RawBtc,
+    pub hashrate: RawHashrate,
+    pub fees: RawFees,
+    pub subsidy: RawSubsidy,
+    pub gpu_price: RawGpuPrice,
+    pub ai_demand: RawAiDemand,
+    pub correlation: RawCorrelation,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBtc {
+    pub s0_usd: Num,
+    pub mu: Num,
+    pub sigma: Num,
+    pub jump_lambda_per_year: Num,
+    pub jump_mean: Num,
+    pub jump_sd: Num,
+    pub regimes: Vec<RawRegime>,
+}
+
+impl Default for RawBtc {
+    fn default() -> Self {
+        RawBtc {
+            s0_usd: Num::lit("70727"),
+            mu: Num::lit("0.12"),
+            sigma: Num::lit("0.40"),
+            jump_lambda_per_year: Num::lit("6"),
+            jump_mean: Num::lit("-0.03"),
+            jump_sd: Num::lit("0.08"),
+            regimes: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegime {
+    pub name: String,
+    pub mu: Num,
+    pub sigma: Num,
+    pub mean_duration_years: Num,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHashrate {
+    pub h0_ehs: Num,
+    pub breakeven_usd_per_eh_day: Num,
+    pub efficiency_gain_per_year: Num,
+    pub kappa_up_per_year: Num,
+    pub kappa_down_per_year: Num,
+    pub lag_months: i64,
+    pub sigma: Num,
+}
+
+impl Default for RawHashrate {
+    fn default() -> Self {
+        RawHashrate {
+            h0_ehs: Num::lit("1000"),
+            breakeven_usd_per_eh_day: Num::lit("32000"),
+            efficiency_gain_per_year: Num::lit("0.15"),
+            kappa_up_per_year: Num::lit("1.5"),
+            kappa_down_per_year: Num::lit("0.5"),
+            lag_months: 3,
+            sigma: Num::lit("0.10"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawFees {
+    pub mean_btc: Num,
+    pub sigma: Num,
+}
+
+impl Default for RawFees {
+    fn default() -> Self {
+        RawFees {
+            mean_btc: Num::lit("0.025"),
+            sigma: Num::lit("0.5"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSubsidy {
+    pub subsidy_btc: Num,
+    pub halvings: Vec<String>,
+}
+
+impl Default for RawSubsidy {
+    fn default() -> Self {
+        RawSubsidy {
+            subsidy_btc: Num::lit("3.125"),
+            halvings: vec!["2028-04-15".into(), "2032-04-15".into()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawGpuPrice {
+    pub p0_usd_per_gpu_hour: Num,
+    pub decline_per_year: Num,
+    pub sigma: Num,
+}
+
+impl Default for RawGpuPrice {
+    fn default() -> Self {
+        RawGpuPrice {
+            p0_usd_per_gpu_hour: Num::lit("2.00"),
+            decline_per_year: Num::lit("0.25"),
+            sigma: Num::lit("0.20"),
+        }
+    }
+}
+
+/// All three default by AI mode (see `validate`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAiDemand {
+    pub d0_mw_it: Option<Num>,
+    pub growth_per_year: Option<Num>,
+    pub sigma: Option<Num>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCorrelation {
+    /// Rows of (btc price, hashrate, gpu price, ai demand).
+    pub matrix: [[Num; 4]; 4],
+}
+
+impl Default for RawCorrelation {
+    fn default() -> Self {
+        let (one, zero) = (Num::lit("1"), Num::lit("0"));
+        let (zw, zv) = (Num::lit("0.3"), Num::lit("0.2"));
+        RawCorrelation {
+            matrix: [
+                [one, zw, zero, zv],
+                [zw, one, zero, zero],
+                [zero, zero, one, zero],
+                [zv, zero, zero, one],
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMining {
+    pub opex_usd_per_mw_month: Num,
+    pub curtailed_opex_share: Num,
+    pub curtailment: bool,
+}
+
+impl Default for RawMining {
+    fn default() -> Self {
+        RawMining {
+            opex_usd_per_mw_month: Num::lit("3000"),
+            curtailed_opex_share: Num::lit("0.3"),
+            curtailment: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawAiMode {
+    #[default]
+    GpuCloud,
+    Colocation,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAi {
+    pub mode: RawAiMode,
+    pub pue: Num,
+    pub u_max: Num,
+    pub gpus_per_mw_it: Num,
+    pub gpu_capex_usd: Num,
+    pub gpu_life_years: Num,
+    pub facility_life_years: Num,
+    /// Defaults by mode (see `validate`).
+    pub facility_capex_usd_per_mw_it: Option<Num>,
+    /// Defaults by mode (see `validate`).
+    pub opex_usd_per_mw_it_month: Option<Num>,
+    pub lease_usd_per_mw_it_year: Num,
+}
+
+impl Default for RawAi {
+    fn default() -> Self {
+        RawAi {
+            mode: RawAiMode::GpuCloud,
+            pue: Num::lit("1.3"),
+            u_max: Num::lit("0.85"),
+            gpus_per_mw_it: Num::lit("700"),
+            gpu_capex_usd: Num::lit("30000"),
+            gpu_life_years: Num::lit("4"),
+            facility_life_years: Num::lit("15"),
+            facility_capex_usd_per_mw_it: None,
+            opex_usd_per_mw_it_month: None,
+            lease_usd_per_mw_it_year: Num::lit("1800000"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegion {
+    pub name: String,
+    pub power_usd_per_mwh: Num,
+    pub uptime: Num,
+    pub lead_months: Option<i64>,
+    pub facility_capex_usd_per_mw_it: Option<Num>,
+}
+
+impl RawRegion {
+    fn new(name: &str, power: &str, uptime: &str, lead_months: Option<i64>) -> RawRegion {
+        RawRegion {
+            name: name.into(),
+            power_usd_per_mwh: Num::lit(power),
+            uptime: Num::lit(uptime),
+            lead_months,
+            facility_capex_usd_per_mw_it: None,
+        }
+    }
+
+    /// The regions of the reference fleet (MODEL.md section 6).
+    pub fn reference() -> Vec<RawRegion> {
+        vec![
+            RawRegion::new("US", "70", "0.92", Some(9)),
+            RawRegion::new("Oman", "60", "0.90", Some(9)),
+            RawRegion::new("Paraguay", "45", "0.90", Some(12)),
+            RawRegion::new("Ethiopia", "40", "0.82", None),
+        ]
+    }
+}
+
+/// One site: a `[[sites]]` table or a row of the fleet CSV (same names).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSite {
+    pub site_id: String,
+    pub region: String,
+    pub power_mw: Num,
+    pub j_per_th: Num,
+    pub convertible: bool,
+    #[serde(default)]
+    pub power_usd_per_mwh: Option<Num>,
+    #[serde(default)]
+    pub uptime: Option<Num>,
+    #[serde(default)]
+    pub lead_months: Option<i64>,
+    #[serde(default)]
+    pub facility_capex_usd_per_mw_it: Option<Num>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTreasury {
+    pub reserve_btc: Num,
+    pub cash_usd: Num,
+    pub sell_mined_fraction: Num,
+    pub min_cash_usd: Num,
+    pub reserve_floor_btc: Num,
+    pub distress_buffer_usd: Num,
+}
+
+impl Default for RawTreasury {
+    fn default() -> Self {
+        RawTreasury {
+            reserve_btc: Num::lit("7474.6"),
+            cash_usd: Num::lit("60000000"),
+            sell_mined_fraction: Num::lit("0.8"),
+            min_cash_usd: Num::lit("20000000"),
+            reserve_floor_btc: Num::lit("1000"),
+            distress_buffer_usd: Num::lit("10000000"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLoan {
+    pub principal_usd: Num,
+    pub rate: Num,
+    pub initial_ltv: Num,
+    pub margin_call_ltv: Num,
+    pub liquidation_ltv: Num,
+    pub liquidation_penalty: Num,
+    pub maturity: Option<String>,
+}
+
+impl Default for RawLoan {
+    fn default() -> Self {
+        RawLoan {
+            principal_usd: Num::lit("405000000"),
+            rate: Num::lit("0.07"),
+            initial_ltv: Num::lit("0.60"),
+            margin_call_ltv: Num::lit("0.75"),
+            liquidation_ltv: Num::lit("0.90"),
+            liquidation_penalty: Num::lit("0.05"),
+            maturity: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawCapexFunding {
+    #[default]
+    Strict,
+    Borrow,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawFinancing {
+    pub capex_debt_share: Num,
+    pub capex_debt_rate: Num,
+    pub capex_debt_term_years: Num,
+    pub capex_funding: RawCapexFunding,
+    pub distress_rate: Num,
+}
+
+impl Default for RawFinancing {
+    fn default() -> Self {
+        RawFinancing {
+            capex_debt_share: Num::lit("0.5"),
+            capex_debt_rate: Num::lit("0.10"),
+            capex_debt_term_years: Num::lit("5"),
+            capex_funding: RawCapexFunding::Strict,
+            distress_rate: Num::lit("0.20"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawValuation {
+    pub discount_rate: Num,
+    pub terminal_multiple_mining: Num,
+    pub terminal_multiple_ai: Num,
+}
+
+impl Default for RawValuation {
+    fn default() -> Self {
+        RawValuation {
+            discount_rate: Num::lit("0.12"),
+            terminal_multiple_mining: Num::lit("3"),
+            terminal_multiple_ai: Num::lit("8"),
+        }
+    }
+}
+
+/// A scheduled treasury event, tagged by `kind`. New kinds are new variants.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawEvent {
+    SellBtc {
+        date: String,
+        btc: Num,
+        #[serde(default = "yes")]
+        repay_loan: bool,
+        #[serde(default)]
+        price_usd: Option<Num>,
+    },
+}
+
+impl RawEvent {
+    pub fn date(&self) -> &str {
+        match self {
+            RawEvent::SellBtc { date, .. } => date,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A policy, tagged by `kind`; `name` defaults to the kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawPolicy {
+    Hold {
+        name: Option<String>,
+    },
+    FullPivot {
+        name: Option<String>,
+    },
+    Staged {
+        name: Option<String>,
+        #[serde(default = "default_sites_per_quarter")]
+        sites_per_quarter: i64,
+        #[serde(default = "default_max_sites")]
+        max_sites: i64,
+    },
+    Threshold {
+        name: Option<String>,
+        #[serde(default = "default_hurdle")]
+        hurdle: Num,
+        #[serde(default = "default_window_months")]
+        window_months: i64,
+        #[serde(default = "default_max_concurrent")]
+        max_concurrent: i64,
+    },
+}
+
+fn default_sites_per_quarter() -> i64 {
+    2
+}
+
+fn default_max_sites() -> i64 {
+    16
+}
+
+fn default_hurdle() -> Num {
+    Num::lit("1.25")
+}
+
+fn default_window_months() -> i64 {
+    3
+}
+
+fn default_max_concurrent() -> i64 {
+    4
+}
+
+/// toml's own message for a file that does not parse or does not fit the
+/// schema, made to read as one line that says where: the line number, the
+/// table in key notation (`market.btc`, `policies[1]`) and the source line.
+///
+/// toml 0.9 keeps the key path private and prints a multi-line snippet
+/// instead; errors inside a tagged table (`[[policies]]`, `[[events]]`)
+/// point at the table's header, so the table is what we can always name.
+pub fn toml_error_message(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim();
+    let Some(start) = err.span().map(|span| span.start.min(text.len())) else {
+        return message.to_owned();
+    };
+    let line_index = text.as_bytes()[..start]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    let lines: Vec<&str> = text.lines().collect();
+    let source = lines.get(line_index).map_or("", |line| line.trim());
+    let table = enclosing_table(&lines[..(line_index + 1).min(lines.len())]);
+    let line_no = line_index + 1;
+    match table {
+        Some((table, header_line)) if header_line == line_index => {
+            format!("line {line_no}, in {table}: {message}")
+        }
+        Some((table, _)) => format!("line {line_no}, in {table}: `{source}`: {message}"),
+        None => format!("line {line_no}: `{source}`: {message}"),
+    }
+}
+
+/// The last table header among `lines`, in key notation (an array of tables
+/// gets its 0-based index), and the index of its line.
+fn enclosing_table(lines: &[&str]) -> Option<(String, usize)> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut last = None;
+    for (index, line) in lines.iter().enumerate() {
+        let Some((name, is_array)) = table_header(line) else {
+            continue;
+        };
+        last = Some(if is_array {
+            let count = seen.iter().filter(|&&s| s == name).count();
+            seen.push(name);
+            (format!("{name}[{count}]"), index)
+        } else {
+            (name.to_owned(), index)
+        });
+    }
+    last
+}
+
+/// `[a.b]` -> `("a.b", false)`, `[[a]]` -> `("a", true)`; `None` for any other
+/// line, including the rows of a multi-line array such as `[1.0, 0.3, ...]`.
+fn table_header(line: &str) -> Option<(&str, bool)> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    let (inner, is_array) = match line.strip_prefix("[[") {
+        Some(rest) => (rest.strip_suffix("]]")?, true),
+        None => (line.strip_prefix('[')?.strip_suffix(']')?, false),
+    };
+    let inner = inner.trim();
+    let first = inner.chars().next()?;
+    let is_key = (first.is_alphabetic() || first == '_' || first == '"')
+        && !inner.contains([',', '[', ']', '=']);
+    is_key.then_some((inner, is_array))
+}

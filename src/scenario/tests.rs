@@ -1,0 +1,589 @@
+//! Loading the shipped scenarios, and one case per kind of bad input: each
+//! asserts that the message names the file and the key.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn shipped(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+}
+
+fn load_shipped(name: &str) -> Scenario {
+    load(&shipped(name)).unwrap_or_else(|err| panic!("{name}: {err}"))
+}
+
+/// One inline convertible site in the default region `US`.
+const ONE_SITE: &str = r#"
+[[sites]]
+site_id = "a"
+region = "US"
+power_mw = 10
+j_per_th = 20
+convertible = true
+"#;
+
+/// A scratch folder holding `scenario.toml` (and a fleet CSV if given).
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new(toml: &str) -> Scratch {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("scenario.toml"), toml).expect("write scenario");
+        Scratch { dir }
+    }
+
+    fn with_csv(toml: &str, csv: &str) -> Scratch {
+        let scratch = Scratch::new(toml);
+        std::fs::write(scratch.dir.path().join("fleet.csv"), csv).expect("write csv");
+        scratch
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("scenario.toml")
+    }
+
+    fn load(&self) -> Result<Scenario, ScenarioError> {
+        load(&self.path())
+    }
+
+    /// The error's message, asserting that it names the file and every one of `needles`.
+    fn error(&self, needles: &[&str]) -> String {
+        let message = match self.load() {
+            Ok(_) => panic!("expected an error naming {needles:?}"),
+            Err(err) => err.to_string(),
+        };
+        assert!(
+            message.contains("scenario.toml"),
+            "no file name in: {message}"
+        );
+        for needle in needles {
+            assert!(message.contains(needle), "no `{needle}` in: {message}");
+        }
+        message
+    }
+}
+
+/// An error for `ONE_SITE` plus `extra`, naming `needles`.
+fn bad(extra: &str, needles: &[&str]) -> String {
+    Scratch::new(&format!("{ONE_SITE}\n{extra}")).error(needles)
+}
+
+#[test]
+fn reference_scenario_matches_model_section_6() {
+    let s = load_shipped("cango_2026.toml");
+    assert_eq!(s.name, "cango_2026");
+    assert_eq!(s.sites.len(), 40);
+    let power_mw: f64 = s.sites.iter().map(|site| site.power_mw).sum();
+    let hashrate_ehs: f64 = s.sites.iter().map(Site::hashrate_ehs).sum();
+    assert!((power_mw - 1010.0).abs() < 1e-9, "{power_mw}");
+    // MODEL.md rounds it to 51.75: 540 MW at 17.5 J/TH + 470 MW at 22.5 J/TH = 3260/63 EH/s.
+    assert!(
+        (hashrate_ehs - 3260.0 / 63.0).abs() < 1e-9,
+        "{hashrate_ehs}"
+    );
+    assert_eq!(format!("{hashrate_ehs:.2}"), "51.75");
+    assert_eq!(s.sites.iter().filter(|site| site.convertible).count(), 16);
+    assert_eq!(s.policies.len(), 4);
+    assert_eq!(s.policies[s.baseline].name, "hold");
+    assert_eq!(s.events.len(), 1);
+    assert_eq!(s.events[0].month, Some(0));
+    assert!(matches!(
+        s.events[0].kind,
+        EventKind::SellBtc {
+            btc: 4451.0,
+            repay_loan: true,
+            price_usd: Some(68525.0)
+        }
+    ));
+    assert_eq!(s.simulation.paths, 10_000);
+    assert_eq!(s.simulation.months, 60);
+    assert_eq!(s.ai.mode, AiMode::GpuCloud);
+    assert_eq!(s.sha256.len(), 64);
+    // Ethiopia has no lead time and none of its sites converts.
+    let ethiopia = s.regions.iter().position(|r| r.name == "Ethiopia").unwrap();
+    assert!(
+        s.sites
+            .iter()
+            .filter(|site| site.region == ethiopia)
+            .all(|site| !site.convertible)
+    );
+}
+
+#[test]
+fn reference_scenario_cholesky_reproduces_the_correlation() {
+    let m = load_shipped("cango_2026.toml").market;
+    for i in 0..4 {
+        for j in 0..4 {
+            let product: f64 = (0..4).map(|k| m.cholesky[i][k] * m.cholesky[j][k]).sum();
+            assert!((product - m.correlation[i][j]).abs() < 1e-12);
+            if j > i {
+                assert_eq!(m.cholesky[i][j], 0.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn variants_differ_from_the_reference_only_where_they_say() {
+    let reference = load_shipped("cango_2026.toml");
+    let no_delever = load_shipped("cango_2026_no_delever.toml");
+    assert_eq!(no_delever.name, "cango_2026_no_delever");
+    assert!(no_delever.events.is_empty());
+    assert_eq!(
+        format!("{:?}", no_delever.loan),
+        format!("{:?}", reference.loan)
+    );
+
+    let colocation = load_shipped("cango_2026_colocation.toml");
+    assert_eq!(colocation.ai.mode, AiMode::Colocation);
+    assert_eq!(colocation.ai.facility_capex_usd_per_mw_it, 8_000_000.0);
+    assert_eq!(colocation.ai.opex_usd_per_mw_it_month, 15_000.0);
+    assert_eq!(colocation.ai.lease_usd_per_mw_it_year, 1_800_000.0);
+    let demand = &colocation.market.ai_demand;
+    assert_eq!(
+        (demand.d0_mw_it, demand.growth_per_year, demand.sigma),
+        (200.0, 0.20, 0.25)
+    );
+    assert_eq!(
+        colocation.sites[0].facility_capex_usd_per_mw_it,
+        8_000_000.0
+    );
+}
+
+#[test]
+fn smoke_scenario_resolves_site_overrides() {
+    let s = load_shipped("smoke.toml");
+    assert_eq!(
+        (s.sites.len(), s.regions.len(), s.simulation.months),
+        (5, 2, 24)
+    );
+    assert_eq!(s.policies.len(), 4);
+    assert_eq!(s.events[0].month, Some(0));
+    let site = |id: &str| s.sites.iter().find(|site| site.id == id).unwrap();
+    assert_eq!(site("us-a").lead_months, Some(9));
+    assert_eq!(site("us-a").facility_capex_usd_per_mw_it, 7_000_000.0);
+    assert_eq!(site("us-b").lead_months, Some(6));
+    assert_eq!(site("us-b").facility_capex_usd_per_mw_it, 6_000_000.0);
+    assert_eq!(site("py-b").power_usd_per_mwh, 38.0);
+    assert_eq!(site("py-b").uptime, 0.90);
+}
+
+#[test]
+fn a_file_with_just_the_fleet_gets_the_reference_values() {
+    let csv = std::fs::read_to_string(shipped("cango_fleet.csv")).unwrap();
+    let minimal = Scratch::with_csv("sites_csv = \"fleet.csv\"\n", &csv)
+        .load()
+        .unwrap();
+    let reference = load_shipped("cango_2026.toml");
+    assert_eq!(minimal.name, "scenario");
+    let parts = |s: &Scenario| {
+        format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            s.simulation,
+            s.market,
+            s.mining,
+            s.ai,
+            s.regions,
+            s.sites,
+            s.treasury,
+            s.loan,
+            s.financing,
+            s.valuation
+        )
+    };
+    assert_eq!(parts(&minimal), parts(&reference));
+    assert_eq!(minimal.policies.len(), 1);
+    assert!(matches!(minimal.policies[0].kind, PolicyKind::Hold));
+    assert_eq!(minimal.policies[0].name, "hold");
+}
+
+#[test]
+fn mode_dependent_defaults_follow_the_mode() {
+    let s = Scratch::new(&format!("{ONE_SITE}\n[ai]\nmode = \"colocation\"\n"))
+        .load()
+        .unwrap();
+    assert_eq!(s.ai.facility_capex_usd_per_mw_it, 8_000_000.0);
+    assert_eq!(s.ai.opex_usd_per_mw_it_month, 15_000.0);
+    assert_eq!(s.market.ai_demand.d0_mw_it, 200.0);
+}
+
+#[test]
+fn overrides_patch_the_file_before_validation() {
+    let scratch = Scratch::new(ONE_SITE);
+    let overrides = Overrides {
+        paths: Some(7),
+        seed: Some(9),
+        months: Some(12),
+    };
+    let s = load_with(&scratch.path(), &overrides).unwrap();
+    assert_eq!(
+        (s.simulation.paths, s.simulation.seed, s.simulation.months),
+        (7, 9, 12)
+    );
+    let zero = Overrides {
+        months: Some(0),
+        ..Overrides::default()
+    };
+    let err = load_with(&scratch.path(), &zero).unwrap_err().to_string();
+    assert!(err.contains("simulation.months"), "{err}");
+}
+
+#[test]
+fn events_are_sorted_and_resolved_to_months() {
+    let s = Scratch::new(&format!(
+        r#"{ONE_SITE}
+[simulation]
+months = 12
+[[events]]
+kind = "sell_btc"
+date = "2027-06-30"
+btc = 1
+[[events]]
+kind = "sell_btc"
+date = "2026-03-31"
+btc = 2
+repay_loan = false
+[loan]
+maturity = "2026-12-15"
+"#
+    ))
+    .load()
+    .unwrap();
+    assert_eq!(s.events[0].month, Some(1));
+    assert_eq!(s.events[1].month, None);
+    assert!(matches!(
+        s.events[0].kind,
+        EventKind::SellBtc {
+            repay_loan: false,
+            price_usd: None,
+            ..
+        }
+    ));
+    assert_eq!(s.loan.maturity_month, Some(10));
+}
+
+#[test]
+fn exact_decimal_strings_and_numbers_are_both_accepted() {
+    let s = Scratch::new(&format!(
+        "{ONE_SITE}\n[treasury]\ncash_usd = \"305000000.00\"\nreserve_btc = 1e3\n"
+    ))
+    .load()
+    .unwrap();
+    assert_eq!(s.treasury.cash_usd, 305_000_000.0);
+    assert_eq!(s.treasury.reserve_btc, 1000.0);
+    bad(
+        "[treasury]\ncash_usd = \"12,5\"",
+        &["treasury", "cash_usd", "12,5"],
+    );
+}
+
+#[test]
+fn the_hash_covers_the_fleet_csv() {
+    let toml = "sites_csv = \"fleet.csv\"\n";
+    let header = "site_id,region,power_mw,j_per_th,convertible\n";
+    let a = Scratch::with_csv(toml, &format!("{header}a,US,10,20,true\n"));
+    let b = Scratch::with_csv(toml, &format!("{header}a,US,11,20,true\n"));
+    assert_ne!(a.load().unwrap().sha256, b.load().unwrap().sha256);
+}
+
+#[test]
+fn csv_empty_cells_take_the_region_value() {
+    let csv = "site_id,region,power_mw,j_per_th,convertible,uptime,lead_months\n\
+               a,US,10,20,true,,\n\
+               b,Ethiopia,10,20,true,0.5,3\n";
+    let s = Scratch::with_csv("sites_csv = \"fleet.csv\"\n", csv)
+        .load()
+        .unwrap();
+    assert_eq!((s.sites[0].uptime, s.sites[0].lead_months), (0.92, Some(9)));
+    assert_eq!((s.sites[1].uptime, s.sites[1].lead_months), (0.5, Some(3)));
+}
+
+#[test]
+fn describe_summarises_the_reference_fleet() {
+    let text = describe(&load_shipped("cango_2026.toml"));
+    for needle in [
+        "Scenario cango_2026",
+        "40 sites, 1,010 MW, 51.75 EH/s; 16 convertible",
+        "10,000 paths, seed 42",
+        "gpu_cloud",
+        "2026-02-09 (month 0): sell 4,451 BTC at 68,525 USD, repay the loan",
+        "staged     sites_per_quarter = 2, max_sites = 16",
+        "Policies (baseline hold)",
+    ] {
+        assert!(text.contains(needle), "no `{needle}` in:\n{text}");
+    }
+    assert!(text.lines().count() <= 24, "more than a screen:\n{text}");
+}
+
+// ---- bad input: every message names the file and the key ----
+
+#[test]
+fn out_of_range_numbers_name_their_key() {
+    let cases = [
+        (
+            "[[sites]]\nsite_id = \"b\"\nregion = \"US\"\npower_mw = -5\nj_per_th = 20\nconvertible = false",
+            "sites[1].power_mw",
+            "expected a number > 0, got -5",
+        ),
+        (
+            "[[sites]]\nsite_id = \"b\"\nregion = \"US\"\npower_mw = 5\nj_per_th = 0\nconvertible = false",
+            "sites[1].j_per_th",
+            "> 0",
+        ),
+        (
+            "[[regions]]\nname = \"US\"\npower_usd_per_mwh = 70\nuptime = 0",
+            "regions[0].uptime",
+            "in (0, 1], got 0",
+        ),
+        ("[ai]\nu_max = 1.2", "ai.u_max", "in (0, 1]"),
+        ("[ai]\npue = 0.9", "ai.pue", ">= 1"),
+        (
+            "[mining]\ncurtailed_opex_share = 1.5",
+            "mining.curtailed_opex_share",
+            "in [0, 1]",
+        ),
+        (
+            "[treasury]\nsell_mined_fraction = -0.1",
+            "treasury.sell_mined_fraction",
+            "in [0, 1]",
+        ),
+        (
+            "[financing]\ncapex_debt_share = 2",
+            "financing.capex_debt_share",
+            "in [0, 1]",
+        ),
+        ("[market.btc]\nsigma = -0.4", "market.btc.sigma", ">= 0"),
+        (
+            "[market.hashrate]\nsigma = -1",
+            "market.hashrate.sigma",
+            ">= 0",
+        ),
+        (
+            "[simulation]\npaths = 0",
+            "simulation.paths",
+            "an integer >= 1, got 0",
+        ),
+        (
+            "[simulation]\nmonths = -3",
+            "simulation.months",
+            "an integer >= 1, got -3",
+        ),
+        (
+            "[[regions]]\nname = \"US\"\npower_usd_per_mwh = 70\nuptime = 0.9\nlead_months = 0",
+            "regions[0].lead_months",
+            ">= 1",
+        ),
+        ("[loan]\ninitial_ltv = 0", "loan.initial_ltv", "> 0"),
+        (
+            "[loan]\nmargin_call_ltv = 0.5",
+            "loan.margin_call_ltv",
+            "> loan.initial_ltv (0.6)",
+        ),
+        (
+            "[loan]\nliquidation_ltv = 0.7",
+            "loan.liquidation_ltv",
+            ">= loan.margin_call_ltv (0.75)",
+        ),
+        (
+            "[[policies]]\nkind = \"staged\"\nsites_per_quarter = 0",
+            "policies[0].sites_per_quarter",
+            ">= 1",
+        ),
+        (
+            "[[policies]]\nkind = \"threshold\"\nwindow_months = 0",
+            "policies[0].window_months",
+            ">= 1",
+        ),
+        (
+            "[[events]]\nkind = \"sell_btc\"\ndate = \"2026-03-01\"\nbtc = 0",
+            "events[0].btc",
+            "> 0",
+        ),
+    ];
+    for (extra, key, expected) in cases {
+        bad(extra, &[&format!("key `{key}`"), expected]);
+    }
+}
+
+#[test]
+fn non_finite_numbers_are_refused_with_their_line() {
+    bad(
+        "[market.btc]\nmu = nan",
+        &["line", "market.btc", "mu = nan", "finite"],
+    );
+    bad("[market.btc]\nsigma = inf", &["sigma = inf", "finite"]);
+}
+
+#[test]
+fn unknown_keys_and_kinds_are_parse_errors_naming_the_key() {
+    bad(
+        "[simulation]\nmonthz = 3",
+        &["simulation", "monthz", "unknown field"],
+    );
+    bad(
+        "[[policies]]\nname = \"x\"\nkind = \"yolo\"",
+        &[
+            "policies[0]",
+            "kind = \"yolo\"",
+            "unknown variant `yolo`",
+            "staged",
+        ],
+    );
+    bad(
+        "[[events]]\nkind = \"burn_btc\"\ndate = \"2026-03-01\"",
+        &["events[0]", "burn_btc"],
+    );
+    bad(
+        "[ai]\nmode = \"cloud\"",
+        &["ai", "mode = \"cloud\"", "gpu_cloud"],
+    );
+}
+
+#[test]
+fn bad_dates_name_their_key() {
+    bad(
+        "[simulation]\nstart = \"2026-02-30\"",
+        &["simulation.start", "YYYY-MM-DD"],
+    );
+    bad(
+        "[simulation]\nstart = \"2026-02-15\"",
+        &["simulation.start", "1st of a month"],
+    );
+    bad(
+        "[[events]]\nkind = \"sell_btc\"\ndate = \"2026-01-31\"\nbtc = 1",
+        &["events[0].date", "on or after simulation.start"],
+    );
+    bad(
+        "[loan]\nmaturity = \"soon\"",
+        &["loan.maturity", "YYYY-MM-DD"],
+    );
+    bad(
+        "[market.subsidy]\nhalvings = [\"2032-04-15\", \"2028-04-15\"]",
+        &["market.subsidy.halvings[1]", "ascending"],
+    );
+}
+
+#[test]
+fn fleet_errors_name_the_site() {
+    let site = |id: &str, region: &str| {
+        format!(
+            "[[sites]]\nsite_id = \"{id}\"\nregion = \"{region}\"\npower_mw = 5\nj_per_th = 20\nconvertible = true"
+        )
+    };
+    bad(
+        &site("b", "Mars"),
+        &["sites[1].region", "unknown region `Mars`", "US, Oman"],
+    );
+    bad(
+        &site("a", "US"),
+        &[
+            "sites[1].site_id",
+            "duplicate site id `a`",
+            "sites[0].site_id",
+        ],
+    );
+    bad(
+        &site("b", "Ethiopia"),
+        &["sites[1].lead_months", "convertible", "Ethiopia"],
+    );
+    Scratch::new(&format!("sites_csv = \"fleet.csv\"\n{ONE_SITE}"))
+        .error(&["key `sites_csv`", "not both"]);
+    Scratch::new("[simulation]\npaths = 10\n").error(&["key `sites`", "expected a fleet"]);
+}
+
+#[test]
+fn fleet_csv_errors_name_the_csv_line_and_column() {
+    let toml = "sites_csv = \"fleet.csv\"\n";
+    let header = "site_id,region,power_mw,j_per_th,convertible\n";
+    let csv = format!("{header}a,US,10,20,true\nb,US,-5,20,true\n");
+    Scratch::with_csv(toml, &csv).error(&["sites_csv (fleet.csv line 3) power_mw", "got -5"]);
+    let csv = format!("{header}a,US,ten,20,true\n");
+    Scratch::with_csv(toml, &csv).error(&["sites_csv (fleet.csv line 2) power_mw", "ten"]);
+    let csv = format!("{header}a,US,10,20\n");
+    Scratch::with_csv(toml, &csv).error(&["fleet.csv line 2"]);
+    let csv = format!("{header}a,US,10,20,true\na,US,10,20,true\n");
+    Scratch::with_csv(toml, &csv).error(&["sites_csv (fleet.csv line 3) site_id", "duplicate"]);
+    Scratch::with_csv(toml, header).error(&["key `sites_csv`", "at least one site"]);
+    let missing = Scratch::new(toml).load().unwrap_err().to_string();
+    assert!(
+        missing.contains("fleet.csv") && missing.contains("cannot read"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn correlation_errors_name_the_matrix() {
+    let matrix = |rows: &str| format!("[market.correlation]\nmatrix = {rows}");
+    bad(
+        &matrix("[[1,0.3,0,0],[0.2,1,0,0],[0,0,1,0],[0,0,0,1]]"),
+        &["market.correlation.matrix[1][0]", "symmetric"],
+    );
+    bad(
+        &matrix("[[1,0,0,0],[0,0.9,0,0],[0,0,1,0],[0,0,0,1]]"),
+        &["market.correlation.matrix[1][1]", "diagonal"],
+    );
+    bad(
+        &matrix("[[1,0,0,0],[0,1,0,0],[0,0,1,1.5],[0,0,1.5,1]]"),
+        &["market.correlation.matrix[2][3]", "[-1, 1]"],
+    );
+    bad(
+        &matrix("[[1,0.9,0.9,0],[0.9,1,0,0],[0.9,0,1,0],[0,0,0,1]]"),
+        &["key `market.correlation.matrix`", "positive definite"],
+    );
+}
+
+#[test]
+fn duplicate_policy_names_are_refused() {
+    bad(
+        "[[policies]]\nkind = \"hold\"\n[[policies]]\nname = \"hold\"\nkind = \"full_pivot\"",
+        &["policies[1].name", "duplicate policy name `hold`"],
+    );
+}
+
+#[test]
+fn malformed_toml_is_a_parse_error_with_its_line() {
+    bad("[loan\nrate = 0.07", &["line"]);
+    let missing = load(Path::new("/nonexistent/scenario.toml")).unwrap_err();
+    assert!(matches!(missing, ScenarioError::Io { .. }));
+}
+
+/// Replacing any value of the smoke scenario with junk gives a result
+/// (usually an error), never a panic. Every value times every junk token.
+#[test]
+fn junk_values_never_panic() {
+    const JUNK: &[&str] = &[
+        "-1",
+        "0",
+        "1e400",
+        "\"1e99999999\"",
+        "\"-1e-99999999\"",
+        "\"79228162514264337593543950336\"",
+        "-9223372036854775808",
+        "nan",
+        "-inf",
+        "\"\"",
+        "\"x\"",
+        "[]",
+        "{}",
+        "true",
+        "\"2026-13-45\"",
+        "\"9999-12-31\"",
+        "\"-262144-01-01\"",
+        "2026-02-01",
+    ];
+    let text = std::fs::read_to_string(shipped("smoke.toml")).unwrap();
+    let scratch = Scratch::new("");
+    for line in text.lines().filter(|line| line.contains(" = ")) {
+        let key = line.split(" = ").next().unwrap();
+        for junk in JUNK {
+            let mutated = text.replacen(line, &format!("{key} = {junk}"), 1);
+            std::fs::write(scratch.path(), mutated).unwrap();
+            let _ = scratch.load();
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Small helpers shared by the integration tests.
+
+use std::path::PathBuf;
+
+use pivotsim::engine::Engine;
+use pivotsim::fleet::MiningTable;
+use pivotsim::market::MarketPath;
+use pivotsim::scenario::{self, Scenario};
+use pivotsim::sim::{MonthFlows, MwByState, PolicyOutcome, Scratch, SiteState, TreasuryState};
+
+/// Path of a shipped scenario file.
+pub fn scenario_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.toml"))
+}
+
+/// Load a shipped scenario.
+pub fn load(name: &str) -> Scenario {
+    scenario::load(&scenario_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The shipped scenarios.
+pub const SHIPPED: [&str; 4] = [
+    "smoke",
+    "cango_2026",
+    "cango_2026_no_delever",
+    "cango_2026_colocation",
+];
+
+/// One month of a replay, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub t: usize,
+    pub open: TreasuryState,
+    pub close: TreasuryState,
+    pub flows: MonthFlows,
+    pub started: Vec<usize>,
+    pub sites: Vec<SiteState>,
+    pub mw: MwByState,
+}
+
+/// Replay policy `p` on a given market path, recording every month.
+pub fn replay_market(
+    engine: &Engine,
+    p: usize,
+    market: &MarketPath,
+) -> (Vec<Record>, PolicyOutcome) {
+    let mut table = MiningTable::default();
+    table.fill(&engine.model.fleet, &engine.model.calendar, market);
+    let mut scratch = Scratch::default();
+    let mut out = PolicyOutcome::default();
+    let mut records = Vec::new();
+    engine
+        .model
+        .replay(p, market, &table, &mut scratch, &mut out, |r| {
+            records.push(Record {
+                t: r.t,
+                open: *r.open,
+                close: *r.close,
+                flows: r.flows.clone(),
+                started: r.started.to_vec(),
+                sites: r.sites.to_vec(),
+                mw: r.mw,
+            })
+        });
+    (records, out)
+}
+
+/// Sample path `path` of the engine's scenario.
+pub fn sample(engine: &Engine, path: u64) -> MarketPath {
+    let mut m = MarketPath::with_months(engine.model.months());
+    engine
+        .market
+        .sample(engine.scenario.simulation.seed, path, &mut m);
+    m
+}
+
+/// `|a - b| <= tol * max(1, |a|, |b|)`.
+pub fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * 1f64.max(a.abs()).max(b.abs())
+}

@@ -1,0 +1,9 @@
+//! Integration tests, built as one binary (as ripgrep does): closed forms and
+//! hand checks of the model, invariants of the monthly step, determinism of
+//! the engine, and the command line.
+
+mod cli;
+mod common;
+mod determinism;
+mod invariants;
+mod model;

@@ -1,0 +1,166 @@
+//! Closed forms and the hand checks at the end of MODEL.md, seeded, with
+//! tolerances from the standard error.
+
+use pivotsim::calendar::{BLOCKS_PER_DAY, Calendar};
+use pivotsim::fleet::Fleet;
+use pivotsim::market::{MarketModel, MarketPath, hashprice_usd_per_eh_day};
+use pivotsim::scenario::Site;
+use pivotsim::sim::TreasuryState;
+
+use crate::common::load;
+
+/// Mean and standard error of a sample.
+fn mean_se(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let m = x.iter().sum::<f64>() / n;
+    let var = x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0);
+    (m, (var / n).sqrt())
+}
+
+/// Month 59 of `paths` sampled paths of the reference market.
+fn last_month_samples(paths: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let sc = load("cango_2026");
+    assert_eq!(sc.simulation.months, 60);
+    assert!(sc.market.btc.jump_lambda_per_year > 0.0, "jumps must be on");
+    let cal = Calendar::new(&sc);
+    let model = MarketModel::new(&sc.market, &cal);
+    let mut m = MarketPath::with_months(60);
+    let (mut s, mut p, mut d) = (Vec::new(), Vec::new(), Vec::new());
+    for path in 0..paths {
+        model.sample(20_260_201, path, &mut m);
+        s.push(m.btc_price_usd[59]);
+        p.push(m.gpu_hour_usd[59]);
+        d.push(m.ai_demand_mw[59]);
+    }
+    (s, p, d)
+}
+
+#[test]
+fn last_month_means_match_closed_forms_within_4_se() {
+    let sc = load("cango_2026");
+    let years = 59.0 / 12.0;
+    let (s, p, d) = last_month_samples(40_000);
+    let checks = [
+        (
+            "BTC price",
+            &s,
+            sc.market.btc.s0_usd * (sc.market.btc.mu * years).exp(),
+        ),
+        (
+            "GPU-hour price",
+            &p,
+            sc.market.gpu_price.p0_usd_per_gpu_hour
+                * (-sc.market.gpu_price.decline_per_year * years).exp(),
+        ),
+        (
+            "AI demand",
+            &d,
+            sc.market.ai_demand.d0_mw_it * (sc.market.ai_demand.growth_per_year * years).exp(),
+        ),
+    ];
+    for (name, x, expected) in checks {
+        let (m, se) = mean_se(x);
+        assert!(
+            (m - expected).abs() < 4.0 * se,
+            "{name}: mean {m:.4} vs closed form {expected:.4} (se {se:.4})"
+        );
+        // The test can fail: a 2% bias in the drift would be far outside 4 SE.
+        assert!(
+            se < 0.02 * expected,
+            "{name}: se {se} too large to detect bias"
+        );
+    }
+}
+
+#[test]
+fn hashprice_hand_check() {
+    // 144 * 3.15 * 70,727 / 1,000 = 32,081.77 USD per EH/s per day.
+    let hp = hashprice_usd_per_eh_day(3.125, 0.025, 70_727.0, 1_000.0);
+    assert!((hp - 32_081.77).abs() < 0.005, "{hp}");
+    // The sampler uses the same formula with the month's fee.
+    let sc = load("cango_2026");
+    let cal = Calendar::new(&sc);
+    let model = MarketModel::new(&sc.market, &cal);
+    let mut m = MarketPath::with_months(60);
+    model.sample(1, 0, &mut m);
+    assert_eq!(m.btc_price_usd[0], 70_727.0);
+    assert_eq!(m.hashrate_ehs[0], 1_000.0);
+    let expected = BLOCKS_PER_DAY * (3.125 + m.fee_btc[0]) * 70_727.0 / 1_000.0;
+    assert!((m.hashprice_usd_per_eh_day[0] - expected).abs() < 1e-9);
+}
+
+#[test]
+fn btc_mined_hand_check() {
+    // 50 EH/s at 90% uptime in a 31-day month: 31 * 144 * 3.15 * 0.9 * 50 / 1000 = 632.77 BTC.
+    let mut sc = load("cango_2026");
+    let region = sc.sites[0].region;
+    sc.sites = vec![Site {
+        id: "hand".into(),
+        region,
+        power_mw: 1_000.0,
+        j_per_th: 20.0,
+        convertible: false,
+        power_usd_per_mwh: 0.0,
+        uptime: 0.9,
+        lead_months: None,
+        facility_capex_usd_per_mw_it: 7e6,
+    }];
+    let fleet = Fleet::new(&sc);
+    assert!((fleet.sites[0].hashrate_ehs - 50.0).abs() < 1e-12);
+    let btc_per_eh = 31.0 * BLOCKS_PER_DAY * 3.15 / 1_000.0;
+    let m = fleet.sites[0].mining(&fleet, btc_per_eh, 70_727.0, 31.0);
+    assert!(m.runs);
+    assert!((m.btc_mined - 632.772).abs() < 1e-3, "{}", m.btc_mined);
+}
+
+#[test]
+fn reference_fleet_idles_exactly_the_hot_us_and_oman_sites_in_february() {
+    // MODEL.md: at S0, H0 and mean fees, exactly the 22.5 J/TH US and Oman
+    // sites (215 MW) are idle in February 2026.
+    let sc = load("cango_2026");
+    let fleet = Fleet::new(&sc);
+    let cal = Calendar::new(&sc);
+    assert_eq!(cal.days[0], 28.0);
+    let btc_per_eh = 28.0 * BLOCKS_PER_DAY * (3.125 + 0.025) / 1_000.0;
+    let mut idle_mw = 0.0;
+    for (site, econ) in sc.sites.iter().zip(&fleet.sites) {
+        let m = econ.mining(&fleet, btc_per_eh, 70_727.0, 28.0);
+        let region = &sc.regions[site.region].name;
+        let expect_idle = site.j_per_th == 22.5 && (region == "US" || region == "Oman");
+        assert_eq!(!m.runs, expect_idle, "site {}", site.id);
+        if !m.runs {
+            idle_mw += site.power_mw;
+            // An idle site pays only the curtailed share of its opex.
+            assert_eq!(m.btc_mined, 0.0);
+            assert!((m.opex_usd - 0.3 * 3_000.0 * site.power_mw).abs() < 1e-9);
+        }
+    }
+    assert_eq!(idle_mw, 215.0);
+}
+
+#[test]
+fn ltv_before_the_sale_is_above_the_margin_call() {
+    let sc = load("cango_2026");
+    let t = TreasuryState {
+        reserve_btc: sc.treasury.reserve_btc,
+        cash_usd: sc.treasury.cash_usd,
+        loan_usd: sc.loan.principal_usd,
+        project_debt_usd: 0.0,
+        distress_usd: 0.0,
+    };
+    let ltv = t.ltv(sc.market.btc.s0_usd);
+    assert!((ltv - 0.766).abs() < 5e-4, "{ltv}");
+    assert!(ltv > sc.loan.margin_call_ltv);
+}
+
+#[test]
+fn halving_month_of_the_reference_calendar_is_day_weighted() {
+    let sc = load("cango_2026");
+    let cal = Calendar::new(&sc);
+    let april_2028 = 26;
+    assert_eq!(cal.label(april_2028), "2028-04");
+    let expected = (14.0 * 3.125 + 16.0 * 1.5625) / 30.0;
+    assert!((cal.subsidy_btc[april_2028] - expected).abs() < 1e-12);
+    assert_eq!(cal.subsidy_btc[april_2028 - 1], 3.125);
+    assert_eq!(cal.subsidy_btc[april_2028 + 1], 1.5625);
+}
