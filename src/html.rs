@@ -39,7 +39,8 @@ padding:0 1.5rem;color:#1e1e1e;line-height:1.45}\
 h1{font-size:1.9rem;margin:0 0 .3rem}h2{font-size:1.3rem;margin:2.2rem 0 .6rem}\
 .meta{color:#555;margin:0 0 1.4rem}\
 table{border-collapse:collapse;font-size:1rem;margin:.5rem 0 1rem}\
-th,td{padding:.45rem .9rem;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}\
+th,td{padding:.45rem .8rem;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}\
+th{white-space:normal;vertical-align:bottom}.wide{overflow-x:auto}\
 th{background:#f4f4f4;font-weight:600}td:first-child,th:first-child{text-align:left}\
 .swatch{display:inline-block;width:.9em;height:.9em;margin-right:.5em;vertical-align:-.1em;border-radius:2px}\
 figure{margin:0 0 2rem}img{width:100%;height:auto;border:1px solid #ddd}\
@@ -73,7 +74,7 @@ pub fn report_html(summary: &Summary, images: &[ReportImage]) -> Vec<u8> {
         escape(&run_date(&s.run_started_utc)),
         escape(s.scenario_sha256.get(..12).unwrap_or(&s.scenario_sha256)),
     );
-    h.push_str("<h2>Headline figures</h2>\n<table>\n<thead><tr>");
+    h.push_str("<h2>Headline figures</h2>\n<div class=\"wide\"><table>\n<thead><tr>");
     for c in [
         "Policy",
         "NPV mean (95% CI)",
@@ -110,7 +111,7 @@ pub fn report_html(summary: &Summary, images: &[ReportImage]) -> Vec<u8> {
                 .map_or(String::new(), |m| btc(m.reserve_btc.p50)),
         );
     }
-    h.push_str("</tbody>\n</table>\n");
+    h.push_str("</tbody>\n</table></div>\n");
     let _ = writeln!(
         h,
         "<p class=\"note\">NPV: operating value of the allocation (docs/model.md section 5). \

@@ -46,18 +46,16 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
         .zip(panel_grid(&body, s.policies.len()))
         .enumerate()
     {
-        let mut chart = month_panel(
-            &area,
-            &MonthPanel {
-                title: &p.name,
-                title_color: policy_color(i),
-                dates: &dates,
-                y_range,
-                y_fmt: &fmt,
-                y_desc: (i % cols == 0).then_some("Power (MW)"),
-                halvings: &s.halvings,
-            },
-        )?;
+        let panel = MonthPanel {
+            title: &p.name,
+            title_color: policy_color(i),
+            dates: &dates,
+            y_range,
+            y_fmt: &fmt,
+            y_desc: (i % cols == 0).then_some("Power (MW)"),
+            halvings: &s.halvings,
+        };
+        let mut chart = month_panel(&area, &panel)?;
         let m = &p.months;
         draw_stack(
             &mut chart,
@@ -79,6 +77,7 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
                 (m.iter().map(|m| m.mw_ai.max(0.0)).collect(), AI),
             ],
         )?;
+        mark_halvings(&mut chart, &panel)?;
     }
     Ok(())
 }

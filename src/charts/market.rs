@@ -71,19 +71,18 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
                 thousands(*y, 0)
             }
         };
-        let mut chart = month_panel(
-            &area,
-            &MonthPanel {
-                title: series.title,
-                title_color: INK,
-                dates: &dates,
-                y_range,
-                y_fmt: &fmt,
-                y_desc: Some(series.desc),
-                halvings: &s.halvings,
-            },
-        )?;
+        let panel = MonthPanel {
+            title: series.title,
+            title_color: INK,
+            dates: &dates,
+            y_range,
+            y_fmt: &fmt,
+            y_desc: Some(series.desc),
+            halvings: &s.halvings,
+        };
+        let mut chart = month_panel(&area, &panel)?;
         draw_fan(&mut chart, &stats, NEUTRAL, true)?;
+        mark_halvings(&mut chart, &panel)?;
     }
     Ok(())
 }

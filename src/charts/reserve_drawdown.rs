@@ -41,20 +41,19 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
     let y_range = padded(lo, hi, true);
     let fmt = |y: &f64| thousands(*y, 0);
     for (i, (p, area)) in s.policies.iter().zip(top.split_evenly((1, n))).enumerate() {
-        let mut chart = month_panel(
-            &area,
-            &MonthPanel {
-                title: &p.name,
-                title_color: policy_color(i),
-                dates: &dates,
-                y_range,
-                y_fmt: &fmt,
-                y_desc: (i == 0).then_some("BTC reserve (BTC)"),
-                halvings: &s.halvings,
-            },
-        )?;
+        let panel = MonthPanel {
+            title: &p.name,
+            title_color: policy_color(i),
+            dates: &dates,
+            y_range,
+            y_fmt: &fmt,
+            y_desc: (i == 0).then_some("BTC reserve (BTC)"),
+            halvings: &s.halvings,
+        };
+        let mut chart = month_panel(&area, &panel)?;
         let stats: Vec<Stats> = p.months.iter().map(|m| m.reserve_btc).collect();
         draw_fan(&mut chart, &stats, policy_color(i), true)?;
+        mark_halvings(&mut chart, &panel)?;
     }
     let rows: Vec<Row> = s
         .policies

@@ -34,7 +34,7 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
     let y_range = padded(0.0, hi, true);
     let money = MoneyAxis::for_range(y_range.0, y_range.1);
     let fmt = |y: &f64| money.fmt(*y);
-    let desc = format!("Expected revenue per month ({})", money.unit());
+    let desc = format!("Revenue per month ({})", money.unit());
     let cols = grid_cols(s.policies.len());
     for (i, (p, area)) in s
         .policies
@@ -42,18 +42,16 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
         .zip(panel_grid(&body, s.policies.len()))
         .enumerate()
     {
-        let mut chart = month_panel(
-            &area,
-            &MonthPanel {
-                title: &p.name,
-                title_color: policy_color(i),
-                dates: &dates,
-                y_range,
-                y_fmt: &fmt,
-                y_desc: (i % cols == 0).then_some(desc.as_str()),
-                halvings: &s.halvings,
-            },
-        )?;
+        let panel = MonthPanel {
+            title: &p.name,
+            title_color: policy_color(i),
+            dates: &dates,
+            y_range,
+            y_fmt: &fmt,
+            y_desc: (i % cols == 0).then_some(desc.as_str()),
+            halvings: &s.halvings,
+        };
+        let mut chart = month_panel(&area, &panel)?;
         let mining = p
             .months
             .iter()
@@ -65,6 +63,7 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
             .map(|m| m.ai_revenue_usd.mean.max(0.0))
             .collect();
         draw_stack(&mut chart, &[(mining, MINING), (ai, AI)])?;
+        mark_halvings(&mut chart, &panel)?;
     }
     Ok(())
 }

@@ -37,20 +37,19 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
         .zip(panel_grid(&body, s.policies.len()))
         .enumerate()
     {
-        let mut chart = month_panel(
-            &area,
-            &MonthPanel {
-                title: &p.name,
-                title_color: policy_color(i),
-                dates: &dates,
-                y_range,
-                y_fmt: &fmt,
-                y_desc: (i % cols == 0).then_some(desc.as_str()),
-                halvings: &s.halvings,
-            },
-        )?;
+        let panel = MonthPanel {
+            title: &p.name,
+            title_color: policy_color(i),
+            dates: &dates,
+            y_range,
+            y_fmt: &fmt,
+            y_desc: (i % cols == 0).then_some(desc.as_str()),
+            halvings: &s.halvings,
+        };
+        let mut chart = month_panel(&area, &panel)?;
         let stats: Vec<Stats> = p.months.iter().map(|m| m.revenue_usd).collect();
         draw_fan(&mut chart, &stats, policy_color(i), true)?;
+        mark_halvings(&mut chart, &panel)?;
     }
     Ok(())
 }

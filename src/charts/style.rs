@@ -299,28 +299,32 @@ fn month_of_year(date: &str) -> u32 {
         .unwrap_or(1)
 }
 
-/// Month indices to label on an axis `width_px` wide: every 3, 6, 12, 24 or
-/// 36 months, whichever is the finest that leaves room for the labels;
+/// Month indices to label on an axis `width_px` wide: every 1, 3, 6, 12,
+/// 24, 36 or 60 months, the finest whose labels (`Jan 2028`) do not touch;
 /// aligned to January when yearly or coarser.
 pub fn month_ticks(dates: &[String], width_px: u32) -> Vec<f64> {
-    let label_px = (8.0 * TICK_PX * 0.58 + 24.0) as u32;
-    let fit = (width_px / label_px).max(2) as usize;
+    let label_px = 8.0 * TICK_PX * 0.6 + 16.0;
     let n = dates.len();
-    let step = [1, 3, 6, 12, 24, 36, 60]
+    let px_per_month = width_px as f64 / (n.max(2) - 1) as f64;
+    let ticks = |step: usize| -> Vec<f64> {
+        (0..n)
+            .filter(|&t| {
+                let m = month_of_year(&dates[t]) as usize - 1;
+                let year = dates[t].get(..4).and_then(|y| y.parse::<usize>().ok());
+                if step >= 12 {
+                    m == 0 && year.unwrap_or(0) % (step / 12) == 0
+                } else {
+                    m % step == 0
+                }
+            })
+            .map(|t| t as f64)
+            .collect()
+    };
+    [1, 3, 6, 12, 24, 36, 60]
         .into_iter()
-        .find(|s| n.div_ceil(*s) <= fit)
-        .unwrap_or(120);
-    (0..n)
-        .filter(|&t| {
-            let m = month_of_year(&dates[t]) as usize - 1;
-            if step >= 12 {
-                m == 0 && (dates[t][..4].parse::<usize>().unwrap_or(0) % (step / 12)) == 0
-            } else {
-                m % step == 0
-            }
-        })
-        .map(|t| t as f64)
-        .collect()
+        .find(|&step| step as f64 * px_per_month >= label_px)
+        .map(ticks)
+        .unwrap_or_default()
 }
 
 /// Position of a date on the month axis: month index plus the share of the
@@ -382,6 +386,9 @@ impl MoneyAxis {
     }
 
     pub fn fmt(&self, x: f64) -> String {
+        if x == 0.0 {
+            return "$0".to_string();
+        }
         let n = thousands(x / self.divisor, self.decimals);
         match n.strip_prefix('-') {
             Some(rest) => format!("-${rest}{}", self.suffix),
@@ -438,18 +445,19 @@ pub struct MonthPanel<'a> {
     pub halvings: &'a [String],
 }
 
-/// Build a monthly panel: title, mesh, month ticks, halving marks.
+/// Build a monthly panel: title, mesh, month ticks. Draw the data, then
+/// [`mark_halvings`] on top of it.
 pub fn month_panel<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     p: &MonthPanel,
 ) -> ChartResult<ChartContext<'a, DB, MonthCoord>, DB> {
     let (w, _) = area.dim_in_pixel();
     let y_area = if p.y_desc.is_some() { 180 } else { 135 };
-    let ticks = month_ticks(p.dates, w.saturating_sub(y_area + 30));
+    let ticks = month_ticks(p.dates, w.saturating_sub(y_area + 64 + 8));
     let last = (p.dates.len().max(2) - 1) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(p.title, bold(PANEL_TITLE_PX, &p.title_color))
-        .margin_top(4)
+        .margin_top(10)
         .margin_right(64)
         .margin_bottom(6)
         .x_label_area_size(46)
@@ -487,19 +495,17 @@ pub fn month_panel<'a, DB: DrawingBackend>(
         let label = month_label(&p.dates[t as usize]);
         area.draw_text(&label, &tick_style, (x, y + 10))?;
     }
-    mark_halvings(&mut chart, p.dates, p.halvings, p.y_range)?;
     Ok(chart)
 }
 
-/// A dotted vertical line at each halving, labelled at the top.
+/// A dashed vertical line at each halving of `p`, labelled at the top.
 pub fn mark_halvings<DB: DrawingBackend>(
     chart: &mut ChartContext<DB, MonthCoord>,
-    dates: &[String],
-    halvings: &[String],
-    (y0, y1): (f64, f64),
+    p: &MonthPanel,
 ) -> ChartResult<(), DB> {
-    for h in halvings {
-        if let Some(x) = month_position(dates, h) {
+    let (y0, y1) = p.y_range;
+    for h in p.halvings {
+        if let Some(x) = month_position(p.dates, h) {
             chart.draw_series(DashedLineSeries::new(
                 vec![(x, y0), (x, y1)],
                 8,
