@@ -12,6 +12,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::bench;
+use crate::charts::{ChartOptions, Format};
+use crate::compare::{self, CompareOptions};
+use crate::deck;
 use crate::engine::{Engine, RunOptions};
 use crate::output;
 use crate::report;
@@ -33,6 +36,8 @@ pub enum Command {
     Run(RunArgs),
     /// Measure throughput: timed runs (no files written) and the RNG floor.
     Bench(BenchArgs),
+    /// Run several scenario files with the same seed and paths, side by side.
+    Compare(CompareArgs),
     /// Check a scenario file and describe it.
     Validate {
         /// Scenario file (TOML).
@@ -59,9 +64,41 @@ pub struct RunArgs {
     /// Output folder (default: output/<scenario name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Skip the charts (summary and CSVs only).
+    /// Skip the charts; report.html is still written, with the table only.
     #[arg(long)]
     pub no_charts: bool,
+    /// Chart image format.
+    #[arg(long, value_enum, default_value_t = Format::Both)]
+    pub format: Format,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Scenario files (TOML), two or more.
+    #[arg(required = true, num_args = 2..)]
+    pub scenarios: Vec<PathBuf>,
+    /// Monte Carlo paths for every scenario (default: the first file's).
+    #[arg(long)]
+    pub paths: Option<u64>,
+    /// Master seed for every scenario (default: the first file's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Output folder (default: output/compare-<names joined by '+'>, or a
+    /// short hash of them when long).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Skip the chart (compare.csv and the table only).
+    #[arg(long)]
+    pub no_charts: bool,
+    /// Chart image format.
+    #[arg(long, value_enum, default_value_t = Format::Both)]
+    pub format: Format,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -129,6 +166,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Compare(args) => compare(args),
         Command::Validate { scenario } => {
             let sc = scenario::load(&scenario)?;
             print!("{}", scenario::describe(&sc));
@@ -164,6 +202,12 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         output::write_atomic(&out_dir.join(name), bytes)
             .with_context(|| format!("writing the results of {}", summary.scenario))?;
     }
+    let chart_opts = ChartOptions {
+        format: args.format,
+    };
+    let deck = deck::run_files(&summary, (!args.no_charts).then_some(&chart_opts))
+        .with_context(|| format!("drawing the charts of {}", summary.scenario))?;
+    write_all(&out_dir, &deck)?;
     if !args.quiet {
         print!("{}", report::table(&summary));
         eprintln!(
@@ -174,6 +218,42 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             summary.performance.threads,
             out_dir.display()
         );
+    }
+    Ok(())
+}
+
+fn write_all(dir: &Path, files: &[deck::OutFile]) -> anyhow::Result<()> {
+    for (name, bytes) in files {
+        output::write_atomic(&dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
+fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    let opts = CompareOptions {
+        paths: args.paths,
+        seed: args.seed,
+        run: RunOptions {
+            threads: args.threads,
+            progress: !args.quiet && std::io::stderr().is_terminal(),
+        },
+    };
+    let summaries = compare::run_scenarios(&args.scenarios, &opts)?;
+    let names: Vec<String> = summaries.iter().map(|s| s.scenario.clone()).collect();
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| compare::default_out_dir(&names));
+    output::ensure_dir(&out_dir)?;
+    let chart_opts = ChartOptions {
+        format: args.format,
+    };
+    let files = deck::compare_files(&summaries, (!args.no_charts).then_some(&chart_opts))
+        .context("drawing the comparison chart")?;
+    write_all(&out_dir, &files)?;
+    if !args.quiet {
+        print!("{}", compare::compare_table(&summaries));
+        eprintln!("results in {}", out_dir.display());
     }
     Ok(())
 }

@@ -518,6 +518,12 @@ impl Engine {
             months: l.months,
             start: sc.simulation.start.format("%Y-%m-%d").to_string(),
             ai_mode: sc.ai.mode.as_str().to_string(),
+            halvings: sc
+                .market
+                .halvings
+                .iter()
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .collect(),
             baseline: sc.policies[sc.baseline].name.clone(),
             elapsed_s: secs,
             run_started_utc,

@@ -8,14 +8,20 @@
 //! ([`market`]), evaluates the fleet's mining ([`fleet`]), replays every
 //! policy ([`policy`]) through the one monthly step ([`sim`]), and merges
 //! the paths into a [`summary::Summary`] ([`stats`]); [`report`] turns it
-//! into JSON, CSV and a table, and [`output`] writes the files.
+//! into JSON, CSV and a table, [`charts`] and [`html`] into board-deck charts
+//! and `report.html` (gathered by [`deck`]), and [`output`] writes the files.
+//! [`compare`] runs several scenario files side by side.
 
 pub mod bench;
 pub mod calendar;
+pub mod charts;
 pub mod cli;
+pub mod compare;
+pub mod deck;
 pub mod engine;
 pub mod fleet;
 pub mod format;
+pub mod html;
 pub mod market;
 pub mod output;
 pub mod policy;

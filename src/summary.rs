@@ -70,6 +70,10 @@ pub struct Summary {
     pub start: String,
     /// AI mode of the scenario (`gpu_cloud` or `colocation`).
     pub ai_mode: String,
+    /// Bitcoin halving dates of the scenario, `YYYY-MM-DD` (charts mark them).
+    /// Empty in summaries written before this field existed.
+    #[serde(default)]
+    pub halvings: Vec<String>,
     /// Name of the baseline policy of the paired comparisons.
     pub baseline: String,
     /// Wall-clock seconds of the simulation (timing field).

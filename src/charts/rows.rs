@@ -1,0 +1,309 @@
+//! A "row chart": one row per policy (or scenario x policy), one column per
+//! figure, every figure drawn as a mark on its own axis with its value
+//! written above it. It serves the policy comparison, the drawdown
+//! distribution and the scenario comparison: reading across a row gives one
+//! policy's figures, reading down a column compares policies.
+//!
+//! Values are written on the chart because a board reads numbers: a 95% CI
+//! of a mean NPV is often narrower than the dot that marks it.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::style::*;
+use crate::summary::Stats;
+
+/// One row: its label (in its colour) and, on the first row of a group, the
+/// group's name (a scenario in the comparison).
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub label: String,
+    pub color: RGBColor,
+    pub group: Option<String>,
+    /// Shade the row's band (alternate groups).
+    pub shade: bool,
+}
+
+/// How a figure is drawn in its row.
+#[derive(Debug, Clone)]
+pub enum Mark {
+    /// A mean with the half-width of its 95% CI.
+    Dot {
+        mean: f64,
+        half_ci: f64,
+        text: String,
+    },
+    /// A bar from zero.
+    Bar { value: f64, text: String },
+    /// A distribution from its percentiles: whiskers 5-95, box 25-75, median
+    /// line, mean as a hollow circle.
+    Box { stats: Stats, text: String },
+    /// No mark, only a note (e.g. "baseline").
+    Note(String),
+}
+
+impl Mark {
+    fn extent(&self) -> Option<(f64, f64)> {
+        match self {
+            Mark::Dot { mean, half_ci, .. } => Some((mean - half_ci, mean + half_ci)),
+            Mark::Bar { value, .. } => Some((value.min(0.0), value.max(0.0))),
+            Mark::Box { stats, .. } => Some((stats.p5.min(stats.mean), stats.p95.max(stats.mean))),
+            Mark::Note(_) => None,
+        }
+    }
+    fn text(&self) -> &str {
+        match self {
+            Mark::Dot { text, .. } | Mark::Bar { text, .. } | Mark::Box { text, .. } => text,
+            Mark::Note(t) => t,
+        }
+    }
+}
+
+/// What a column's axis counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Axis {
+    /// USD, written as $K/$M/$B.
+    Money,
+    /// A probability, written as a percentage.
+    Probability,
+}
+
+/// One figure across the rows.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Bold first line of the header.
+    pub title: String,
+    /// Second line: what the mark shows (e.g. "mean, 95% CI").
+    pub note: String,
+    pub axis: Axis,
+    /// One per row.
+    pub marks: Vec<Mark>,
+    /// Share of the width, relative to the other columns (1.0 = equal).
+    pub weight: f64,
+}
+
+/// Draw `columns` over `rows` in `area`, with the labels (group names, then
+/// row labels) in a column as wide as they need.
+pub fn draw_rows<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    rows: &[Row],
+    columns: &[Column],
+) -> ChartResult<(), DB> {
+    let (w, _) = area.dim_in_pixel();
+    let group_style = bold(LEGEND_PX, &INK);
+    let mut group_w = 0;
+    let mut label_w = 0;
+    for r in rows {
+        if let Some(g) = &r.group {
+            group_w = group_w.max(area.estimate_text_size(g, &group_style)?.0 as i32 + 28);
+        }
+        label_w = label_w.max(
+            area.estimate_text_size(&r.label, &bold(LEGEND_PX, &r.color))?
+                .0,
+        );
+    }
+    let label_px = (group_w as u32 + label_w + 40).min(w / 3);
+    let (labels, rest) = area.split_horizontally(label_px);
+    let total: f64 = columns.iter().map(|c| c.weight).sum::<f64>().max(1e-9);
+    let unit = (w - label_px) as f64 / total;
+    let breaks: Vec<i32> = columns
+        .iter()
+        .scan(0.0, |x, c| {
+            *x += c.weight * unit;
+            Some(*x as i32)
+        })
+        .take(columns.len().saturating_sub(1))
+        .collect();
+    let col_areas = rest.split_by_breakpoints(breaks, Vec::<i32>::new());
+    let n = rows.len().max(1) as f64;
+    let mut row_centres: Vec<i32> = Vec::new();
+    for (column, col_area) in columns.iter().zip(&col_areas) {
+        let (cw, _) = col_area.dim_in_pixel();
+        let header = 84;
+        col_area.draw_text(
+            &column.title,
+            &bold(AXIS_PX, &INK).pos(Pos::new(HPos::Center, VPos::Top)),
+            (cw as i32 / 2, 0),
+        )?;
+        col_area.draw_text(
+            &column.note,
+            &text(NOTE_PX - 2.0, &MUTED).pos(Pos::new(HPos::Center, VPos::Top)),
+            (cw as i32 / 2, AXIS_PX as i32 + 8),
+        )?;
+        let body = col_area.margin(header, 0, 24, 24);
+        let (lo, hi) = column
+            .marks
+            .iter()
+            .filter_map(Mark::extent)
+            .fold((0.0f64, 0.0f64), |(a, b), (l, h)| (a.min(l), b.max(h)));
+        let (lo, hi) = match column.axis {
+            Axis::Probability => (0.0, (hi * 1.08).max(0.05)),
+            Axis::Money => padded(lo, hi, true),
+        };
+        let money = MoneyAxis::for_range(lo, hi);
+        let pct_decimals = if hi < 0.03 { 1 } else { 0 };
+        let fmt = move |x: &f64| match column.axis {
+            Axis::Money => money.fmt(*x),
+            Axis::Probability => format!("{:.*}%", pct_decimals, 100.0 * x),
+        };
+        let mut chart = ChartBuilder::on(&body)
+            .x_label_area_size(44)
+            .y_label_area_size(0)
+            .build_cartesian_2d(lo..hi, 0.0..n)?;
+        // Shading first, so grid lines and marks sit on it.
+        for (i, r) in rows.iter().enumerate() {
+            if r.shade {
+                let y = n - i as f64;
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(lo, y), (hi, y - 1.0)],
+                    SHADE.filled(),
+                )))?;
+            }
+        }
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_labels(((cw as usize).saturating_sub(48) / 140).clamp(2, 6))
+            .x_label_formatter(&fmt)
+            .label_style(text(TICK_PX, &INK))
+            .bold_line_style(GRID.stroke_width(1))
+            .light_line_style(TRANSPARENT)
+            .axis_style(MUTED.stroke_width(2))
+            .draw()?;
+        if lo < 0.0 {
+            chart.draw_series(LineSeries::new(
+                vec![(0.0, 0.0), (0.0, n)],
+                INK.stroke_width(2),
+            ))?;
+        }
+        // Pixel geometry, relative to `col_area`.
+        let (bx, by) = col_area.get_base_pixel();
+        let px = |x: f64, y: f64| {
+            let (a, b) = chart.backend_coord(&(x, y));
+            (a - bx, b - by)
+        };
+        let (left, _) = px(lo, 0.0);
+        let (right, _) = px(hi, 0.0);
+        let row_px = (px(lo, 0.0).1 - px(lo, 1.0).1).max(1);
+        let thick = (row_px * 30 / 100).clamp(10, 34);
+        let value_style = text(NOTE_PX - 2.0, &INK);
+        row_centres.clear();
+        for (i, (mark, row)) in column.marks.iter().zip(rows).enumerate() {
+            let yc = n - i as f64 - 0.5;
+            let (_, cy) = px(lo, yc);
+            row_centres.push(cy + by);
+            // The mark sits below the row's centre line, its value above it.
+            let my = cy + thick / 2 + 2;
+            let c = row.color;
+            let anchor_x = match mark {
+                Mark::Dot { mean, half_ci, .. } => {
+                    let (x0, _) = px(mean - half_ci, 0.0);
+                    let (x1, _) = px(mean + half_ci, 0.0);
+                    let (xm, _) = px(*mean, 0.0);
+                    col_area.draw(&PathElement::new(
+                        vec![(x0, my), (x1, my)],
+                        c.stroke_width(4),
+                    ))?;
+                    for x in [x0, x1] {
+                        col_area.draw(&PathElement::new(
+                            vec![(x, my - thick / 2), (x, my + thick / 2)],
+                            c.stroke_width(3),
+                        ))?;
+                    }
+                    col_area.draw(&Circle::new((xm, my), (thick / 2).clamp(7, 12), c.filled()))?;
+                    xm
+                }
+                Mark::Bar { value, .. } => {
+                    let (x0, _) = px(0.0, 0.0);
+                    let (x1, _) = px(*value, 0.0);
+                    let (a, b) = (x0.min(x1), x0.max(x1).max(x0.min(x1) + 2));
+                    col_area.draw(&Rectangle::new(
+                        [(a, my - thick / 2), (b, my + thick / 2)],
+                        c.filled(),
+                    ))?;
+                    x1
+                }
+                Mark::Box { stats, .. } => {
+                    let x = |v: f64| px(v, 0.0).0;
+                    let h = thick / 2;
+                    col_area.draw(&PathElement::new(
+                        vec![(x(stats.p5), my), (x(stats.p95), my)],
+                        c.stroke_width(3),
+                    ))?;
+                    for v in [stats.p5, stats.p95] {
+                        col_area.draw(&PathElement::new(
+                            vec![(x(v), my - h / 2), (x(v), my + h / 2)],
+                            c.stroke_width(3),
+                        ))?;
+                    }
+                    col_area.draw(&Rectangle::new(
+                        [(x(stats.p25), my - h), (x(stats.p75), my + h)],
+                        c.mix(0.35).filled(),
+                    ))?;
+                    col_area.draw(&Rectangle::new(
+                        [(x(stats.p25), my - h), (x(stats.p75), my + h)],
+                        c.stroke_width(2),
+                    ))?;
+                    col_area.draw(&PathElement::new(
+                        vec![(x(stats.p50), my - h), (x(stats.p50), my + h)],
+                        c.stroke_width(5),
+                    ))?;
+                    col_area.draw(&Circle::new((x(stats.mean), my), 8, WHITE.filled()))?;
+                    col_area.draw(&Circle::new((x(stats.mean), my), 8, INK.stroke_width(3)))?;
+                    x(stats.p50)
+                }
+                Mark::Note(_) => (left + right) / 2,
+            };
+            let t = mark.text();
+            if !t.is_empty() {
+                let (tw, _) = col_area.estimate_text_size(t, &value_style)?;
+                let half = tw as i32 / 2;
+                let tx = anchor_x.clamp(left + half + 2, (right - half - 2).max(left + half + 2));
+                let style = if matches!(mark, Mark::Note(_)) {
+                    text(NOTE_PX - 2.0, &MUTED).pos(Pos::new(HPos::Center, VPos::Center))
+                } else {
+                    value_style.pos(Pos::new(HPos::Center, VPos::Bottom))
+                };
+                let ty = if matches!(mark, Mark::Note(_)) {
+                    cy
+                } else {
+                    cy - 2
+                };
+                col_area.draw_text(t, &style, (tx, ty))?;
+            }
+        }
+    }
+    // Labels, aligned with the rows' centres.
+    let (_, lby) = labels.get_base_pixel();
+
+    for (i, r) in rows.iter().enumerate() {
+        let Some(&cy) = row_centres.get(i) else { break };
+        let cy = cy - lby;
+        if r.shade {
+            let half = if rows.len() > 1 {
+                (row_centres.get(1).copied().unwrap_or(cy) - row_centres[0]).abs() / 2
+            } else {
+                20
+            };
+            labels.draw(&Rectangle::new(
+                [(0, cy - half), (label_px as i32, cy + half)],
+                SHADE.filled(),
+            ))?;
+        }
+        if let Some(g) = &r.group {
+            labels.draw_text(
+                g,
+                &group_style.pos(Pos::new(HPos::Left, VPos::Center)),
+                (8, cy),
+            )?;
+        }
+        labels.draw_text(
+            &r.label,
+            &bold(LEGEND_PX, &r.color).pos(Pos::new(HPos::Left, VPos::Center)),
+            (group_w + 8, cy),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+use super::*;
+use crate::charts::testdata::summary;
+
+/// The axis descriptions each chart must carry (units included).
+fn axis_labels(chart: Chart) -> &'static [&'static str] {
+    match chart {
+        Chart::RevenueFan => &["Revenue per month ($M)", "Jan 2027"],
+        Chart::RevenueExpected => &["Revenue per month ($M)", "AI inference"],
+        Chart::ReserveDrawdown => &["BTC reserve (BTC)", "Max drawdown of net reserve (USD)"],
+        Chart::Allocation => &["Power (MW)"],
+        Chart::PolicyCompare => &["NPV", "P(margin call)", "P(liquidation)", "P(distress)"],
+        Chart::Market => &["USD per BTC", "USD per PH/s per day", "MW of IT load"],
+    }
+}
+
+/// SVG escapes `&`, `<`, `>` and quotes; our titles and labels use none but
+/// `(`/`)`, which stay as they are.
+fn assert_contains(svg: &str, needle: &str, chart: Chart) {
+    assert!(
+        svg.contains(needle),
+        "{}: SVG lacks {needle:?}",
+        chart.stem()
+    );
+}
+
+#[test]
+fn every_chart_renders_to_svg_with_title_axes_and_footer() {
+    let s = summary(3, 24);
+    for chart in Chart::ALL {
+        let svg = svg(chart, &s).unwrap();
+        assert_contains(&svg, chart.title(), chart);
+        for label in axis_labels(chart) {
+            assert_contains(&svg, label, chart);
+        }
+        assert_contains(&svg, "Scenario demo", chart);
+        assert_contains(&svg, "seed 42", chart);
+        assert_contains(&svg, "2026-02-03 14:05 UTC", chart);
+        // The market is shared by the policies: it names none.
+        if chart != Chart::Market {
+            for p in &s.policies {
+                assert_contains(&svg, &p.name, chart);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_chart_renders_to_a_png_of_slide_size() {
+    let s = summary(4, 60);
+    let files = render_all(
+        &s,
+        &ChartOptions {
+            format: Format::Png,
+        },
+    )
+    .unwrap();
+    assert_eq!(files.len(), Chart::ALL.len());
+    for f in &files {
+        let img = image::load_from_memory_with_format(&f.bytes, image::ImageFormat::Png)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        assert_eq!((img.width(), img.height()), (1920, 1080), "{}", f.name);
+    }
+}
+
+#[test]
+fn formats_pick_the_files() {
+    let s = summary(2, 12);
+    let names = |format| {
+        render_all(&s, &ChartOptions { format })
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect::<Vec<_>>()
+    };
+    assert!(names(Format::Svg).iter().all(|n| n.ends_with(".svg")));
+    let both = names(Format::Both);
+    assert_eq!(both.len(), 2 * Chart::ALL.len());
+    assert!(both.contains(&"revenue_fan.png".to_string()));
+    assert!(both.contains(&"market.svg".to_string()));
+}
+
+#[test]
+fn comparison_chart_names_every_scenario() {
+    let mut b = summary(3, 24);
+    b.scenario = "demo_no_delever".to_string();
+    let svg = compare_svg(&[summary(3, 24), b]).unwrap();
+    for needle in [
+        compare::TITLE,
+        "demo_no_delever",
+        "NPV",
+        "P(liquidation)",
+        "Revenue",
+    ] {
+        assert!(svg.contains(needle), "compare SVG lacks {needle:?}");
+    }
+}
+
+#[test]
+fn money_axis_uses_one_unit() {
+    let m = style::MoneyAxis::for_range(0.0, 40e6);
+    assert_eq!(m.fmt(12e6), "$12M");
+    assert_eq!(m.fmt(0.0), "$0");
+    assert_eq!(m.unit(), "$M");
+    let b = style::MoneyAxis::for_range(-0.5e9, 2.5e9);
+    assert_eq!(b.fmt(1.5e9), "$1.5B");
+    assert_eq!(b.fmt(-0.5e9), "-$0.5B");
+}
+
+#[test]
+fn month_ticks_fit_the_width() {
+    let dates: Vec<String> = summary(1, 60)
+        .market
+        .months
+        .iter()
+        .map(|m| m.date.clone())
+        .collect();
+    let wide = style::month_ticks(&dates, 1600);
+    let narrow = style::month_ticks(&dates, 400);
+    assert!(wide.len() > narrow.len());
+    assert!(!narrow.is_empty());
+    // Yearly or coarser ticks fall on January.
+    for t in &narrow {
+        assert!(
+            dates[*t as usize].contains("-01-01"),
+            "{}",
+            dates[*t as usize]
+        );
+    }
+    assert_eq!(
+        style::month_position(&dates, "2028-04-15").map(|x| x.floor()),
+        Some(26.0)
+    );
+}
+
+/// `PIVOTSIM_CHART_DIR=/tmp/charts cargo test charts::tests::write_demo` writes
+/// the demo charts as files to look at; without the variable it does nothing.
+#[test]
+fn write_demo() {
+    let Ok(dir) = std::env::var("PIVOTSIM_CHART_DIR") else {
+        return;
+    };
+    let dir = std::path::Path::new(&dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let s = summary(4, 60);
+    for f in render_all(&s, &ChartOptions::default()).unwrap() {
+        std::fs::write(dir.join(&f.name), &f.bytes).unwrap();
+    }
+    let mut b = summary(4, 60);
+    b.scenario = "demo_no_delever".to_string();
+    for f in render_compare(&[s, b], &ChartOptions::default()).unwrap() {
+        std::fs::write(dir.join(&f.name), &f.bytes).unwrap();
+    }
+}

@@ -1,0 +1,217 @@
+//! `pivotsim compare`: several scenario files run with the same seed and
+//! path count, side by side.
+//!
+//! The seed and paths are those of the command line, or else of the first
+//! file, imposed on every other file, so the scenarios share their random
+//! draws as far as their models allow and the differences come from the
+//! files, not from sampling noise.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::engine::{Engine, RunOptions};
+use crate::format::{pct, usd_m};
+use crate::scenario::{self, Overrides, ScenarioError};
+use crate::summary::{PolicySummary, Summary};
+
+/// How to run a comparison.
+#[derive(Debug, Clone, Default)]
+pub struct CompareOptions {
+    /// Paths for every scenario (default: the first file's).
+    pub paths: Option<u64>,
+    /// Seed for every scenario (default: the first file's).
+    pub seed: Option<u64>,
+    /// Engine options (threads, progress bar).
+    pub run: RunOptions,
+}
+
+/// Load every file (all validated before anything runs), then run them in
+/// order with one seed and one path count.
+pub fn run_scenarios(
+    files: &[PathBuf],
+    opts: &CompareOptions,
+) -> Result<Vec<Summary>, ScenarioError> {
+    let Some(first) = files.first() else {
+        return Ok(Vec::new());
+    };
+    let first = scenario::load_with(
+        first,
+        &Overrides {
+            paths: opts.paths,
+            seed: opts.seed,
+            months: None,
+        },
+    )?;
+    let shared = Overrides {
+        paths: Some(first.simulation.paths),
+        seed: Some(first.simulation.seed),
+        months: None,
+    };
+    let mut scenarios = vec![first];
+    for f in &files[1..] {
+        scenarios.push(scenario::load_with(f, &shared)?);
+    }
+    Ok(scenarios
+        .into_iter()
+        .map(|sc| Engine::new(sc).run(&opts.run))
+        .collect())
+}
+
+/// `output/compare-<a>+<b>+...`, or `output/compare-<12 hex digits>` of the
+/// joined names when that would be longer than 80 characters.
+pub fn default_out_dir(names: &[String]) -> PathBuf {
+    let joined = names.join("+");
+    let leaf = if joined.len() <= 80 {
+        format!("compare-{joined}")
+    } else {
+        let digest = Sha256::digest(joined.as_bytes());
+        let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        format!("compare-{hex}")
+    };
+    Path::new("output").join(leaf)
+}
+
+/// Every (scenario, policy) pair in order.
+fn cells(summaries: &[Summary]) -> impl Iterator<Item = (&Summary, &PolicySummary)> {
+    summaries
+        .iter()
+        .flat_map(|s| s.policies.iter().map(move |p| (s, p)))
+}
+
+/// `compare.csv`: one row per scenario x policy, full precision.
+pub fn compare_csv(summaries: &[Summary]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "scenario",
+        "policy",
+        "paths",
+        "seed",
+        "npv_usd_mean",
+        "npv_usd_ci95",
+        "total_revenue_usd_mean",
+        "terminal_net_reserve_usd_mean",
+        "terminal_net_reserve_usd_ci95",
+        "p_margin_call",
+        "p_liquidation",
+        "p_distress",
+    ])
+    .expect("in-memory write");
+    for (s, p) in cells(summaries) {
+        w.write_record([
+            s.scenario.clone(),
+            p.name.clone(),
+            s.paths.to_string(),
+            s.seed.to_string(),
+            p.npv_usd.mean.to_string(),
+            p.npv_usd.ci95().to_string(),
+            p.total_revenue_usd.mean.to_string(),
+            p.terminal_net_reserve_usd.mean.to_string(),
+            p.terminal_net_reserve_usd.ci95().to_string(),
+            p.p_margin_call.to_string(),
+            p.p_liquidation.to_string(),
+            p.p_distress.to_string(),
+        ])
+        .expect("in-memory write");
+    }
+    w.into_inner().expect("in-memory flush")
+}
+
+/// The table printed by `pivotsim compare`.
+pub fn compare_table(summaries: &[Summary]) -> String {
+    let header = [
+        "scenario",
+        "policy",
+        "NPV mean (95% CI)",
+        "expected revenue",
+        "end net reserve (95% CI)",
+        "P(margin call)",
+        "P(liquidation)",
+    ]
+    .map(String::from);
+    let ci = |mean: f64, half: f64| format!("{} ± {}", usd_m(mean), usd_m(half));
+    let rows: Vec<[String; 7]> = cells(summaries)
+        .map(|(s, p)| {
+            [
+                s.scenario.clone(),
+                p.name.clone(),
+                ci(p.npv_usd.mean, p.npv_usd.ci95()),
+                usd_m(p.total_revenue_usd.mean),
+                ci(
+                    p.terminal_net_reserve_usd.mean,
+                    p.terminal_net_reserve_usd.ci95(),
+                ),
+                pct(p.p_margin_call),
+                pct(p.p_liquidation),
+            ]
+        })
+        .collect();
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String; 7]| {
+        let mut out = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            let pad = " ".repeat(w - c.chars().count());
+            if i < 2 {
+                out.push_str(c);
+                out.push_str(&pad);
+                out.push_str("  ");
+            } else {
+                out.push_str(&pad);
+                out.push_str(c);
+                out.push_str("  ");
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = String::new();
+    if let Some(first) = summaries.first() {
+        out.push_str(&format!(
+            "{} scenarios, {} paths each, seed {}\n",
+            summaries.len(),
+            crate::format::thousands(first.paths as f64, 0),
+            first.seed
+        ));
+    }
+    out.push_str(&line(&header));
+    out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+    out.push('\n');
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charts::testdata::summary;
+
+    #[test]
+    fn out_dir_joins_short_names_and_hashes_long_ones() {
+        let short = default_out_dir(&["a".into(), "b_c".into()]);
+        assert_eq!(short, Path::new("output/compare-a+b_c"));
+        let long: Vec<String> = (0..8).map(|i| format!("cango_2026_variant_{i}")).collect();
+        let dir = default_out_dir(&long);
+        let leaf = dir.file_name().unwrap().to_str().unwrap();
+        assert_eq!(leaf.len(), "compare-".len() + 12);
+        assert_eq!(dir, default_out_dir(&long), "stable");
+    }
+
+    #[test]
+    fn csv_and_table_have_a_row_per_scenario_and_policy() {
+        let mut b = summary(3, 12);
+        b.scenario = "other".into();
+        let all = [summary(3, 12), b];
+        let csv = String::from_utf8(compare_csv(&all)).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 6);
+        assert!(csv.lines().nth(4).unwrap().starts_with("other,hold,"));
+        let table = compare_table(&all);
+        assert_eq!(table.lines().count(), 3 + 6);
+        assert!(table.contains("P(liquidation)"));
+    }
+}
