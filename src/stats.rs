@@ -269,23 +269,24 @@ enum Cell {
 /// `sqrt(q (1 - q) / P)` (0.55 points at the median with P = 8,192), so 3
 /// points leave more than five of its standard errors of room.
 pub const TARGET_WINDOW: f64 = 0.03;
-/// Coarse bins over the whole range (every 5% of the pilot's mass).
-pub const COARSE_BINS: usize = 20;
-
 /// Pilot ranks (0-based, ascending, distinct) whose values become the edges:
 /// rank `round(j last / intervals)` for every `j` whose quantile `j /
-/// intervals` is within [`TARGET_WINDOW`] of a reported percentile, and the
-/// coarse quantiles `j / COARSE_BINS`.
+/// intervals` is within [`TARGET_WINDOW`] of a reported percentile. Between
+/// the windows there are no edges: those values are only counted (one wide
+/// cell per gap), which is all the cumulative counts need. Should a run's
+/// percentile fall outside its window, the rank error reported for it is the
+/// mass of the wide cell, so the miss is visible, not silent.
 pub fn edge_ranks(last: usize, intervals: usize) -> impl Iterator<Item = usize> {
     // Round half up, in integers: round(j * last / n).
-    let rank = move |j: usize, n: usize| (2 * j * last + n) / (2 * n);
-    let coarse = (0..=COARSE_BINS).map(move |j| rank(j, COARSE_BINS));
-    let fine = PERCENTILES.iter().flat_map(move |&q| {
-        let lo = ((q - TARGET_WINDOW).max(0.0) * intervals as f64).floor() as usize;
-        let hi = ((q + TARGET_WINDOW).min(1.0) * intervals as f64).ceil() as usize;
-        (lo..=hi.min(intervals)).map(move |j| rank(j, intervals))
-    });
-    let mut ranks: Vec<usize> = coarse.chain(fine).collect();
+    let rank = move |j: usize| (2 * j * last + intervals) / (2 * intervals);
+    let mut ranks: Vec<usize> = PERCENTILES
+        .iter()
+        .flat_map(move |&q| {
+            let lo = ((q - TARGET_WINDOW).max(0.0) * intervals as f64).floor() as usize;
+            let hi = ((q + TARGET_WINDOW).min(1.0) * intervals as f64).ceil() as usize;
+            (lo..=hi.min(intervals)).map(rank)
+        })
+        .collect();
     ranks.sort_unstable();
     ranks.dedup();
     ranks.into_iter()
@@ -312,10 +313,10 @@ impl QuantileLayout {
     ///
     /// For each metric, its finite pilot values are sorted and the values at
     /// the ranks of [`edge_ranks`] become the edges (equal edges merged):
-    /// fine bins of `1/intervals` of the mass within [`TARGET_WINDOW`] of each
-    /// reported percentile, coarse bins of `1/COARSE_BINS` elsewhere. Only the
-    /// five percentiles are read, so only their bins need to be fine; this
-    /// keeps a metric's histogram small enough to stay in cache. Non-finite
+    /// bins of `1/intervals` of the mass within [`TARGET_WINDOW`] of each
+    /// reported percentile. Only the five percentiles are read, so only their
+    /// neighbourhoods need bins; this keeps a metric's histogram small enough
+    /// to stay in cache. Non-finite
     /// pilot values are ignored. Metrics are processed in parallel (each one
     /// independently, so the result does not depend on the thread count).
     ///
