@@ -6,5 +6,6 @@ mod cli;
 mod common;
 mod determinism;
 mod invariants;
+mod ledger;
 mod model;
 mod treasury;
