@@ -9,14 +9,17 @@
 //! Exactness. The simulation runs in f64. The ledger converts every flow of
 //! [`MonthFlows`] to a `Decimal`, rounded half-to-even to the cent (USD) or
 //! to the satoshi (BTC, 8 decimals), and builds each balance as
-//! `close = open + sum(in) - sum(out)` of those rounded flows, carrying the
-//! Decimal close into the next month's open. So the identities hold exactly
-//! on every row by construction, and the Decimal balances stay within cents
-//! of the simulation's f64 balances (rounding drift only). One correction
-//! keeps a paid-off balance at exactly zero: when the simulation closes a
-//! balance at zero (to the cent or satoshi), the last flow that reduced it
-//! that month absorbs the drift (a few cents at most), on every balance it
-//! touches, so the identities still hold.
+//! `close = open + sum(in) - sum(out)` of those flows, carrying the Decimal
+//! close into the next month's open. So the identities hold exactly on every
+//! row by construction. So that rounding does not drift over the horizon,
+//! each month's residue (the simulation's close rounded, minus the close of
+//! the rounded flows: a few cents or satoshis at most) is settled on the
+//! last flow of that balance in the month, so every Decimal balance equals
+//! the simulation's balance rounded to the cent or satoshi, on every row,
+//! and a paid-off loan closes at exactly 0.00. A flow may therefore differ
+//! from its own f64 value by a few cents. A flow that moves two balances is
+//! settled only on behalf of the one settled first (order: reserve, project
+//! debt, loan, distress, cash), so no settled balance moves again.
 //!
 //! Event amounts written as exact decimal strings (`price_usd = "68525"`,
 //! `usd = "50000000.00"`) reach the ledger exactly: their f64 values, and
@@ -216,6 +219,17 @@ pub static FLOWS: &[FlowSpec] = &[
     ),
 ];
 
+/// Balances in the order their residues are settled; cash last.
+const SNAP_ORDER: [Balance; 5] = [Reserve, ProjectDebt, Loan, Distress, Cash];
+
+/// Whether settling `b`'s residue may change `spec`: only if every other
+/// leg of the flow is on a balance settled after `b` (so a settled balance
+/// stays settled).
+fn snap_may_use(spec: &FlowSpec, b: Balance) -> bool {
+    let rank = |x: Balance| SNAP_ORDER.iter().position(|&y| y == x).unwrap_or(0);
+    spec.legs.iter().all(|&(x, _)| x == b || rank(x) > rank(b))
+}
+
 /// `x` rounded half-to-even to `dp` decimals.
 pub fn to_decimal(x: f64, dp: u32) -> Decimal {
     Decimal::from_f64(x)
@@ -359,23 +373,32 @@ pub fn replay(engine: &Engine, p: usize, path: u64) -> Ledger {
             }
             c
         };
-        // A balance the simulation closes at zero closes at exactly zero.
-        for b in [Reserve, Loan, Distress, ProjectDebt] {
-            if !to_decimal(b.of(r.close), b.dp()).is_zero() {
-                continue;
-            }
-            let residue = closes(&flows)[b.index()];
+        // Keep every balance at the simulation's, to the cent or satoshi:
+        // the rounding residue of the month (a few cents at most) goes to
+        // the last flow of the balance that can take it (see the module doc).
+        for b in SNAP_ORDER {
+            let target = to_decimal(b.of(r.close), b.dp());
+            let residue = target - closes(&flows)[b.index()];
             if residue.is_zero() {
                 continue;
             }
-            let last = FLOWS
-                .iter()
-                .zip(&flows)
-                .rposition(|(spec, v)| spec.legs.contains(&(b, Out)) && !v.is_zero());
-            if let Some(k) = last
-                && flows[k] + residue >= Decimal::ZERO
-            {
-                flows[k] += residue;
+            let pick = FLOWS.iter().zip(&flows).rposition(|(spec, v)| {
+                let Some(&(_, dir)) = spec.legs.iter().find(|l| l.0 == b) else {
+                    return false;
+                };
+                let adjusted = if dir == In {
+                    *v + residue
+                } else {
+                    *v - residue
+                };
+                !v.is_zero() && adjusted >= Decimal::ZERO && snap_may_use(spec, b)
+            });
+            if let Some(k) = pick {
+                let dir = FLOWS[k].legs.iter().find(|l| l.0 == b).map(|l| l.1);
+                match dir {
+                    Some(In) => flows[k] += residue,
+                    _ => flows[k] -= residue,
+                }
             }
         }
         let close = closes(&flows);
