@@ -46,6 +46,7 @@ fn run(engine: &Engine, threads: usize) {
     black_box(engine.run(&RunOptions {
         threads,
         progress: false,
+        ..RunOptions::default()
     }));
 }
 

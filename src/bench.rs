@@ -100,6 +100,7 @@ pub fn bench(engine: &Engine, threads: usize, repeat: usize) -> BenchReport {
         let summary = engine.run(&RunOptions {
             threads,
             progress: false,
+            ..RunOptions::default()
         });
         seconds.push(summary.elapsed_s);
         runs.push(summary.performance);

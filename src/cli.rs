@@ -38,6 +38,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run several scenario files with the same seed and paths, side by side.
     Compare(CompareArgs),
+    /// Replay one path of a run under one policy as a month-by-month ledger.
+    Replay(ReplayArgs),
     /// Check a scenario file and describe it.
     Validate {
         /// Scenario file (TOML).
@@ -73,6 +75,41 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also write worst_paths.csv: per policy, the K paths with the lowest
+    /// NPV and the K with the lowest terminal net reserve.
+    #[arg(long, value_name = "K")]
+    pub worst: Option<usize>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Path index to replay (as listed in worst_paths.csv).
+    #[arg(long)]
+    pub path: u64,
+    /// Policy name (as in the scenario's [[policies]]).
+    #[arg(long)]
+    pub policy: String,
+    /// Master seed (overrides `simulation.seed`; use the run's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Months simulated (overrides `simulation.months`; use the run's).
+    #[arg(long)]
+    pub months: Option<usize>,
+    /// `csv`: every flow in its own column, to the cent; `md`: a readable table.
+    #[arg(long, value_enum, default_value_t = LedgerFormat::Csv)]
+    pub format: LedgerFormat,
+    /// Output file (default: csv to output/<scenario>/ledger_<policy>_path<N>.csv,
+    /// md to the terminal).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LedgerFormat {
+    Csv,
+    Md,
 }
 
 #[derive(Debug, clap::Args)]
@@ -167,6 +204,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Compare(args) => compare(args),
+        Command::Replay(args) => replay(args),
         Command::Validate { scenario } => {
             let sc = scenario::load(&scenario)?;
             print!("{}", scenario::describe(&sc));
@@ -190,6 +228,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let summary = engine.run(&RunOptions {
         threads: args.threads,
         progress: !args.quiet && std::io::stderr().is_terminal(),
+        worst: args.worst.unwrap_or(0),
     });
     output::ensure_dir(&out_dir)?;
     let files: [(&str, Vec<u8>); 4] = [
@@ -208,6 +247,11 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let deck = deck::run_files(&summary, (!args.no_charts).then_some(&chart_opts))
         .with_context(|| format!("drawing the charts of {}", summary.scenario))?;
     write_all(&out_dir, &deck)?;
+    if args.worst.is_some() {
+        let bytes = crate::worst::worst_paths_csv(&engine, &summary.worst_paths);
+        output::write_atomic(&out_dir.join("worst_paths.csv"), &bytes)
+            .with_context(|| format!("writing the worst paths of {}", summary.scenario))?;
+    }
     if !args.quiet {
         print!("{}", report::table(&summary));
         eprintln!(
@@ -236,6 +280,7 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         run: RunOptions {
             threads: args.threads,
             progress: !args.quiet && std::io::stderr().is_terminal(),
+            ..RunOptions::default()
         },
     };
     let summaries = compare::run_scenarios(&args.scenarios, &opts)?;
@@ -254,6 +299,61 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
     if !args.quiet {
         print!("{}", compare::compare_table(&summaries));
         eprintln!("results in {}", out_dir.display());
+    }
+    Ok(())
+}
+
+fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    use crate::ledger;
+    let overrides = Overrides {
+        seed: args.seed,
+        months: args.months,
+        ..Overrides::default()
+    };
+    let sc = scenario::load_with(&args.scenario, &overrides)?;
+    let engine = Engine::new(sc);
+    let Some(p) = ledger::policy_index(&engine, &args.policy) else {
+        let names: Vec<&str> = engine
+            .scenario
+            .policies
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        return Err(ScenarioError::Invalid {
+            file: args.scenario.clone(),
+            key: "policies".into(),
+            message: format!(
+                "no policy named `{}`; the policies are {}",
+                args.policy,
+                names.join(", ")
+            ),
+        }
+        .into());
+    };
+    let ledger = ledger::replay(&engine, p, args.path);
+    let bytes = match args.format {
+        LedgerFormat::Csv => ledger.csv(),
+        LedgerFormat::Md => ledger.markdown().into_bytes(),
+    };
+    let out = match (&args.out, args.format) {
+        (Some(out), _) => Some(out.clone()),
+        (None, LedgerFormat::Csv) => Some(
+            Path::new("output")
+                .join(&engine.scenario.name)
+                .join(format!("ledger_{}_path{}.csv", ledger.policy, args.path)),
+        ),
+        (None, LedgerFormat::Md) => None,
+    };
+    match out {
+        Some(out) => {
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                output::ensure_dir(dir)?;
+            }
+            output::write_atomic(&out, &bytes).context("writing the ledger")?;
+            println!("{}", ledger.totals_line());
+            eprintln!("ledger in {}", out.display());
+        }
+        None => print!("{}", String::from_utf8_lossy(&bytes)),
     }
     Ok(())
 }

@@ -28,6 +28,7 @@ use crate::summary::{
     MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, PolicyMonth,
     PolicySummary, Stats, Summary,
 };
+use crate::worst::WorstK;
 
 /// Paths per chunk: the unit of work and of floating-point summation.
 pub const CHUNK_PATHS: u64 = 256;
@@ -108,6 +109,20 @@ pub struct RunOptions {
     pub threads: usize,
     /// Show a progress bar on stderr (drawn only when stderr is a terminal).
     pub progress: bool,
+    /// Keep, per policy, the paths with the `worst` lowest NPVs and terminal
+    /// net reserves (`Summary::worst_paths`); 0 = off.
+    pub worst: usize,
+}
+
+/// One policy's figures on one path, as the engine recorded them in the
+/// path's row (see [`Engine::path_values`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PathValues {
+    pub npv_usd: f64,
+    pub terminal_net_reserve_usd: f64,
+    pub margin_call: bool,
+    pub liquidation: bool,
+    pub first_distress_month: Option<usize>,
 }
 
 /// Everything path-independent, built once per run.
@@ -139,18 +154,21 @@ pub struct Partial {
     /// Pilot phase only: each chunk's quantile metrics, column-major
     /// (`[m * len + j]`), in chunk order.
     pub pilot: Vec<Vec<f64>>,
+    /// Per policy, the lowest paths (empty when `RunOptions::worst` is 0).
+    pub worst: Vec<WorstK>,
     pub time_market: Duration,
     pub time_policy: Duration,
     pub time_aggregate: Duration,
 }
 
 impl Partial {
-    fn new(layout: &RowLayout, histograms: Option<QuantileHistograms>) -> Partial {
+    fn new(layout: &RowLayout, histograms: Option<QuantileHistograms>, worst: usize) -> Partial {
         Partial {
             paths: 0,
             moments: vec![Moments::default(); layout.n_total],
             histograms,
             pilot: Vec::new(),
+            worst: WorstK::per_policy(layout.policies, worst),
             time_market: Duration::ZERO,
             time_policy: Duration::ZERO,
             time_aggregate: Duration::ZERO,
@@ -168,6 +186,9 @@ impl Partial {
             _ => {}
         }
         self.pilot.extend(other.pilot);
+        for (a, b) in self.worst.iter_mut().zip(&other.worst) {
+            *a += b;
+        }
         self.time_market += other.time_market;
         self.time_policy += other.time_policy;
         self.time_aggregate += other.time_aggregate;
@@ -272,6 +293,20 @@ impl Engine {
         (t1 - t0, t2 - t1)
     }
 
+    /// Policy `p`'s figures in the row that [`Engine::simulate_path`] filled.
+    pub fn path_values(&self, w: &Worker, p: usize) -> PathValues {
+        let l = &self.layout;
+        let distress = w.row[l.policy_flag(p, FLAG_DISTRESS)] > 0.0;
+        PathValues {
+            npv_usd: w.row[l.policy_scalar(p, 0)],
+            terminal_net_reserve_usd: w.row[l.policy_scalar(p, 2)],
+            margin_call: w.row[l.policy_flag(p, FLAG_MARGIN_CALL)] > 0.0,
+            liquidation: w.row[l.policy_flag(p, FLAG_LIQUIDATION)] > 0.0,
+            first_distress_month: distress
+                .then(|| w.row[l.policy_flag(p, FLAG_FIRST_DISTRESS)] as usize),
+        }
+    }
+
     /// Simulate chunk `c` (paths `c * CHUNK_PATHS ..`, clipped to `paths`) into `acc`.
     fn run_chunk(&self, w: &mut Worker, c: u64, paths: u64, keep_pilot: bool, acc: &mut Partial) {
         let first = c * CHUNK_PATHS;
@@ -283,6 +318,14 @@ impl Engine {
             let ta = Instant::now();
             for (m, &x) in w.row.iter().enumerate() {
                 w.cols[m * stride + j] = x;
+            }
+            for (p, worst) in acc.worst.iter_mut().enumerate() {
+                let l = &self.layout;
+                worst.push(
+                    w.row[l.policy_scalar(p, 0)],
+                    w.row[l.policy_scalar(p, 2)],
+                    path,
+                );
             }
             acc.time_market += tm;
             acc.time_policy += tp;
@@ -337,7 +380,7 @@ impl Engine {
                 .map_init(
                     || self.worker(),
                     |w, c| {
-                        let mut acc = Partial::new(&self.layout, None);
+                        let mut acc = Partial::new(&self.layout, None, opts.worst);
                         self.run_chunk(w, c, paths, true, &mut acc);
                         bar.inc(1);
                         acc
@@ -374,6 +417,7 @@ impl Engine {
                             Partial::new(
                                 &self.layout,
                                 Some(QuantileHistograms::new(qlayout.clone())),
+                                opts.worst,
                             ),
                         )
                     },
@@ -539,6 +583,7 @@ impl Engine {
             },
             market,
             policies,
+            worst_paths: total.worst.iter().map(WorstK::lists).collect(),
             performance: Performance {
                 threads,
                 paths_per_s: paths as f64 / secs,

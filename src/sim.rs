@@ -13,7 +13,7 @@ use crate::calendar::Calendar;
 use crate::fleet::{Fleet, FleetMining, MiningTable, annuity_factor};
 use crate::market::MarketPath;
 use crate::policy::{self, Policy, PolicyMemory, PolicyView};
-use crate::scenario::{CapexFunding, EventKind, Scenario};
+use crate::scenario::{CapexFunding, EventKind, Scenario, SellToTargetLtv};
 
 /// A site's state at the start of a month. Conversions never go back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +82,15 @@ pub struct MonthFlows {
     pub event_sale_usd: f64,
     pub event_loan_repayment_usd: f64,
     pub event_cash_in_usd: f64,
+    /// `buy_btc`: BTC bought and the cash paid.
+    pub event_buy_btc: f64,
+    pub event_buy_usd: f64,
+    /// `repay_loan`: loan repaid from cash.
+    pub event_repay_loan_usd: f64,
+    /// `draw_loan`: new loan principal, paid into cash.
+    pub event_loan_drawn_usd: f64,
+    /// `raise_equity`: cash in.
+    pub event_equity_usd: f64,
     // Step 2: mining.
     pub btc_mined: f64,
     pub mined_sold_btc: f64,
@@ -104,6 +113,9 @@ pub struct MonthFlows {
     pub funding_sale_btc: f64,
     pub funding_sale_usd: f64,
     pub distress_borrowed_usd: f64,
+    // Step 4b: the standing rule `sell_to_target_ltv` (BTC sold, loan repaid).
+    pub target_ltv_sale_btc: f64,
+    pub target_ltv_sale_usd: f64,
     // Step 5: covenant.
     pub margin_call_cash_usd: f64,
     pub margin_call_sale_btc: f64,
@@ -177,6 +189,8 @@ pub struct PolicyOutcome {
     pub liquidation: bool,
     /// 0-based month of the first distress month.
     pub first_distress_month: Option<usize>,
+    /// 0-based month of the first margin call or liquidation.
+    pub first_margin_call_month: Option<usize>,
 }
 
 impl PolicyOutcome {
@@ -220,6 +234,9 @@ pub struct Model {
     /// Event indices per month.
     events_by_month: Vec<Vec<usize>>,
     events: Vec<EventKind>,
+    /// Per month, the `capex_budget` in force: (period id, cap in USD). The
+    /// period id changes every 12 months from the budget's month.
+    capex_cap: Vec<Option<(usize, f64)>>,
 }
 
 /// Treasury, loan, financing and valuation parameters, flattened.
@@ -246,6 +263,7 @@ struct Rules {
     distress_rate_monthly: f64,
     terminal_multiple_mining: f64,
     terminal_multiple_ai: f64,
+    sell_to_target_ltv: Option<SellToTargetLtv>,
 }
 
 impl Model {
@@ -257,6 +275,15 @@ impl Model {
         for (k, e) in scenario.events.iter().enumerate() {
             if let Some(t) = e.month.filter(|&t| t < months) {
                 events_by_month[t].push(k);
+            }
+        }
+        let mut capex_cap = vec![None; months];
+        for (k, e) in scenario.events.iter().enumerate() {
+            if let (EventKind::CapexBudget { usd_per_year }, Some(m)) = (&e.kind, e.month) {
+                // Events are sorted by date: a later budget overwrites from its month.
+                for (t, cap) in capex_cap.iter_mut().enumerate().skip(m) {
+                    *cap = Some((k * months + (t - m) / 12, *usd_per_year));
+                }
             }
         }
         let t = &scenario.treasury;
@@ -289,7 +316,9 @@ impl Model {
                 distress_rate_monthly: f.distress_rate / 12.0,
                 terminal_multiple_mining: v.terminal_multiple_mining,
                 terminal_multiple_ai: v.terminal_multiple_ai,
+                sell_to_target_ltv: t.sell_to_target_ltv,
             },
+            capex_cap,
             events_by_month,
             events: scenario.events.iter().map(|e| e.kind.clone()).collect(),
         }
@@ -356,6 +385,10 @@ impl Model {
         out.margin_call = false;
         out.liquidation = false;
         out.first_distress_month = None;
+        out.first_margin_call_month = None;
+        // capex_budget: the period being counted and the capex accepted in it.
+        let mut cap_period = usize::MAX;
+        let mut cap_spent = 0.0;
 
         for t in 0..months {
             let s = market.btc_price_usd[t];
@@ -412,6 +445,36 @@ impl Model {
                         fl.event_loan_repayment_usd += repay;
                         fl.event_cash_in_usd += proceeds - repay;
                     }
+                    EventKind::BuyBtc { usd, price_usd } => {
+                        let price = price_usd.unwrap_or(s);
+                        let spend = usd.min((tr.cash_usd - r.min_cash_usd).max(0.0));
+                        let bought = spend / price;
+                        tr.cash_usd -= spend;
+                        tr.reserve_btc += bought;
+                        fl.event_buy_btc += bought;
+                        fl.event_buy_usd += spend;
+                    }
+                    EventKind::RepayLoan { usd } => {
+                        let repay = usd
+                            .min(tr.loan_usd)
+                            .min((tr.cash_usd - r.min_cash_usd).max(0.0));
+                        tr.cash_usd -= repay;
+                        tr.loan_usd -= repay;
+                        fl.event_repay_loan_usd += repay;
+                    }
+                    EventKind::DrawLoan { ltv, max_usd } => {
+                        let headroom = (ltv * tr.reserve_btc * s - tr.loan_usd).max(0.0);
+                        let draw = max_usd.map_or(headroom, |m| m.min(headroom));
+                        tr.loan_usd += draw;
+                        tr.cash_usd += draw;
+                        fl.event_loan_drawn_usd += draw;
+                    }
+                    EventKind::RaiseEquity { usd } => {
+                        tr.cash_usd += usd;
+                        fl.event_equity_usd += usd;
+                    }
+                    // A condition of step 1 (see `capex_cap`), no flow.
+                    EventKind::CapexBudget { .. } => {}
                 }
             }
             if t == 0 {
@@ -440,6 +503,13 @@ impl Model {
                 };
                 policy.decide(&view, &mut scratch.memory, &mut scratch.requests);
             }
+            let cap = self.capex_cap[t];
+            if let Some((period, _)) = cap
+                && period != cap_period
+            {
+                cap_period = period;
+                cap_spent = 0.0;
+            }
             if !scratch.requests.is_empty() {
                 let mut budget = if r.strict_funding {
                     self.funding_budget(&tr, s, t, &scratch.sites, &scratch.left)
@@ -455,6 +525,13 @@ impl Model {
                     let equity = r.equity_share * site.capex_usd;
                     if r.strict_funding && equity > budget {
                         continue;
+                    }
+                    if let Some((_, limit)) = cap {
+                        // capex_budget: the full capex (equity and debt).
+                        if cap_spent + site.capex_usd > limit * (1.0 + 1e-12) {
+                            continue;
+                        }
+                        cap_spent += site.capex_usd;
                     }
                     budget -= equity;
                     scratch.sites[i] = SiteState::Converting { start: t as u32 };
@@ -554,6 +631,21 @@ impl Model {
                 tr.reserve_btc -= fl.funding_sale_btc;
                 tr.distress_usd += fl.distress_borrowed_usd;
                 tr.cash_usd = r.min_cash_usd;
+            }
+
+            // Step 4b: standing rule, sell BTC to bring LTV back to target.
+            if let Some(rule) = r.sell_to_target_ltv
+                && tr.loan_usd > 0.0
+                && tr.ltv(s) > rule.trigger_ltv
+            {
+                // Sell x BTC so that (loan - x s) = target (reserve - x) s.
+                let target = rule.target_ltv * tr.reserve_btc * s;
+                let x =
+                    ((tr.loan_usd - target) / (s * (1.0 - rule.target_ltv))).min(tr.reserve_btc);
+                fl.target_ltv_sale_btc = x;
+                fl.target_ltv_sale_usd = x * s;
+                tr.reserve_btc -= x;
+                tr.loan_usd -= x * s;
             }
 
             // Step 5: covenant.
@@ -656,6 +748,9 @@ impl Model {
             min_reserve = min_reserve.min(tr.reserve_btc);
             out.margin_call |= fl.margin_call;
             out.liquidation |= fl.liquidation;
+            if (fl.margin_call || fl.liquidation) && out.first_margin_call_month.is_none() {
+                out.first_margin_call_month = Some(t);
+            }
             if fl.distress_month && out.first_distress_month.is_none() {
                 out.first_distress_month = Some(t);
             }

@@ -88,6 +88,10 @@ pub struct Summary {
     pub policies: Vec<PolicySummary>,
     /// Throughput figures (timing fields).
     pub performance: Performance,
+    /// Per policy, the worst paths (`pivotsim run --worst K`; written to
+    /// `worst_paths.csv`, not to summary.json).
+    #[serde(skip)]
+    pub worst_paths: Vec<crate::worst::WorstLists>,
 }
 
 /// How the percentiles were computed.

@@ -106,6 +106,7 @@ pub fn summary(policies: usize, months: usize) -> Summary {
         start: "2026-02-01".to_string(),
         ai_mode: "gpu_cloud".to_string(),
         halvings: vec!["2028-04-15".to_string(), "2032-04-15".to_string()],
+        worst_paths: Vec::new(),
         baseline: "hold".to_string(),
         elapsed_s: 1.0,
         run_started_utc: "2026-02-03T14:05:00Z".to_string(),

@@ -139,6 +139,13 @@ fn write_treasury(out: &mut String, s: &Scenario) -> std::fmt::Result {
         group(t.min_cash_usd),
         group(t.reserve_floor_btc)
     )?;
+    if let Some(rule) = &t.sell_to_target_ltv {
+        writeln!(
+            out,
+            "Rule: when LTV > {}, sell BTC to repay the loan down to LTV {}",
+            rule.trigger_ltv, rule.target_ltv
+        )?;
+    }
     let loan = &s.loan;
     let maturity = match (loan.maturity, loan.maturity_month) {
         (None, _) => "no maturity".to_owned(),
@@ -193,6 +200,34 @@ fn write_events(out: &mut String, s: &Scenario) -> std::fmt::Result {
                     "to cash"
                 };
                 format!("sell {} BTC at {price}, {proceeds}", group(*btc))
+            }
+            EventKind::BuyBtc { usd, price_usd } => {
+                let price = price_usd.map_or_else(
+                    || "the month's price".to_owned(),
+                    |p| format!("{} USD", group(p)),
+                );
+                format!(
+                    "buy BTC for {} USD at {price} (cash above min_cash)",
+                    group(*usd)
+                )
+            }
+            EventKind::RepayLoan { usd } => {
+                format!(
+                    "repay {} USD of the loan from cash above min_cash",
+                    group(*usd)
+                )
+            }
+            EventKind::DrawLoan { ltv, max_usd } => {
+                let cap =
+                    max_usd.map_or_else(String::new, |m| format!(", at most {} USD", group(m)));
+                format!("borrow against the reserve up to LTV {ltv}{cap}")
+            }
+            EventKind::RaiseEquity { usd } => format!("raise {} USD of equity", group(*usd)),
+            EventKind::CapexBudget { usd_per_year } => {
+                format!(
+                    "capex budget: at most {} USD of new conversions per 12 months",
+                    group(*usd_per_year)
+                )
             }
         };
         writeln!(out, "  {} ({month}): {what}", event.date)?;

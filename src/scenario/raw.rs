@@ -397,6 +397,16 @@ pub struct RawTreasury {
     pub min_cash_usd: Num,
     pub reserve_floor_btc: Num,
     pub distress_buffer_usd: Num,
+    /// Standing rule, off unless given.
+    pub sell_to_target_ltv: Option<RawSellToTargetLtv>,
+}
+
+/// `sell_to_target_ltv = { trigger_ltv = 0.70, target_ltv = 0.60 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSellToTargetLtv {
+    pub trigger_ltv: Num,
+    pub target_ltv: Num,
 }
 
 impl Default for RawTreasury {
@@ -408,6 +418,7 @@ impl Default for RawTreasury {
             min_cash_usd: Num::lit("20000000"),
             reserve_floor_btc: Num::lit("1000"),
             distress_buffer_usd: Num::lit("10000000"),
+            sell_to_target_ltv: None,
         }
     }
 }
@@ -498,12 +509,41 @@ pub enum RawEvent {
         #[serde(default)]
         price_usd: Option<Num>,
     },
+    BuyBtc {
+        date: String,
+        usd: Num,
+        #[serde(default)]
+        price_usd: Option<Num>,
+    },
+    RepayLoan {
+        date: String,
+        usd: Num,
+    },
+    DrawLoan {
+        date: String,
+        ltv: Num,
+        #[serde(default)]
+        max_usd: Option<Num>,
+    },
+    RaiseEquity {
+        date: String,
+        usd: Num,
+    },
+    CapexBudget {
+        date: String,
+        usd_per_year: Num,
+    },
 }
 
 impl RawEvent {
     pub fn date(&self) -> &str {
         match self {
-            RawEvent::SellBtc { date, .. } => date,
+            RawEvent::SellBtc { date, .. }
+            | RawEvent::BuyBtc { date, .. }
+            | RawEvent::RepayLoan { date, .. }
+            | RawEvent::DrawLoan { date, .. }
+            | RawEvent::RaiseEquity { date, .. }
+            | RawEvent::CapexBudget { date, .. } => date,
         }
     }
 }

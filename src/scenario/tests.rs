@@ -587,3 +587,142 @@ fn junk_values_never_panic() {
         }
     }
 }
+
+#[test]
+fn treasury_scenario_is_the_reference_plus_its_treasury_tools() {
+    let reference = load_shipped("cango_2026.toml");
+    let s = load_shipped("cango_2026_treasury.toml");
+    assert_eq!(s.name, "cango_2026_treasury");
+    assert_eq!(format!("{:?}", s.loan), format!("{:?}", reference.loan));
+    assert_eq!(format!("{:?}", s.sites), format!("{:?}", reference.sites));
+    assert_eq!(
+        s.treasury.sell_to_target_ltv,
+        Some(SellToTargetLtv {
+            trigger_ltv: 0.70,
+            target_ltv: 0.60
+        })
+    );
+    assert!(reference.treasury.sell_to_target_ltv.is_none());
+    let kinds: Vec<&str> = s.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["sell_btc", "capex_budget", "raise_equity", "draw_loan"]
+    );
+    let months: Vec<Option<usize>> = s.events.iter().map(|e| e.month).collect();
+    assert_eq!(months, [Some(0), Some(2), Some(4), Some(7)]);
+    assert!(matches!(
+        s.events[2].kind,
+        EventKind::RaiseEquity { usd } if usd == 50_000_000.0
+    ));
+    assert!(matches!(
+        s.events[3].kind,
+        EventKind::DrawLoan { ltv, max_usd: Some(m) } if ltv == 0.45 && m == 25_000_000.0
+    ));
+    assert!(matches!(
+        s.events[1].kind,
+        EventKind::CapexBudget { usd_per_year } if usd_per_year == 1_300_000_000.0
+    ));
+}
+
+#[test]
+fn treasury_events_parse_with_their_defaults() {
+    let s = Scratch::new(&format!(
+        r#"{ONE_SITE}
+[[events]]
+kind = "buy_btc"
+date = "2026-03-01"
+usd = "1000000.50"
+[[events]]
+kind = "repay_loan"
+date = "2026-04-01"
+usd = 5e6
+[[events]]
+kind = "draw_loan"
+date = "2026-05-01"
+ltv = 0.5
+[[events]]
+kind = "capex_budget"
+date = "2026-06-01"
+usd_per_year = 0
+"#
+    ))
+    .load()
+    .unwrap();
+    assert!(matches!(
+        s.events[0].kind,
+        EventKind::BuyBtc { usd, price_usd: None } if usd == 1_000_000.5
+    ));
+    assert!(matches!(s.events[1].kind, EventKind::RepayLoan { usd } if usd == 5e6));
+    assert!(matches!(
+        s.events[2].kind,
+        EventKind::DrawLoan { ltv, max_usd: None } if ltv == 0.5
+    ));
+    assert!(matches!(
+        s.events[3].kind,
+        EventKind::CapexBudget { usd_per_year } if usd_per_year == 0.0
+    ));
+}
+
+#[test]
+fn treasury_event_and_rule_errors_name_their_key() {
+    let event = |body: &str| format!("[[events]]\ndate = \"2026-03-01\"\n{body}");
+    bad(
+        &event("kind = \"raise_equity\"\nusd = 0"),
+        &["events[0].usd", "> 0"],
+    );
+    bad(
+        &event("kind = \"buy_btc\"\nusd = -5"),
+        &["events[0].usd", "> 0"],
+    );
+    bad(
+        &event("kind = \"buy_btc\"\nusd = 5\nprice_usd = 0"),
+        &["events[0].price_usd"],
+    );
+    bad(
+        &event("kind = \"repay_loan\"\nusd = \"abc\""),
+        &["events[0]", "abc"],
+    );
+    bad(
+        &event("kind = \"draw_loan\"\nltv = 0.7"),
+        &["events[0].ltv", "loan.initial_ltv", "0.7"],
+    );
+    bad(&event("kind = \"draw_loan\"\nltv = 0"), &["events[0].ltv"]);
+    bad(
+        &event("kind = \"draw_loan\"\nltv = 0.5\nmax_usd = -1"),
+        &["events[0].max_usd"],
+    );
+    bad(
+        &event("kind = \"capex_budget\"\nusd_per_year = -1"),
+        &["events[0].usd_per_year", ">= 0"],
+    );
+    bad(
+        &event("kind = \"raise_equity\"\nusd = 5\nbtc = 1"),
+        &["events[0]", "btc"],
+    );
+    bad(
+        "[[events]]\nkind = \"raise_equity\"\ndate = \"2025-12-01\"\nusd = 5",
+        &["events[0].date", "simulation.start"],
+    );
+    bad(
+        "[treasury]\nsell_to_target_ltv = { trigger_ltv = 0.75, target_ltv = 0.6 }",
+        &[
+            "treasury.sell_to_target_ltv.trigger_ltv",
+            "loan.margin_call_ltv",
+        ],
+    );
+    bad(
+        "[treasury]\nsell_to_target_ltv = { trigger_ltv = 0.7, target_ltv = 0.7 }",
+        &[
+            "treasury.sell_to_target_ltv.target_ltv",
+            "treasury.sell_to_target_ltv.trigger_ltv",
+        ],
+    );
+    bad(
+        "[treasury]\nsell_to_target_ltv = { trigger_ltv = 0.7, target_ltv = 0 }",
+        &["treasury.sell_to_target_ltv.target_ltv"],
+    );
+    bad(
+        "[treasury]\nsell_to_target_ltv = { trigger_ltv = 0.7, target = 0.6 }",
+        &["treasury", "target"],
+    );
+}

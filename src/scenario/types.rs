@@ -241,6 +241,18 @@ pub struct Treasury {
     pub reserve_floor_btc: f64,
     /// Cash kept above `min_cash_usd` before distress debt is repaid.
     pub distress_buffer_usd: f64,
+    /// Standing rule: sell BTC to repay the loan when LTV rises above a level.
+    pub sell_to_target_ltv: Option<SellToTargetLtv>,
+}
+
+/// `[treasury] sell_to_target_ltv`: after funding (step 4) and before the
+/// covenant (step 5), if `ltv > trigger_ltv`, sell BTC at `S[t]` and repay
+/// the loan until `ltv = target_ltv` (or the reserve is gone).
+/// Validated: `0 < target_ltv < trigger_ltv < loan.margin_call_ltv`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SellToTargetLtv {
+    pub trigger_ltv: f64,
+    pub target_ltv: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -301,6 +313,36 @@ pub enum EventKind {
         repay_loan: bool,
         price_usd: Option<f64>,
     },
+    /// Spend `min(usd, max(0, cash - min_cash))` on BTC at `price_usd` (or
+    /// the month's BTC price).
+    BuyBtc { usd: f64, price_usd: Option<f64> },
+    /// Repay `min(usd, loan, max(0, cash - min_cash))` of the loan from cash.
+    RepayLoan { usd: f64 },
+    /// Borrow against the reserve up to `ltv`: the loan rises by
+    /// `max(0, ltv * reserve * S[t] - loan)`, at most `max_usd`; cash in.
+    /// Same terms as the loan (rate, covenants).
+    DrawLoan { ltv: f64, max_usd: Option<f64> },
+    /// Cash in from new equity.
+    RaiseEquity { usd: f64 },
+    /// From its month on, the capex of the conversions accepted in each
+    /// 12-month period counted from that month is at most `usd_per_year`
+    /// (an extra condition of the fundability rule, step 1). A later
+    /// budget replaces an earlier one from its month.
+    CapexBudget { usd_per_year: f64 },
+}
+
+impl EventKind {
+    /// The `kind` of the event as written in the file.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventKind::SellBtc { .. } => "sell_btc",
+            EventKind::BuyBtc { .. } => "buy_btc",
+            EventKind::RepayLoan { .. } => "repay_loan",
+            EventKind::DrawLoan { .. } => "draw_loan",
+            EventKind::RaiseEquity { .. } => "raise_equity",
+            EventKind::CapexBudget { .. } => "capex_budget",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -37,6 +37,9 @@ pub fn validate(
     let regions = root.regions(&raw.regions.unwrap_or_else(RawRegion::reference))?;
     let sites = root.sites(fleet, &regions, ai.facility_capex_usd_per_mw_it)?;
     let (policies, baseline) = root.policies(raw.policies.unwrap_or_default())?;
+    let loan = root.at("loan.").loan(&raw.loan, &simulation)?;
+    let treasury = root.at("treasury.").treasury(&raw.treasury, &loan)?;
+    let events = root.events(&raw.events, &simulation, &loan)?;
     Ok(Scenario {
         name: root.name(raw.name)?,
         description: raw.description.unwrap_or_default(),
@@ -46,11 +49,11 @@ pub fn validate(
         ai,
         sites,
         regions,
-        treasury: root.at("treasury.").treasury(&raw.treasury)?,
-        loan: root.at("loan.").loan(&raw.loan, &simulation)?,
+        treasury,
+        loan,
         financing: root.at("financing.").financing(&raw.financing)?,
         valuation: root.at("valuation.").valuation(&raw.valuation)?,
-        events: root.events(&raw.events, &simulation)?,
+        events,
         policies,
         baseline,
         simulation,
@@ -588,8 +591,42 @@ impl<'a> Check<'a> {
             .collect()
     }
 
-    fn treasury(&self, raw: &RawTreasury) -> Result<Treasury> {
+    fn treasury(&self, raw: &RawTreasury, loan: &Loan) -> Result<Treasury> {
+        let sell_to_target_ltv = raw
+            .sell_to_target_ltv
+            .as_ref()
+            .map(|rule| {
+                let c = self.at("sell_to_target_ltv.");
+                let margin_call = loan.margin_call_ltv;
+                let trigger_ltv = c.num("trigger_ltv", rule.trigger_ltv, POSITIVE_SHARE)?;
+                if trigger_ltv >= margin_call {
+                    return Err(c.invalid(
+                        "trigger_ltv",
+                        format!(
+                            "expected a number < loan.margin_call_ltv ({margin_call}), got {}",
+                            rule.trigger_ltv
+                        ),
+                    ));
+                }
+                let target_ltv = c.num("target_ltv", rule.target_ltv, POSITIVE_SHARE)?;
+                if target_ltv >= trigger_ltv {
+                    return Err(c.invalid(
+                        "target_ltv",
+                        format!(
+                            "expected a number < {} ({trigger_ltv}), got {}",
+                            c.key("trigger_ltv"),
+                            rule.target_ltv
+                        ),
+                    ));
+                }
+                Ok(SellToTargetLtv {
+                    trigger_ltv,
+                    target_ltv,
+                })
+            })
+            .transpose()?;
         Ok(Treasury {
+            sell_to_target_ltv,
             reserve_btc: self.num("reserve_btc", raw.reserve_btc, NON_NEGATIVE)?,
             cash_usd: self.num("cash_usd", raw.cash_usd, NON_NEGATIVE)?,
             sell_mined_fraction: self.num("sell_mined_fraction", raw.sell_mined_fraction, SHARE)?,
@@ -681,7 +718,7 @@ impl<'a> Check<'a> {
     }
 
     /// Events with their month, sorted by date (stable).
-    fn events(&self, raw: &[RawEvent], simulation: &Simulation) -> Result<Vec<Event>> {
+    fn events(&self, raw: &[RawEvent], simulation: &Simulation, loan: &Loan) -> Result<Vec<Event>> {
         let mut events = raw
             .iter()
             .enumerate()
@@ -699,6 +736,38 @@ impl<'a> Check<'a> {
                         btc: c.num("btc", *btc, POSITIVE)?,
                         repay_loan: *repay_loan,
                         price_usd: c.opt_num("price_usd", *price_usd, POSITIVE)?,
+                    },
+                    RawEvent::BuyBtc { usd, price_usd, .. } => EventKind::BuyBtc {
+                        usd: c.num("usd", *usd, POSITIVE)?,
+                        price_usd: c.opt_num("price_usd", *price_usd, POSITIVE)?,
+                    },
+                    RawEvent::RepayLoan { usd, .. } => EventKind::RepayLoan {
+                        usd: c.num("usd", *usd, POSITIVE)?,
+                    },
+                    RawEvent::DrawLoan { ltv, max_usd, .. } => {
+                        // A lender lends at most at its initial LTV; above it
+                        // the pledged collateral would exceed the reserve.
+                        let initial = loan.initial_ltv;
+                        let range = Range {
+                            lo: Lo::Above(0.0),
+                            hi: Some(initial.min(1.0)),
+                        };
+                        let ltv = c.num("ltv", *ltv, range).map_err(|_| {
+                            c.invalid(
+                                "ltv",
+                                format!("expected a number in (0, loan.initial_ltv = {initial}], got {ltv}"),
+                            )
+                        })?;
+                        EventKind::DrawLoan {
+                            ltv,
+                            max_usd: c.opt_num("max_usd", *max_usd, POSITIVE)?,
+                        }
+                    }
+                    RawEvent::RaiseEquity { usd, .. } => EventKind::RaiseEquity {
+                        usd: c.num("usd", *usd, POSITIVE)?,
+                    },
+                    RawEvent::CapexBudget { usd_per_year, .. } => EventKind::CapexBudget {
+                        usd_per_year: c.num("usd_per_year", *usd_per_year, NON_NEGATIVE)?,
                     },
                 };
                 Ok(Event { date, month, kind })

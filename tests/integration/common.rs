@@ -21,11 +21,12 @@ pub fn load(name: &str) -> Scenario {
 }
 
 /// The shipped scenarios.
-pub const SHIPPED: [&str; 4] = [
+pub const SHIPPED: [&str; 5] = [
     "smoke",
     "cango_2026",
     "cango_2026_no_delever",
     "cango_2026_colocation",
+    "cango_2026_treasury",
 ];
 
 /// One month of a replay, owned.

@@ -27,6 +27,7 @@ fn run(paths: u64, threads: usize) -> Summary {
     Engine::new(sc).run(&RunOptions {
         threads,
         progress: false,
+        worst: 0,
     })
 }
 

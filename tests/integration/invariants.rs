@@ -18,9 +18,10 @@ fn engines() -> Vec<Engine> {
 fn check_balances(r: &Record) {
     let f = &r.flows;
     let (o, c) = (&r.open, &r.close);
-    let btc = o.reserve_btc - f.event_sale_btc + f.btc_mined
+    let btc = o.reserve_btc - f.event_sale_btc + f.event_buy_btc + f.btc_mined
         - f.mined_sold_btc
         - f.funding_sale_btc
+        - f.target_ltv_sale_btc
         - f.margin_call_sale_btc
         - f.liquidation_sale_btc
         - f.maturity_sale_btc;
@@ -31,7 +32,11 @@ fn check_balances(r: &Record) {
         c.reserve_btc,
         btc
     );
-    let cash = o.cash_usd + f.event_cash_in_usd + f.mined_sold_usd + f.ai_revenue_usd
+    let cash = o.cash_usd + f.event_cash_in_usd - f.event_buy_usd - f.event_repay_loan_usd
+        + f.event_loan_drawn_usd
+        + f.event_equity_usd
+        + f.mined_sold_usd
+        + f.ai_revenue_usd
         - f.mining_power_usd
         - f.mining_opex_usd
         - f.ai_power_usd
@@ -54,8 +59,9 @@ fn check_balances(r: &Record) {
         c.cash_usd,
         cash
     );
-    let loan = o.loan_usd
-        - f.event_loan_repayment_usd
+    let loan = o.loan_usd - f.event_loan_repayment_usd - f.event_repay_loan_usd
+        + f.event_loan_drawn_usd
+        - f.target_ltv_sale_usd
         - f.margin_call_cash_usd
         - f.margin_call_sale_usd
         - f.liquidation_loan_closed_usd
@@ -173,9 +179,12 @@ fn check_fundable(engine: &Engine, r: &Record, before: &[SiteState], s: f64) {
     let equity_share = 1.0 - sc.financing.capex_debt_share;
     // The treasury after step 0.
     let mut tr = r.open;
-    tr.reserve_btc -= r.flows.event_sale_btc;
-    tr.loan_usd -= r.flows.event_loan_repayment_usd;
-    tr.cash_usd += r.flows.event_cash_in_usd;
+    let f = &r.flows;
+    tr.reserve_btc += f.event_buy_btc - f.event_sale_btc;
+    tr.loan_usd += f.event_loan_drawn_usd - f.event_loan_repayment_usd - f.event_repay_loan_usd;
+    tr.cash_usd += f.event_cash_in_usd + f.event_loan_drawn_usd + f.event_equity_usd
+        - f.event_buy_usd
+        - f.event_repay_loan_usd;
     let liquid = (tr.cash_usd - sc.treasury.min_cash_usd).max(0.0)
         + (tr.free_btc(s, sc.loan.initial_ltv) - sc.treasury.reserve_floor_btc).max(0.0) * s;
     // Installments still due (this month included) of conversions under way.
@@ -214,13 +223,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn invariants_hold_on_random_paths(scenario in 0usize..4, path in 0u64..1_000_000) {
+    fn invariants_hold_on_random_paths(scenario in 0usize..SHIPPED.len(), path in 0u64..1_000_000) {
         let engine = Engine::new(load(SHIPPED[scenario]));
         check_path(&engine, path);
     }
 
     #[test]
-    fn no_policy_sees_a_later_month(scenario in 0usize..4, path in 0u64..1_000_000, cut in 0usize..23, factor in 0.2f64..5.0) {
+    fn no_policy_sees_a_later_month(scenario in 0usize..SHIPPED.len(), path in 0u64..1_000_000, cut in 0usize..23, factor in 0.2f64..5.0) {
         // Change the market after month `cut`: every month up to `cut` must
         // replay identically, for every policy.
         let engine = Engine::new(load(SHIPPED[scenario]));

@@ -1,9 +1,11 @@
 //! Integration tests, built as one binary (as ripgrep does): closed forms and
 //! hand checks of the model, invariants of the monthly step, determinism of
-//! the engine, and the command line.
+//! the engine, the command line, the replay ledger and the treasury events.
 
 mod cli;
 mod common;
 mod determinism;
 mod invariants;
+mod ledger;
 mod model;
+mod treasury;
