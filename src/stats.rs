@@ -250,6 +250,12 @@ struct MetricLayout {
     k: usize,
     /// Index of the first cell in the counts array.
     cell_start: usize,
+    /// The first and last edge of each window, in order: a value's place
+    /// among them says whether it falls in a window (then a short search
+    /// finds its bin) or in a gap between windows (one wide cell).
+    bounds: [f64; 10],
+    /// Index (within the metric's edges) of each bound.
+    bound_idx: [u32; 10],
 }
 
 /// Cell numbering within a metric, for `k` distinct edges `e_0 < ... < e_{k-1}`:
@@ -277,20 +283,33 @@ pub const TARGET_WINDOW: f64 = 0.03;
 /// percentile fall outside its window, the rank error reported for it is the
 /// mass of the wide cell, so the miss is visible, not silent.
 pub fn edge_ranks(last: usize, intervals: usize) -> impl Iterator<Item = usize> {
-    // Round half up, in integers: round(j * last / n).
-    let rank = move |j: usize| (2 * j * last + intervals) / (2 * intervals);
-    let mut ranks: Vec<usize> = PERCENTILES
-        .iter()
-        .flat_map(move |&q| {
-            let lo = ((q - TARGET_WINDOW).max(0.0) * intervals as f64).floor() as usize;
-            let hi = ((q + TARGET_WINDOW).min(1.0) * intervals as f64).ceil() as usize;
-            (lo..=hi.min(intervals)).map(rank)
-        })
+    let mut ranks: Vec<usize> = windows(intervals)
+        .into_iter()
+        .flat_map(move |(lo, hi)| (lo..=hi).map(move |j| rank_of(j, last, intervals)))
         .collect();
     ranks.sort_unstable();
     ranks.dedup();
     ranks.into_iter()
 }
+
+/// The pilot rank of quantile `j / intervals`: `round(j last / intervals)`,
+/// rounding half up, in integers.
+fn rank_of(j: usize, last: usize, intervals: usize) -> usize {
+    (2 * j * last + intervals) / (2 * intervals)
+}
+
+/// Per reported percentile, its window `[lo, hi]` in units of `1/intervals`.
+fn windows(intervals: usize) -> [(usize, usize); 5] {
+    PERCENTILES.map(|q| {
+        let lo = ((q - TARGET_WINDOW).max(0.0) * intervals as f64).floor() as usize;
+        let hi = ((q + TARGET_WINDOW).min(1.0) * intervals as f64).ceil() as usize;
+        (lo, hi.min(intervals))
+    })
+}
+
+// The windows must not overlap (the lookup relies on their bounds being in
+// order): the closest percentiles are 20 points apart.
+const _: () = assert!(TARGET_WINDOW < 0.1);
 
 /// Histogram bin edges for every metric, at the quantiles of a pilot run,
 /// with a lookup grid per metric so that binning a value costs a few ns.
@@ -373,33 +392,42 @@ impl QuantileLayout {
             edges: Vec::new(),
             n_cells: 0,
         };
-        let per_metric: Vec<Vec<f64>> = (0..n_metrics)
+        let per_metric: Vec<(Vec<f64>, [f64; 10])> = (0..n_metrics)
             .into_par_iter()
             .map(|m| {
                 let mut column = column(m);
                 column.retain(|x| x.is_finite());
                 column.sort_unstable_by(f64::total_cmp);
                 let mut metric_edges = Vec::new();
+                let mut bounds = [0.0; 10];
                 if let Some(last) = column.len().checked_sub(1) {
                     // `+ 0.0` turns -0.0 into 0.0, so a zero edge prints as 0.
                     metric_edges.extend(edge_ranks(last, intervals).map(|r| column[r] + 0.0));
                     metric_edges.dedup();
+                    for (w, (lo, hi)) in windows(intervals).into_iter().enumerate() {
+                        bounds[2 * w] = column[rank_of(lo, last, intervals)] + 0.0;
+                        bounds[2 * w + 1] = column[rank_of(hi, last, intervals)] + 0.0;
+                    }
                 }
-                metric_edges
+                (metric_edges, bounds)
             })
             .collect();
-        for metric_edges in per_metric {
-            layout.push_metric(&metric_edges);
+        for (metric_edges, bounds) in per_metric {
+            layout.push_metric(&metric_edges, bounds);
         }
         layout
     }
 
-    fn push_metric(&mut self, edges: &[f64]) {
+    fn push_metric(&mut self, edges: &[f64], bounds: [f64; 10]) {
         let k = edges.len();
+        // Every bound is an edge: its index is where it sits among them.
+        let bound_idx = bounds.map(|b| edges.partition_point(|&e| e < b) as u32);
         self.metrics.push(MetricLayout {
             edge_start: self.edges.len(),
             k,
             cell_start: self.n_cells,
+            bounds,
+            bound_idx,
         });
         self.edges.extend_from_slice(edges);
         self.n_cells += if k == 0 { 1 } else { 2 * k + 1 };
@@ -422,8 +450,10 @@ impl QuantileLayout {
         self.n_cells
     }
 
-    /// Cell index (within metric `ml`) of the value `x`: a binary search
-    /// (std's `partition_point`, branch-free) over the metric's edges.
+    /// Cell index (within metric `ml`) of the value `x`. Edges exist only
+    /// inside the five windows, so `x` is first placed among the windows'
+    /// ten bounds (branch-free compares); only a value inside a window needs
+    /// a binary search, over that window's edges.
     #[inline(always)]
     fn cell_of(&self, ml: &MetricLayout, x: f64) -> usize {
         let k = ml.k;
@@ -434,15 +464,21 @@ impl QuantileLayout {
             return 2 * k;
         }
         let edges = &self.edges[ml.edge_start..ml.edge_start + k];
-        // Number of edges <= x.
-        let le = edges.partition_point(|&e| e <= x);
-        if le == 0 {
-            0
-        } else if edges[le - 1] == x {
-            2 * le - 1
+        let c: usize = ml.bounds.iter().map(|&b| usize::from(b <= x)).sum();
+        // j: the last edge <= x.
+        let j = if c == 0 {
+            return 0;
+        } else if c % 2 == 0 {
+            // In a gap (or past the last edge): no edge between the window's
+            // last edge and x.
+            ml.bound_idx[c - 1] as usize
         } else {
-            2 * le
-        }
+            // In window (c - 1) / 2: edges[lo] <= x < edges[hi].
+            let lo = ml.bound_idx[c - 1] as usize;
+            let hi = ml.bound_idx[c] as usize;
+            lo + edges[lo..hi].partition_point(|&e| e <= x) - 1
+        };
+        if edges[j] == x { 2 * j + 1 } else { 2 * j + 2 }
     }
 
     /// Cell `c` of metric `ml`, given the metric's tracked min and max.
@@ -584,6 +620,15 @@ impl QuantileHistograms {
     #[inline]
     fn insert_column_in(&mut self, layout: &QuantileLayout, m: usize, values: &[f64]) {
         let ml = &layout.metrics[m];
+        // Read the metric's counts in order first (one load per cache line):
+        // sequential reads are prefetched and stream in, where the scattered
+        // increments below would each wait for memory.
+        let cells = if ml.k == 0 { 1 } else { 2 * ml.k + 1 };
+        let warm: u64 = self.counts[ml.cell_start..ml.cell_start + cells]
+            .iter()
+            .step_by(8)
+            .sum();
+        std::hint::black_box(warm);
         for &x in values {
             let c = layout.cell_of(ml, x);
             self.tally(ml, m, c, x);
