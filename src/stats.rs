@@ -17,14 +17,17 @@
 //! **A pilot for the percentiles.** Exact percentiles need all values; a
 //! histogram needs bin edges known in advance. We run a pilot (a few thousand
 //! paths, kept in memory) and put the edges at the pilot's own quantiles
-//! ([`QuantileLayout::from_pilot`]): each bin then holds about `1/intervals`
-//! of the mass whatever the shape of the distribution (skewed, heavy-tailed,
-//! with point masses). A percentile read from the histogram is off by at most
-//! the mass of the bin it falls in, which the histogram knows exactly, so the
-//! rank error is bounded *and measured* ([`Quantiles::max_rank_error`]) rather
-//! than assumed. Counts are integers, so merging is exact here too. Values
-//! equal to an edge are counted in an "atom" cell of their own, so point
-//! masses (a metric that is 0 on most paths) come out exact.
+//! ([`QuantileLayout::from_pilot`]), every `1/intervals` of the mass, but only
+//! within [`TARGET_WINDOW`] of the five reported percentiles: only those
+//! ranks are ever read, and a small histogram stays in cache. Each bin then
+//! holds about `1/intervals` of the mass whatever the shape of the
+//! distribution (skewed, heavy-tailed, with point masses). A percentile read
+//! from the histogram is off by at most the mass of the bin it falls in,
+//! which the histogram knows exactly, so the rank error is bounded *and
+//! measured* ([`Quantiles::max_rank_error`]) rather than assumed. Counts are
+//! integers, so merging is exact here too. Values equal to an edge are
+//! counted in an "atom" cell of their own, so point masses (a metric that is
+//! 0 on most paths) come out exact.
 
 use std::cmp::Ordering;
 use std::ops::{Add, AddAssign};
