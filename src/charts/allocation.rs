@@ -39,45 +39,38 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
         .fold(0.0, f64::max);
     let y_range = padded(0.0, hi, true);
     let fmt = |y: &f64| thousands(*y, 0);
-    let cols = grid_cols(s.policies.len());
-    for (i, (p, area)) in s
-        .policies
-        .iter()
-        .zip(panel_grid(&body, s.policies.len()))
-        .enumerate()
-    {
-        let panel = MonthPanel {
-            title: &p.name,
-            title_color: policy_color(i),
-            dates: &dates,
-            y_range,
-            y_fmt: &fmt,
-            y_desc: (i % cols == 0).then_some("Power (MW)"),
-            halvings: &s.halvings,
-        };
-        let mut chart = month_panel(&area, &panel)?;
-        let m = &p.months;
-        draw_stack(
-            &mut chart,
-            &[
-                (
-                    m.iter()
-                        .map(|m| (m.mw_mining - m.mw_curtailed).max(0.0))
-                        .collect(),
-                    MINING,
-                ),
-                (
-                    m.iter().map(|m| m.mw_curtailed.max(0.0)).collect(),
-                    CURTAILED,
-                ),
-                (
-                    m.iter().map(|m| m.mw_converting.max(0.0)).collect(),
-                    CONVERTING,
-                ),
-                (m.iter().map(|m| m.mw_ai.max(0.0)).collect(), AI),
-            ],
-        )?;
-        mark_halvings(&mut chart, &panel)?;
-    }
+    policy_panels(
+        s,
+        panel_grid(&body, s.policies.len()),
+        grid_cols(s.policies.len()),
+        &dates,
+        y_range,
+        &fmt,
+        "Power (MW)",
+        |_, p, chart| {
+            let m = &p.months;
+            draw_stack(
+                chart,
+                &[
+                    (
+                        m.iter()
+                            .map(|m| (m.mw_mining - m.mw_curtailed).max(0.0))
+                            .collect(),
+                        MINING,
+                    ),
+                    (
+                        m.iter().map(|m| m.mw_curtailed.max(0.0)).collect(),
+                        CURTAILED,
+                    ),
+                    (
+                        m.iter().map(|m| m.mw_converting.max(0.0)).collect(),
+                        CONVERTING,
+                    ),
+                    (m.iter().map(|m| m.mw_ai.max(0.0)).collect(), AI),
+                ],
+            )?;
+            Ok(())
+        },
+    )?;
     Ok(())
 }

@@ -40,21 +40,20 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
     );
     let y_range = padded(lo, hi, true);
     let fmt = |y: &f64| thousands(*y, 0);
-    for (i, (p, area)) in s.policies.iter().zip(top.split_evenly((1, n))).enumerate() {
-        let panel = MonthPanel {
-            title: &p.name,
-            title_color: policy_color(i),
-            dates: &dates,
-            y_range,
-            y_fmt: &fmt,
-            y_desc: (i == 0).then_some("BTC reserve (BTC)"),
-            halvings: &s.halvings,
-        };
-        let mut chart = month_panel(&area, &panel)?;
-        let stats: Vec<Stats> = p.months.iter().map(|m| m.reserve_btc).collect();
-        draw_fan(&mut chart, &stats, policy_color(i), true)?;
-        mark_halvings(&mut chart, &panel)?;
-    }
+    policy_panels(
+        s,
+        top.split_evenly((1, n)),
+        n,
+        &dates,
+        y_range,
+        &fmt,
+        "BTC reserve (BTC)",
+        |i, p, chart| {
+            let stats: Vec<Stats> = p.months.iter().map(|m| m.reserve_btc).collect();
+            draw_fan(chart, &stats, policy_color(i), true)?;
+            Ok(())
+        },
+    )?;
     let rows: Vec<Row> = s
         .policies
         .iter()

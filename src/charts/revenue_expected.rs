@@ -35,35 +35,28 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
     let money = MoneyAxis::for_range(y_range.0, y_range.1);
     let fmt = |y: &f64| money.fmt(*y);
     let desc = format!("Revenue per month ({})", money.unit());
-    let cols = grid_cols(s.policies.len());
-    for (i, (p, area)) in s
-        .policies
-        .iter()
-        .zip(panel_grid(&body, s.policies.len()))
-        .enumerate()
-    {
-        let panel = MonthPanel {
-            title: &p.name,
-            title_color: policy_color(i),
-            dates: &dates,
-            y_range,
-            y_fmt: &fmt,
-            y_desc: (i % cols == 0).then_some(desc.as_str()),
-            halvings: &s.halvings,
-        };
-        let mut chart = month_panel(&area, &panel)?;
-        let mining = p
-            .months
-            .iter()
-            .map(|m| m.mining_revenue_usd.mean.max(0.0))
-            .collect();
-        let ai = p
-            .months
-            .iter()
-            .map(|m| m.ai_revenue_usd.mean.max(0.0))
-            .collect();
-        draw_stack(&mut chart, &[(mining, MINING), (ai, AI)])?;
-        mark_halvings(&mut chart, &panel)?;
-    }
+    policy_panels(
+        s,
+        panel_grid(&body, s.policies.len()),
+        grid_cols(s.policies.len()),
+        &dates,
+        y_range,
+        &fmt,
+        &desc,
+        |_, p, chart| {
+            let mining = p
+                .months
+                .iter()
+                .map(|m| m.mining_revenue_usd.mean.max(0.0))
+                .collect();
+            let ai = p
+                .months
+                .iter()
+                .map(|m| m.ai_revenue_usd.mean.max(0.0))
+                .collect();
+            draw_stack(chart, &[(mining, MINING), (ai, AI)])?;
+            Ok(())
+        },
+    )?;
     Ok(())
 }

@@ -30,26 +30,19 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
     let money = MoneyAxis::for_range(y_range.0, y_range.1);
     let fmt = |y: &f64| money.fmt(*y);
     let desc = format!("Revenue per month ({})", money.unit());
-    let cols = grid_cols(s.policies.len());
-    for (i, (p, area)) in s
-        .policies
-        .iter()
-        .zip(panel_grid(&body, s.policies.len()))
-        .enumerate()
-    {
-        let panel = MonthPanel {
-            title: &p.name,
-            title_color: policy_color(i),
-            dates: &dates,
-            y_range,
-            y_fmt: &fmt,
-            y_desc: (i % cols == 0).then_some(desc.as_str()),
-            halvings: &s.halvings,
-        };
-        let mut chart = month_panel(&area, &panel)?;
-        let stats: Vec<Stats> = p.months.iter().map(|m| m.revenue_usd).collect();
-        draw_fan(&mut chart, &stats, policy_color(i), true)?;
-        mark_halvings(&mut chart, &panel)?;
-    }
+    policy_panels(
+        s,
+        panel_grid(&body, s.policies.len()),
+        grid_cols(s.policies.len()),
+        &dates,
+        y_range,
+        &fmt,
+        &desc,
+        |i, p, chart| {
+            let stats: Vec<Stats> = p.months.iter().map(|m| m.revenue_usd).collect();
+            draw_fan(chart, &stats, policy_color(i), true)?;
+            Ok(())
+        },
+    )?;
     Ok(())
 }

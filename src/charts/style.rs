@@ -16,7 +16,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::format::thousands;
-use crate::summary::{Stats, Summary};
+use crate::summary::{PolicySummary, Stats, Summary};
 
 /// Image size of every chart, pixels (a 16:9 slide).
 pub const WIDTH: u32 = 1920;
@@ -443,6 +443,41 @@ pub struct MonthPanel<'a> {
     pub y_desc: Option<&'a str>,
     /// Halving dates to mark, `YYYY-MM-DD`.
     pub halvings: &'a [String],
+}
+
+/// Small multiples: one monthly panel per policy, in `areas` (laid out in
+/// `cols` columns), all on `y_range`; the axis description goes on the first
+/// column. `draw` fills policy i's panel; the halvings are marked on top.
+#[allow(clippy::too_many_arguments)]
+pub fn policy_panels<DB: DrawingBackend>(
+    s: &Summary,
+    areas: Vec<DrawingArea<DB, Shift>>,
+    cols: usize,
+    dates: &[String],
+    y_range: (f64, f64),
+    y_fmt: &dyn Fn(&f64) -> String,
+    y_desc: &str,
+    mut draw: impl FnMut(
+        usize,
+        &PolicySummary,
+        &mut ChartContext<'_, DB, MonthCoord>,
+    ) -> ChartResult<(), DB>,
+) -> ChartResult<(), DB> {
+    for (i, (p, area)) in s.policies.iter().zip(areas).enumerate() {
+        let panel = MonthPanel {
+            title: &p.name,
+            title_color: policy_color(i),
+            dates,
+            y_range,
+            y_fmt,
+            y_desc: (i % cols == 0).then_some(y_desc),
+            halvings: &s.halvings,
+        };
+        let mut chart = month_panel(&area, &panel)?;
+        draw(i, p, &mut chart)?;
+        mark_halvings(&mut chart, &panel)?;
+    }
+    Ok(())
 }
 
 /// Build a monthly panel: title, mesh, month ticks. Draw the data, then
