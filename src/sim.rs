@@ -65,6 +65,17 @@ impl TreasuryState {
         }
     }
 
+    /// Sell BTC at `s`, the proceeds repaying the loan, until `ltv = target_ltv`
+    /// exactly: `x` with `loan - x s = target_ltv (reserve - x) s`, at most the
+    /// reserve. Returns the BTC sold and the USD repaid.
+    pub fn sell_to_ltv(&mut self, s: f64, target_ltv: f64) -> (f64, f64) {
+        let excess_usd = self.loan_usd - target_ltv * self.reserve_btc * s;
+        let btc = (excess_usd / (s * (1.0 - target_ltv))).min(self.reserve_btc);
+        self.reserve_btc -= btc;
+        self.loan_usd -= btc * s;
+        (btc, btc * s)
+    }
+
     /// `reserve * s + cash - loan - project debt - distress`.
     pub fn net_reserve_usd(&self, s: f64) -> f64 {
         self.reserve_btc * s + self.cash_usd
@@ -638,14 +649,9 @@ impl Model {
                 && tr.loan_usd > 0.0
                 && tr.ltv(s) > rule.trigger_ltv
             {
-                // Sell x BTC so that (loan - x s) = target (reserve - x) s.
-                let target = rule.target_ltv * tr.reserve_btc * s;
-                let x =
-                    ((tr.loan_usd - target) / (s * (1.0 - rule.target_ltv))).min(tr.reserve_btc);
-                fl.target_ltv_sale_btc = x;
-                fl.target_ltv_sale_usd = x * s;
-                tr.reserve_btc -= x;
-                tr.loan_usd -= x * s;
+                let (btc, usd) = tr.sell_to_ltv(s, rule.target_ltv);
+                fl.target_ltv_sale_btc = btc;
+                fl.target_ltv_sale_usd = usd;
             }
 
             // Step 5: covenant.
@@ -682,13 +688,9 @@ impl Model {
                 tr.loan_usd -= cash;
                 fl.margin_call_cash_usd = cash;
                 if tr.loan_usd > target {
-                    // Sell x BTC so that (loan - x s) = initial_ltv (reserve - x) s.
-                    let x =
-                        ((tr.loan_usd - target) / (s * (1.0 - r.initial_ltv))).min(tr.reserve_btc);
-                    fl.margin_call_sale_btc = x;
-                    fl.margin_call_sale_usd = x * s;
-                    tr.reserve_btc -= x;
-                    tr.loan_usd -= x * s;
+                    let (btc, usd) = tr.sell_to_ltv(s, r.initial_ltv);
+                    fl.margin_call_sale_btc = btc;
+                    fl.margin_call_sale_usd = usd;
                 }
             }
 

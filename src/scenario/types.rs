@@ -6,10 +6,10 @@
 //! and the correlation matrix has a Cholesky factor. The simulation reads these
 //! structs and never re-checks them.
 //!
-//! Money is `f64` here: the simulation runs in f64. The exact decimal values
-//! the user wrote (TOML strings such as `"305000000.00"`) are kept in
-//! `Scenario::source_toml` for the record and used where exactness matters
-//! (the replay ledger).
+//! Money is `f64` here: the simulation runs in f64. A value the user wrote
+//! as an exact decimal string (`"305000000.00"`) is parsed as a Decimal and
+//! converted once; the replay ledger rounds every flow to the cent (USD) or
+//! the satoshi (BTC) when it writes a row.
 
 use chrono::NaiveDate;
 
