@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::rows::{Axis, Column, Mark, Row, draw_rows};
+use super::rows::{Axis, Column, Mark, draw_rows, policy_rows};
 use super::style::*;
 use crate::format::{pct, usd_m};
 use crate::summary::Summary;
@@ -33,17 +33,7 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
             footer: &footer,
         },
     )?;
-    let rows: Vec<Row> = s
-        .policies
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Row {
-            label: p.name.clone(),
-            color: policy_color(i),
-            group: None,
-            shade: i % 2 == 1,
-        })
-        .collect();
+    let rows = policy_rows(s);
     let prob = |title: &str, get: fn(&crate::summary::PolicySummary) -> f64| Column {
         title: title.into(),
         note: "share of paths".into(),

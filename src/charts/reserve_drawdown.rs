@@ -9,7 +9,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::rows::{Axis, Column, Mark, Row, draw_rows};
+use super::rows::{Axis, Column, Mark, draw_rows, policy_rows};
 use super::style::*;
 use crate::format::{pct, thousands, usd_m};
 use crate::summary::{Stats, Summary};
@@ -54,17 +54,7 @@ pub fn draw<DB: DrawingBackend>(s: &Summary, root: &DrawingArea<DB, Shift>) -> C
             Ok(())
         },
     )?;
-    let rows: Vec<Row> = s
-        .policies
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Row {
-            label: p.name.clone(),
-            color: policy_color(i),
-            group: None,
-            shade: i % 2 == 1,
-        })
-        .collect();
+    let rows = policy_rows(s);
     let columns = [
         Column {
             title: "Max drawdown of net reserve (USD)".into(),

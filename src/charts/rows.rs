@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::style::*;
-use crate::summary::Stats;
+use crate::summary::{Stats, Summary};
 
 /// One row: its label (in its colour) and, on the first row of a group, the
 /// group's name (a scenario in the comparison).
@@ -23,6 +23,20 @@ pub struct Row {
     pub group: Option<String>,
     /// Shade the row's band (alternate groups).
     pub shade: bool,
+}
+
+/// One row per policy of a run, in its colour, bands alternating.
+pub fn policy_rows(s: &Summary) -> Vec<Row> {
+    s.policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Row {
+            label: p.name.clone(),
+            color: policy_color(i),
+            group: None,
+            shade: i % 2 == 1,
+        })
+        .collect()
 }
 
 /// How a figure is drawn in its row.
