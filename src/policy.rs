@@ -107,7 +107,7 @@ pub struct Staged {
 
 impl Policy for Staged {
     fn decide(&self, view: &PolicyView<'_>, _: &mut PolicyMemory, requests: &mut Vec<usize>) {
-        if view.t % 3 != 0 {
+        if !view.t.is_multiple_of(3) {
             return;
         }
         let want = self

@@ -351,7 +351,7 @@ impl QuantileLayout {
             "intervals must be in 1..={INTERVALS_MAX}"
         );
         assert!(
-            n_metrics == 0 || pilot.len() % n_metrics == 0,
+            n_metrics == 0 || pilot.len().is_multiple_of(n_metrics),
             "pilot length {} is not a multiple of n_metrics {}",
             pilot.len(),
             n_metrics
@@ -370,7 +370,7 @@ impl QuantileLayout {
     /// multiple of `rows`.
     pub fn from_columns(columns: &[f64], rows: usize, intervals: usize) -> QuantileLayout {
         assert!(
-            rows > 0 && columns.len() % rows == 0,
+            rows > 0 && columns.len().is_multiple_of(rows),
             "columns length {} is not a multiple of rows {rows}",
             columns.len()
         );
@@ -471,7 +471,7 @@ impl QuantileLayout {
         // j: the last edge <= x.
         let j = if c == 0 {
             return 0;
-        } else if c % 2 == 0 {
+        } else if c.is_multiple_of(2) {
             // In a gap (or past the last edge): no edge between the window's
             // last edge and x.
             ml.bound_idx[c - 1] as usize
@@ -555,61 +555,12 @@ impl QuantileHistograms {
     }
 
     /// Counts one path: `row[m]` is metric `m`. NaN counts as above every value.
-    #[inline]
     pub fn insert_row(&mut self, row: &[f64]) {
-        let layout = &*self.layout;
-        debug_assert_eq!(row.len(), layout.n_metrics, "row length != n_metrics");
-        for ((ml, &x), (min, max)) in layout
-            .metrics
-            .iter()
-            .zip(row)
-            .zip(self.min.iter_mut().zip(self.max.iter_mut()))
-        {
-            let c = layout.cell_of(ml, x);
-            self.counts[ml.cell_start + c] += 1;
-            // The extremes matter only for the end cells; tracking them there
-            // keeps the common path branch-light.
-            if c == 0 {
-                *min = total_min(*min, x);
-            }
-            if c == 2 * ml.k {
-                *max = total_max(*max, x);
-            }
-        }
-    }
-
-    /// Counts a batch of paths: `rows` is row-major, `rows[i * n_metrics + m]`
-    /// is metric `m` of path `i`. Same result as [`insert_row`](Self::insert_row)
-    /// on each row, but metric by metric, so one metric's edges and counts
-    /// stay in cache for the whole batch: much faster when the layout is
-    /// larger than the cache (thousands of metrics).
-    pub fn insert_rows(&mut self, rows: &[f64]) {
-        /// Metrics transposed at a time: 16 f64 = two cache lines of a row.
-        const BLOCK: usize = 16;
         let layout = Arc::clone(&self.layout);
-        let n = layout.n_metrics;
-        if n == 0 {
-            return;
-        }
-        assert!(
-            rows.len() % n == 0,
-            "rows length is not a multiple of n_metrics"
-        );
-        let r = rows.len() / n;
-        // Transpose a block of metrics into contiguous columns, then count
-        // each column: every row's cache lines are read once, and one
-        // metric's edges, grid and counts stay hot for its whole column.
-        let mut columns = vec![0.0; BLOCK * r];
-        for m0 in (0..n).step_by(BLOCK) {
-            let b = BLOCK.min(n - m0);
-            for (i, row) in rows.chunks_exact(n).enumerate() {
-                for (k, &x) in row[m0..m0 + b].iter().enumerate() {
-                    columns[k * r + i] = x;
-                }
-            }
-            for k in 0..b {
-                self.insert_column_in(&layout, m0 + k, &columns[k * r..(k + 1) * r]);
-            }
+        debug_assert_eq!(row.len(), layout.n_metrics, "row length != n_metrics");
+        for ((m, ml), &x) in layout.metrics.iter().enumerate().zip(row) {
+            let c = layout.cell_of(ml, x);
+            self.tally(ml, m, c, x);
         }
     }
 
@@ -623,15 +574,6 @@ impl QuantileHistograms {
     #[inline]
     fn insert_column_in(&mut self, layout: &QuantileLayout, m: usize, values: &[f64]) {
         let ml = &layout.metrics[m];
-        // Read the metric's counts in order first (one load per cache line):
-        // sequential reads are prefetched and stream in, where the scattered
-        // increments below would each wait for memory.
-        let cells = if ml.k == 0 { 1 } else { 2 * ml.k + 1 };
-        let warm: u64 = self.counts[ml.cell_start..ml.cell_start + cells]
-            .iter()
-            .step_by(8)
-            .sum();
-        std::hint::black_box(warm);
         for &x in values {
             let c = layout.cell_of(ml, x);
             self.tally(ml, m, c, x);
@@ -1184,15 +1126,19 @@ mod tests {
     }
 
     #[test]
-    fn insert_rows_equals_insert_row() {
+    fn insert_column_equals_insert_row() {
         let rows = sample_rows(3_000, 10);
         let layout = layout_for(&rows, 1_000);
         let mut one_by_one = QuantileHistograms::new(layout.clone());
         rows.iter().for_each(|row| one_by_one.insert_row(row));
-        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+        // Batches of 37 paths, counted a column at a time (as the engine does).
         let mut batched = QuantileHistograms::new(layout);
-        flat.chunks(37 * N_DISTS)
-            .for_each(|b| batched.insert_rows(b));
+        for batch in rows.chunks(37) {
+            for m in 0..N_DISTS {
+                let column: Vec<f64> = batch.iter().map(|row| row[m]).collect();
+                batched.insert_column(m, &column);
+            }
+        }
         assert_eq!(batched, one_by_one);
     }
 

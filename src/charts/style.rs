@@ -314,7 +314,7 @@ pub fn month_ticks(dates: &[String], width_px: u32) -> Vec<f64> {
                 if step >= 12 {
                     m == 0 && year.unwrap_or(0) % (step / 12) == 0
                 } else {
-                    m % step == 0
+                    m.is_multiple_of(step)
                 }
             })
             .map(|t| t as f64)
