@@ -140,10 +140,14 @@ pub struct Worker {
     pub scratch: Scratch,
     pub outcome: PolicyOutcome,
     row: Vec<f64>,
-    /// The current chunk, column-major: `cols[m * CHUNK_PATHS + j]` is
-    /// metric m of the chunk's path j. Summing and counting a column at a
-    /// time keeps each metric's accumulators in cache.
+    /// The current chunk's percentile metrics, column-major: `cols[m *
+    /// CHUNK_PATHS + j]` is metric m of the chunk's path j. Counting a
+    /// column at a time keeps each metric's histogram in cache.
     cols: Vec<f64>,
+    /// The current chunk's f64 sums and sums of squares of every metric,
+    /// taken in path order (so their bits do not depend on the threads).
+    sum: Vec<f64>,
+    sum_sq: Vec<f64>,
 }
 
 /// Aggregates of a set of chunks. `+=` is exact (order-independent).
@@ -216,7 +220,9 @@ impl Engine {
             scratch: Scratch::default(),
             outcome: PolicyOutcome::default(),
             row: vec![0.0; self.layout.n_total],
-            cols: vec![0.0; CHUNK_PATHS as usize * self.layout.n_total],
+            cols: vec![0.0; CHUNK_PATHS as usize * self.layout.n_quantile],
+            sum: vec![0.0; self.layout.n_total],
+            sum_sq: vec![0.0; self.layout.n_total],
         }
     }
 
@@ -313,10 +319,18 @@ impl Engine {
         let last = (first + CHUNK_PATHS).min(paths);
         let len = (last - first) as usize;
         let stride = CHUNK_PATHS as usize;
+        let nq = self.layout.n_quantile;
+        w.sum.fill(0.0);
+        w.sum_sq.fill(0.0);
         for (j, path) in (first..last).enumerate() {
             let (tm, tp) = self.simulate_path(w, path);
             let ta = Instant::now();
-            for (m, &x) in w.row.iter().enumerate() {
+            // Sums in path order: the same bits as summing each column.
+            for ((s, q), &x) in w.sum.iter_mut().zip(w.sum_sq.iter_mut()).zip(&w.row) {
+                *s += x;
+                *q += x * x;
+            }
+            for (m, &x) in w.row[..nq].iter().enumerate() {
                 w.cols[m * stride + j] = x;
             }
             for (p, worst) in acc.worst.iter_mut().enumerate() {
@@ -332,23 +346,22 @@ impl Engine {
             acc.time_aggregate += ta.elapsed();
         }
         let ta = Instant::now();
-        let nq = self.layout.n_quantile;
+        for ((moments, &sum), &sum_sq) in acc.moments.iter_mut().zip(&w.sum).zip(&w.sum_sq) {
+            moments.absorb(&ChunkMoments {
+                n: len as u64,
+                sum,
+                sum_sq,
+            });
+        }
         let mut pilot = Vec::with_capacity(if keep_pilot { nq * len } else { 0 });
-        for (m, moments) in acc.moments.iter_mut().enumerate() {
+        for m in 0..nq {
             let column = &w.cols[m * stride..m * stride + len];
-            // f64 sums in path order (deterministic), then exact fixed point.
-            let mut sums = ChunkMoments::default();
-            for &x in column {
-                sums.push(x);
+            if let Some(h) = &mut acc.histograms {
+                h.prefetch(m + 1);
+                h.insert_column(m, column);
             }
-            moments.absorb(&sums);
-            if m < nq {
-                if let Some(h) = &mut acc.histograms {
-                    h.insert_column(m, column);
-                }
-                if keep_pilot {
-                    pilot.extend_from_slice(column);
-                }
+            if keep_pilot {
+                pilot.extend_from_slice(column);
             }
         }
         if keep_pilot {
