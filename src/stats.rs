@@ -505,7 +505,7 @@ impl QuantileLayout {
     }
 
     /// Total number of histogram cells over all metrics (memory per
-    /// histogram is 8 bytes per cell).
+    /// histogram is 4 bytes per cell).
     pub fn n_cells(&self) -> usize {
         self.n_cells
     }
@@ -587,11 +587,17 @@ pub struct Quantiles {
 pub struct QuantileHistograms {
     layout: Arc<QuantileLayout>,
     /// Counts of every cell of every metric (flat, see `MetricLayout::cell_start`).
-    counts: Vec<u64>,
+    /// 32 bits halve the memory a run streams through per chunk; a run has
+    /// at most `u32::MAX` paths (`scenario::MAX_PATHS`), so no count overflows.
+    counts: Vec<u32>,
     /// Per metric, smallest value seen below the first edge (+inf if none).
     min: Vec<f64>,
     /// Per metric, largest non-NaN value seen above the last edge (-inf if none).
     max: Vec<f64>,
+    /// Counts of one metric's cells while a column is counted (all zero
+    /// between calls). Small enough to stay in L1, so the random increments
+    /// hit cache; it is then added to `counts` in one sequential pass.
+    scratch: Vec<u32>,
 }
 
 impl QuantileHistograms {
@@ -602,6 +608,15 @@ impl QuantileHistograms {
             counts: vec![0; layout.n_cells],
             min: vec![f64::INFINITY; n],
             max: vec![f64::NEG_INFINITY; n],
+            scratch: vec![
+                0;
+                layout
+                    .metrics
+                    .iter()
+                    .map(|ml| 2 * ml.k + 1)
+                    .max()
+                    .unwrap_or(0)
+            ],
             layout,
         }
     }
@@ -653,6 +668,14 @@ impl QuantileHistograms {
     #[inline]
     fn insert_column_in(&mut self, layout: &QuantileLayout, m: usize, values: &[f64]) {
         const BLOCK: usize = 256;
+        // The u32 scratch counts cannot overflow within one part.
+        const PART: usize = 1 << 30;
+        if values.len() > PART {
+            for part in values.chunks(PART) {
+                self.insert_column_in(layout, m, part);
+            }
+            return;
+        }
         let ml = &layout.metrics[m];
         let k = ml.k;
         if k == 0 {
@@ -686,9 +709,9 @@ impl QuantileHistograms {
                     self.max[m] = total_max(self.max[m], x);
                 }
             }
-            let counts = &mut self.counts[ml.cell_start..ml.cell_start + 2 * k + 1];
+            let counts = &mut self.scratch[..2 * k + 1];
             for c in (0..=10).step_by(2) {
-                let n = |a: usize| (0..4).map(|l| u64::from(small[l][2 * c + a])).sum::<u64>();
+                let n = |a: usize| (0..4).map(|l| small[l][2 * c + a]).sum::<u32>();
                 if c == 0 {
                     counts[0] += n(0);
                 } else {
@@ -721,6 +744,11 @@ impl QuantileHistograms {
                 counts[if edges[j] == x { 2 * j + 1 } else { 2 * j + 2 }] += 1;
             }
         }
+        let counts = &mut self.counts[ml.cell_start..ml.cell_start + 2 * k + 1];
+        for (total, n) in counts.iter_mut().zip(&mut self.scratch) {
+            *total += *n;
+            *n = 0;
+        }
     }
 
     /// Counts `x` in cell `c` of metric `m`, tracking the extremes of the end cells.
@@ -738,10 +766,10 @@ impl QuantileHistograms {
 
     /// Number of values counted for metric `m` (the number of rows inserted).
     pub fn count(&self, m: usize) -> u64 {
-        self.cells(m).iter().sum()
+        self.cells(m).iter().map(|&c| c as u64).sum()
     }
 
-    fn cells(&self, m: usize) -> &[u64] {
+    fn cells(&self, m: usize) -> &[u32] {
         let ml = &self.layout.metrics[m];
         let n = if ml.k == 0 { 1 } else { 2 * ml.k + 1 };
         &self.counts[ml.cell_start..ml.cell_start + n]
@@ -751,7 +779,7 @@ impl QuantileHistograms {
     pub fn quantiles(&self, m: usize) -> Quantiles {
         let ml = &self.layout.metrics[m];
         let cells = self.cells(m);
-        let total: u64 = cells.iter().sum();
+        let total: u64 = cells.iter().map(|&c| c as u64).sum();
         let mut out = Quantiles {
             values: [f64::NAN; 5],
             max_rank_error: 0.0,
@@ -764,8 +792,8 @@ impl QuantileHistograms {
             // First cell whose ranks [c0, c0 + count) reach past `rank`.
             let mut c0 = 0u64;
             let mut c = 0;
-            while c + 1 < cells.len() && (c0 + cells[c]) as f64 <= rank {
-                c0 += cells[c];
+            while c + 1 < cells.len() && (c0 + cells[c] as u64) as f64 <= rank {
+                c0 += cells[c] as u64;
                 c += 1;
             }
             let count = cells[c];

@@ -14,6 +14,7 @@ mod validate;
 
 pub use describe::describe;
 pub use types::*;
+pub use validate::MAX_PATHS;
 
 use std::path::{Path, PathBuf};
 

@@ -369,6 +369,11 @@ fn out_of_range_numbers_name_their_key() {
             "an integer >= 1, got 0",
         ),
         (
+            "[simulation]\npaths = 5000000000",
+            "simulation.paths",
+            "at most 4294967295",
+        ),
+        (
             "[simulation]\nmonths = -3",
             "simulation.months",
             "an integer >= 1, got -3",

@@ -11,6 +11,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
+/// Most paths a run may have: the percentile histograms count in `u32`.
+pub const MAX_PATHS: u64 = u32::MAX as u64;
+
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::prelude::ToPrimitive;
 
@@ -286,8 +289,15 @@ impl<'a> Check<'a> {
         if start.day() != 1 {
             return Err(self.invalid("start", format!("expected the 1st of a month, got {start}")));
         }
+        let paths = self.int("paths", raw.paths, 1)? as u64;
+        if paths > MAX_PATHS {
+            return Err(self.invalid(
+                "paths",
+                format!("expected at most {MAX_PATHS} (the percentile histograms count in 32 bits), got {paths}"),
+            ));
+        }
         Ok(Simulation {
-            paths: self.int("paths", raw.paths, 1)? as u64,
+            paths,
             seed: raw.seed,
             months: self.int("months", raw.months, 1)?,
             start,
