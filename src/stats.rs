@@ -276,6 +276,8 @@ const GRID_CELLS: usize = 64;
 /// Edges scanned after a value's grid cell start when no cell of the window
 /// holds more (otherwise a binary search within the cell).
 const GRID_SCAN: usize = 4;
+// A window's edge count fits the grid's u16 prefix counts.
+const _: () = assert!(2.0 * TARGET_WINDOW * (INTERVALS_MAX as f64) + 3.0 < u16::MAX as f64);
 
 /// Grid cell of a value `d = x - window_lo >= 0`. Monotone in `d` (IEEE
 /// subtraction, multiplication and the saturating cast all are), which is all
@@ -353,7 +355,7 @@ pub struct QuantileLayout {
     /// Per metric and window, `GRID_CELLS + 1` prefix counts: entry `g` is
     /// the number of the window's edges (from its first, up to but not
     /// including its last bound) whose grid cell is below `g`.
-    grids: Vec<u32>,
+    grids: Vec<u16>,
     /// Total number of cells (length of a histogram's counts).
     n_cells: usize,
 }
@@ -466,7 +468,7 @@ impl QuantileLayout {
             } else {
                 0.0
             };
-            let mut per_cell = [0u32; GRID_CELLS];
+            let mut per_cell = [0u16; GRID_CELLS];
             for &e in edges.get(lo..hi).unwrap_or(&[]) {
                 per_cell[grid_cell(e - bounds[2 * w], scale)] += 1;
             }
