@@ -32,6 +32,10 @@ use crate::worst::WorstK;
 
 /// Paths per chunk: the unit of work and of floating-point summation.
 pub const CHUNK_PATHS: u64 = 256;
+/// Paths per tile in the transposition of rows into chunk columns: 8 f64
+/// are one 64-byte cache line of a column.
+const TILE_PATHS: usize = 8;
+const _: () = assert!((CHUNK_PATHS as usize).is_multiple_of(TILE_PATHS));
 /// Paths kept whole to place the histogram bins (a multiple of CHUNK_PATHS).
 pub const PILOT_PATHS: u64 = 8192;
 /// Histogram intervals per metric (about 8 pilot values each).
@@ -148,6 +152,9 @@ pub struct Worker {
     /// taken in path order (so their bits do not depend on the threads).
     sum: Vec<f64>,
     sum_sq: Vec<f64>,
+    /// The last few paths' percentile metrics, row-major (`[r * n_quantile
+    /// + m]`), on their way into `cols`.
+    tile: Vec<f64>,
 }
 
 /// Aggregates of a set of chunks. `+=` is exact (order-independent).
@@ -223,6 +230,7 @@ impl Engine {
             cols: vec![0.0; CHUNK_PATHS as usize * self.layout.n_quantile],
             sum: vec![0.0; self.layout.n_total],
             sum_sq: vec![0.0; self.layout.n_total],
+            tile: vec![0.0; TILE_PATHS * self.layout.n_quantile],
         }
     }
 
@@ -330,8 +338,18 @@ impl Engine {
                 *s += x;
                 *q += x * x;
             }
-            for (m, &x) in w.row[..nq].iter().enumerate() {
-                w.cols[m * stride + j] = x;
+            // Rows go to a tile of TILE_PATHS rows; a full tile is
+            // transposed into `cols` one cache line (TILE_PATHS values of
+            // a metric) at a time, instead of 2,000 scattered stores a path.
+            let r = j % TILE_PATHS;
+            w.tile[r * nq..(r + 1) * nq].copy_from_slice(&w.row[..nq]);
+            if r + 1 == TILE_PATHS || j + 1 == len {
+                let j0 = j - r;
+                for (m, col) in w.cols.chunks_exact_mut(stride).enumerate() {
+                    for (i, x) in col[j0..=j].iter_mut().enumerate() {
+                        *x = w.tile[i * nq + m];
+                    }
+                }
             }
             for (p, worst) in acc.worst.iter_mut().enumerate() {
                 let l = &self.layout;
