@@ -425,16 +425,33 @@ impl Engine {
                 return pilot;
             }
             // Phase 2: bins from the pilot, then every other path counted in.
-            let columns = pilot_columns(&pilot.pilot, self.layout.n_quantile);
-            let qlayout = Arc::new(QuantileLayout::from_columns(
-                &columns,
-                pilot_paths as usize,
+            let chunks = &pilot.pilot;
+            let qlayout = Arc::new(QuantileLayout::from_column_fn(
+                self.layout.n_quantile,
                 HISTOGRAM_INTERVALS,
+                |m| pilot_column(chunks, self.layout.n_quantile, m),
             ));
-            let mut hist = QuantileHistograms::new(qlayout.clone());
-            for (m, column) in columns.chunks_exact(pilot_paths as usize).enumerate() {
-                hist.insert_column(m, column);
-            }
+            // The pilot's own counts: metrics split over the threads, each
+            // part counted into its own histograms, then merged (exact).
+            let nq = self.layout.n_quantile;
+            let per_part = nq.div_ceil(threads).max(1);
+            let hist = (0..nq.div_ceil(per_part))
+                .into_par_iter()
+                .map(|part| {
+                    let mut h = QuantileHistograms::new(qlayout.clone());
+                    for m in part * per_part..((part + 1) * per_part).min(nq) {
+                        for chunk in chunks {
+                            let len = chunk.len() / nq;
+                            h.insert_column(m, &chunk[m * len..(m + 1) * len]);
+                        }
+                    }
+                    h
+                })
+                .reduce_with(|mut a, b| {
+                    a += &b;
+                    a
+                })
+                .unwrap_or_else(|| QuantileHistograms::new(qlayout.clone()));
             let mut pilot = pilot;
             pilot.pilot = Vec::new();
             pilot.histograms = Some(hist);
@@ -493,11 +510,10 @@ impl Engine {
                 })
                 .collect(),
             None => {
-                let columns = pilot_columns(&total.pilot, l.n_quantile);
                 // Each metric on its own: parallel, and still deterministic.
-                columns
-                    .par_chunks_exact(paths as usize)
-                    .map(|column| exact_quantiles(&mut column.to_vec()))
+                (0..l.n_quantile)
+                    .into_par_iter()
+                    .map(|m| exact_quantiles(&mut pilot_column(&total.pilot, l.n_quantile, m)))
                     .collect()
             }
         };
@@ -634,18 +650,13 @@ impl Engine {
     }
 }
 
-/// The pilot's chunks (each column-major) as one column-major matrix:
-/// `[m * paths + i]`, paths in order.
-fn pilot_columns(chunks: &[Vec<f64>], n_metrics: usize) -> Vec<f64> {
-    let paths: usize = chunks.iter().map(|c| c.len() / n_metrics).sum();
-    let mut out = vec![0.0; paths * n_metrics];
-    let mut offset = 0;
+/// Metric `m` of every pilot path, in path order, gathered from the pilot's
+/// chunks (each column-major over `n_metrics` metrics).
+fn pilot_column(chunks: &[Vec<f64>], n_metrics: usize, m: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(chunks.iter().map(|c| c.len() / n_metrics).sum());
     for chunk in chunks {
         let len = chunk.len() / n_metrics;
-        for (m, column) in chunk.chunks_exact(len).enumerate() {
-            out[m * paths + offset..m * paths + offset + len].copy_from_slice(column);
-        }
-        offset += len;
+        out.extend_from_slice(&chunk[m * len..(m + 1) * len]);
     }
     out
 }

@@ -393,21 +393,18 @@ impl QuantileLayout {
         })
     }
 
-    /// As [`from_pilot`](Self::from_pilot), from a column-major pilot:
-    /// `columns[m * rows + i]` is metric `m` of pilot path `i`.
+    /// As [`from_pilot`](Self::from_pilot), for `n_metrics` metrics whose
+    /// pilot values `column(m)` returns (called once per metric, from the
+    /// run's threads).
     ///
     /// # Panics
-    /// If `intervals` is not in `1..=65535` or `columns.len()` is not a
-    /// multiple of `rows`.
-    pub fn from_columns(columns: &[f64], rows: usize, intervals: usize) -> QuantileLayout {
-        assert!(
-            rows > 0 && columns.len().is_multiple_of(rows),
-            "columns length {} is not a multiple of rows {rows}",
-            columns.len()
-        );
-        Self::build(columns.len() / rows, intervals, |m| {
-            columns[m * rows..(m + 1) * rows].to_vec()
-        })
+    /// If `intervals` is not in `1..=65535`.
+    pub fn from_column_fn(
+        n_metrics: usize,
+        intervals: usize,
+        column: impl Fn(usize) -> Vec<f64> + Sync,
+    ) -> QuantileLayout {
+        Self::build(n_metrics, intervals, column)
     }
 
     /// The layout of `n_metrics` metrics whose pilot values `column(m)` gives.
