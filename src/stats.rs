@@ -686,6 +686,7 @@ impl QuantileHistograms {
         // For a gap value with c bounds <= x, the edge it may equal.
         let mut atom_at = [f64::NAN; 11];
         atom_at[1..].copy_from_slice(&ml.bounds);
+        let bounds_v = Bounds::new(&ml.bounds);
         for block in values.chunks(BLOCK) {
             // small[lane][2c + atom]: gap counts, four lanes to keep
             // consecutive increments independent.
@@ -694,7 +695,7 @@ impl QuantileHistograms {
             let mut pending_c = [0u8; BLOCK];
             let mut n_pending = 0;
             for (i, &x) in block.iter().enumerate() {
-                let below: usize = ml.bounds.iter().map(|&b| usize::from(b <= x)).sum();
+                let below = count_le(&bounds_v, x);
                 // NaN compares false everywhere: it belongs above every edge.
                 let c = if x.is_nan() { 10 } else { below };
                 let atom = usize::from(x == atom_at[c]);
@@ -834,6 +835,60 @@ impl AddAssign<&QuantileHistograms> for QuantileHistograms {
             *a = total_max(*a, b);
         }
     }
+}
+
+/// The ten window bounds of a metric, ready for [`count_le`].
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Bounds([std::arch::x86_64::__m128d; 5]);
+
+#[cfg(target_arch = "x86_64")]
+impl Bounds {
+    #[inline(always)]
+    fn new(b: &[f64; 10]) -> Bounds {
+        use std::arch::x86_64::_mm_set_pd;
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        Bounds(std::array::from_fn(|k| unsafe {
+            _mm_set_pd(b[2 * k + 1], b[2 * k])
+        }))
+    }
+}
+
+/// How many of the ten bounds are `<= x` (0 for NaN): five two-lane compares
+/// whose all-ones masks are summed as integers.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn count_le(bounds: &Bounds, x: f64) -> usize {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of the x86-64 baseline; no memory is touched.
+    unsafe {
+        let xv = _mm_set1_pd(x);
+        let mut acc = _mm_setzero_si128();
+        for &b in &bounds.0 {
+            // Each lane is -1 where b <= x, 0 otherwise (also for NaN).
+            acc = _mm_sub_epi64(acc, _mm_castpd_si128(_mm_cmple_pd(b, xv)));
+        }
+        let total = _mm_add_epi64(acc, _mm_unpackhi_epi64(acc, acc));
+        _mm_cvtsi128_si64(total) as usize
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Clone, Copy)]
+struct Bounds([f64; 10]);
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Bounds {
+    #[inline(always)]
+    fn new(b: &[f64; 10]) -> Bounds {
+        Bounds(*b)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn count_le(bounds: &Bounds, x: f64) -> usize {
+    bounds.0.iter().map(|&b| usize::from(b <= x)).sum()
 }
 
 /// Prefetches every cache line of `data` (a hint; no-op off x86-64).
