@@ -264,11 +264,7 @@ pub fn panel_grid<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     n: usize,
 ) -> Vec<DrawingArea<DB, Shift>> {
-    let cols = match n {
-        0..=3 => n.max(1),
-        4 => 2,
-        _ => 3,
-    };
+    let cols = grid_cols(n);
     let rows = n.div_ceil(cols).max(1);
     area.split_evenly((rows, cols))
         .into_iter()
