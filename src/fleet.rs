@@ -49,6 +49,8 @@ pub struct SiteEcon {
     pub installment_usd: f64,
     /// Threshold policy: capex as a monthly annuity per grid MW, USD.
     pub capex_annuity_usd_per_mw_month: f64,
+    /// `it_mw / power_mw`: IT MW per grid MW.
+    pub it_mw_per_mw: f64,
     /// `uptime * hashrate_ehs`: the EH/s the site delivers on average.
     effective_ehs: f64,
     /// `power_mw * uptime * 24 * power_usd_per_mwh`: power cost per day when running.
@@ -115,6 +117,7 @@ impl Fleet {
                         0.0
                     },
                     capex_annuity_usd_per_mw_month: annuity / s.power_mw,
+                    it_mw_per_mw: it_mw / s.power_mw,
                     effective_ehs: s.uptime * s.hashrate_ehs(),
                     power_usd_per_day: s.power_mw * s.uptime * 24.0 * s.power_usd_per_mwh,
                     opex_usd: s.power_mw * scenario.mining.opex_usd_per_mw_month,
@@ -166,11 +169,45 @@ impl Fleet {
     /// Threshold policy: AI margin of site i per grid MW per month at
     /// utilization `u`, revenue - power - opex (MODEL.md section 4).
     pub fn ai_margin_usd_per_mw(&self, i: usize, u: f64, days: f64, gpu_hour_usd: f64) -> f64 {
-        let s = &self.sites[i];
-        let per_mw_it = u * self.ai_rate_usd_per_mw_it(days, gpu_hour_usd)
-            - u * self.ai_power_usd_per_mw_it(days, s.power_usd_per_mwh)
-            - self.ai_opex_usd_per_mw_it_month;
-        per_mw_it * s.it_mw / s.power_mw
+        self.ai_month(days, gpu_hour_usd)
+            .margin_usd_per_mw(self, i, u)
+    }
+
+    /// The month-constant parts of [`Fleet::ai_margin_usd_per_mw`], computed
+    /// once per month rather than once per site.
+    #[inline]
+    pub fn ai_month(&self, days: f64, gpu_hour_usd: f64) -> AiMonth {
+        AiMonth {
+            rate_usd_per_mw_it: self.ai_rate_usd_per_mw_it(days, gpu_hour_usd),
+            power_usd_per_mw_it_per_usd_mwh: match self.ai_mode {
+                AiMode::GpuCloud => self.pue * 24.0 * days,
+                AiMode::Colocation => 0.0,
+            },
+        }
+    }
+}
+
+/// One month's AI economics per MW of IT, for the threshold policy's test.
+#[derive(Debug, Clone, Copy)]
+pub struct AiMonth {
+    /// Revenue per MW of IT at utilization 1.
+    pub rate_usd_per_mw_it: f64,
+    /// Power cost per MW of IT at utilization 1, per USD/MWh of the site's
+    /// price (0 in colocation).
+    pub power_usd_per_mw_it_per_usd_mwh: f64,
+}
+
+impl AiMonth {
+    /// AI margin of site i per grid MW at utilization `u`. The power cost's
+    /// products are taken in the order of [`Fleet::ai_power_usd_per_mw_it`]
+    /// (the same bits); the IT-to-grid ratio is precomputed per site.
+    #[inline]
+    pub fn margin_usd_per_mw(&self, fleet: &Fleet, i: usize, u: f64) -> f64 {
+        let s = &fleet.sites[i];
+        let per_mw_it = u * self.rate_usd_per_mw_it
+            - u * (self.power_usd_per_mw_it_per_usd_mwh * s.power_usd_per_mwh)
+            - fleet.ai_opex_usd_per_mw_it_month;
+        per_mw_it * s.it_mw_per_mw
     }
 }
 

@@ -135,14 +135,14 @@ impl Policy for Threshold {
         let t = view.t;
         let fleet = view.fleet;
         let demand = view.ai_demand_mw[t];
-        let gpu_hour_usd = view.gpu_hour_usd[t];
+        let ai = fleet.ai_month(view.days, view.gpu_hour_usd[t]);
         let start = requests.len();
         for i in convertible_mining(view) {
             let site = &fleet.sites[i];
             let u = fleet
                 .u_max
                 .min(demand / (view.ai_mw_live_and_converting + site.it_mw));
-            let ai_margin = fleet.ai_margin_usd_per_mw(i, u, view.days, gpu_hour_usd);
+            let ai_margin = ai.margin_usd_per_mw(fleet, i, u);
             let passes = ai_margin - self.hurdle * site.capex_annuity_usd_per_mw_month
                 > view.mining_margin_usd_per_mw[i];
             memory.streak[i] = if passes { memory.streak[i] + 1 } else { 0 };
