@@ -593,10 +593,6 @@ pub struct QuantileHistograms {
     min: Vec<f64>,
     /// Per metric, largest non-NaN value seen above the last edge (-inf if none).
     max: Vec<f64>,
-    /// Counts of one metric's cells while a column is counted (all zero
-    /// between calls). Small enough to stay in L1, so the random increments
-    /// hit cache; it is then added to `counts` in one sequential pass.
-    scratch: Vec<u32>,
 }
 
 impl QuantileHistograms {
@@ -607,15 +603,6 @@ impl QuantileHistograms {
             counts: vec![0; layout.n_cells],
             min: vec![f64::INFINITY; n],
             max: vec![f64::NEG_INFINITY; n],
-            scratch: vec![
-                0;
-                layout
-                    .metrics
-                    .iter()
-                    .map(|ml| 2 * ml.k + 1)
-                    .max()
-                    .unwrap_or(0)
-            ],
             layout,
         }
     }
@@ -659,22 +646,15 @@ impl QuantileHistograms {
         prefetch_slice(&self.counts[ml.cell_start..ml.cell_start + cells]);
     }
 
-    /// Counts a column in two passes. The first places every value among
-    /// the windows' ten bounds without a branch; values in the gaps between
-    /// windows (most of them) are counted in a small local table, values in
-    /// a window are set aside. The second finds each set-aside value's bin
-    /// from the window's grid. Same cells as [`QuantileLayout::cell_of`].
+    /// Counts a column in two passes over blocks of 256 values. The first
+    /// gives every value its zone code among the windows' ten bounds
+    /// ([`zone_codes`], vectorised); values in the gaps between windows
+    /// (most of them) are then counted by code, and the rest set aside. The
+    /// second finds each set-aside value's bin from the window's grid. Same
+    /// cells as [`QuantileLayout::cell_of`] (a test checks it).
     #[inline]
     fn insert_column_in(&mut self, layout: &QuantileLayout, m: usize, values: &[f64]) {
         const BLOCK: usize = 256;
-        // The u32 scratch counts cannot overflow within one part.
-        const PART: usize = 1 << 30;
-        if values.len() > PART {
-            for part in values.chunks(PART) {
-                self.insert_column_in(layout, m, part);
-            }
-            return;
-        }
         let ml = &layout.metrics[m];
         let k = ml.k;
         if k == 0 {
@@ -683,46 +663,52 @@ impl QuantileHistograms {
         }
         let edges = &layout.edges[ml.edge_start..ml.edge_start + k];
         let grids = &layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)];
-        // For a gap value with c bounds <= x, the edge it may equal.
-        let mut atom_at = [f64::NAN; 11];
-        atom_at[1..].copy_from_slice(&ml.bounds);
-        let bounds_v = Bounds::new(&ml.bounds);
+        let mut codes = [0u8; BLOCK];
+        let mut pending = [0u8; BLOCK];
         for block in values.chunks(BLOCK) {
-            // small[lane][2c + atom]: gap counts, four lanes to keep
-            // consecutive increments independent.
-            let mut small = [[0u32; 22]; 4];
-            let mut pending = [0u8; BLOCK];
-            let mut pending_c = [0u8; BLOCK];
+            let codes = &mut codes[..block.len()];
+            zone_codes(&ml.bounds, block, codes);
+            let counts = &mut self.counts[ml.cell_start..ml.cell_start + 2 * k + 1];
+            // Gap zones 2, 4, 6, 8: one wide cell, or the atom of the bound
+            // below it. Counted by code, a vectorised pass per code.
+            for z in (2..10).step_by(2) {
+                let n = |code: usize| {
+                    codes
+                        .iter()
+                        .map(|&c| u32::from(c == code as u8))
+                        .sum::<u32>()
+                };
+                let j = ml.bound_idx[z - 1] as usize;
+                counts[2 * j + 2] += n(2 * z);
+                counts[2 * j + 1] += n(2 * z + 1);
+            }
+            // The rest: in a window, below the first bound (or NaN), or above
+            // the last.
             let mut n_pending = 0;
-            for (i, &x) in block.iter().enumerate() {
-                let below = count_le(&bounds_v, x);
-                // NaN compares false everywhere: it belongs above every edge.
-                let c = if x.is_nan() { 10 } else { below };
-                let atom = usize::from(x == atom_at[c]);
-                small[i & 3][2 * c + atom] += 1;
+            for (i, &c) in codes.iter().enumerate() {
                 pending[n_pending] = i as u8;
-                pending_c[n_pending] = c as u8;
-                n_pending += c & 1;
-                if c == 0 {
-                    self.min[m] = total_min(self.min[m], x);
-                } else if c == 10 && atom == 0 {
-                    self.max[m] = total_max(self.max[m], x);
-                }
+                n_pending += usize::from(PENDING_CODE[c as usize]);
             }
-            let counts = &mut self.scratch[..2 * k + 1];
-            for c in (0..=10).step_by(2) {
-                let n = |a: usize| (0..4).map(|l| small[l][2 * c + a]).sum::<u32>();
-                if c == 0 {
-                    counts[0] += n(0);
-                } else {
-                    let j = ml.bound_idx[c - 1] as usize;
-                    counts[2 * j + 2] += n(0);
-                    counts[2 * j + 1] += n(1);
-                }
-            }
-            for (&i, &c) in pending[..n_pending].iter().zip(&pending_c[..n_pending]) {
+            for &i in &pending[..n_pending] {
                 let x = block[i as usize];
-                let c = c as usize;
+                let code = codes[i as usize] as usize;
+                let c = code / 2;
+                if c & 1 == 0 {
+                    if c == 0 && !x.is_nan() {
+                        counts[0] += 1;
+                        self.min[m] = total_min(self.min[m], x);
+                    } else {
+                        // Above the last bound, or NaN (above every value).
+                        let j = ml.bound_idx[9] as usize;
+                        if code & 1 == 1 {
+                            counts[2 * j + 1] += 1;
+                        } else {
+                            counts[2 * j + 2] += 1;
+                            self.max[m] = total_max(self.max[m], x);
+                        }
+                    }
+                    continue;
+                }
                 let w = c / 2;
                 let lo = ml.bound_idx[c - 1] as usize;
                 let hi = ml.bound_idx[c] as usize;
@@ -743,11 +729,6 @@ impl QuantileHistograms {
                 };
                 counts[if edges[j] == x { 2 * j + 1 } else { 2 * j + 2 }] += 1;
             }
-        }
-        let counts = &mut self.counts[ml.cell_start..ml.cell_start + 2 * k + 1];
-        for (total, n) in counts.iter_mut().zip(&mut self.scratch) {
-            *total += *n;
-            *n = 0;
         }
     }
 
@@ -837,58 +818,94 @@ impl AddAssign<&QuantileHistograms> for QuantileHistograms {
     }
 }
 
-/// The ten window bounds of a metric, ready for [`count_le`].
-#[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy)]
-struct Bounds([std::arch::x86_64::__m128d; 5]);
-
-#[cfg(target_arch = "x86_64")]
-impl Bounds {
-    #[inline(always)]
-    fn new(b: &[f64; 10]) -> Bounds {
-        use std::arch::x86_64::_mm_set_pd;
-        // SAFETY: SSE2 is part of the x86-64 baseline.
-        Bounds(std::array::from_fn(|k| unsafe {
-            _mm_set_pd(b[2 * k + 1], b[2 * k])
-        }))
+/// Which zone codes [`zone_codes`] leaves to the second pass: values in a
+/// window (an odd number of bounds below them), below the first bound (or
+/// NaN), or at or above the last.
+const PENDING_CODE: [bool; 22] = {
+    let mut t = [false; 22];
+    let mut code = 0;
+    while code < 22 {
+        let c = code / 2;
+        t[code] = c % 2 == 1 || c == 0 || c == 10;
+        code += 1;
     }
-}
+    t
+};
 
-/// How many of the ten bounds are `<= x` (0 for NaN): five two-lane compares
-/// whose all-ones masks are summed as integers.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn count_le(bounds: &Bounds, x: f64) -> usize {
-    use std::arch::x86_64::*;
-    // SAFETY: SSE2 is part of the x86-64 baseline; no memory is touched.
-    unsafe {
-        let xv = _mm_set1_pd(x);
-        let mut acc = _mm_setzero_si128();
-        for &b in &bounds.0 {
-            // Each lane is -1 where b <= x, 0 otherwise (also for NaN).
-            acc = _mm_sub_epi64(acc, _mm_castpd_si128(_mm_cmple_pd(b, xv)));
+/// Pass 1 of a column count: the zone code of every value, `2 c + a`, where
+/// `c` is how many of the ten window bounds are `<= x` (0 for NaN) and `a`
+/// is 1 if `x` equals one of the windows' upper bounds. For a value in a gap
+/// (`c` even, 2 to 8) that is exactly "x equals the bound just below it", the
+/// atom of that bound: if `x` equals an upper bound `b_k`, then `c >= k + 1`,
+/// and `c > k + 1` only if the next bounds equal `x` too, the last of which
+/// below `x` is then an upper bound equal to `x`.
+///
+/// Branch-free and written for the autovectoriser; on x86-64 a copy compiled
+/// for AVX2 is used when the CPU has it (same arithmetic, same codes).
+#[inline]
+fn zone_codes(bounds: &[f64; 10], block: &[f64], codes: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { zone_codes_avx2(bounds, block, codes) };
+            return;
         }
-        let total = _mm_add_epi64(acc, _mm_unpackhi_epi64(acc, acc));
-        _mm_cvtsi128_si64(total) as usize
     }
+    zone_codes_generic(bounds, block, codes);
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-#[derive(Clone, Copy)]
-struct Bounds([f64; 10]);
-
-#[cfg(not(target_arch = "x86_64"))]
-impl Bounds {
-    #[inline(always)]
-    fn new(b: &[f64; 10]) -> Bounds {
-        Bounds(*b)
+/// [`zone_codes_generic`] four values at a time: ten `vcmppd` whose masks
+/// are summed, five for the atom test, and the four codes packed to bytes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn zone_codes_avx2(bounds: &[f64; 10], block: &[f64], codes: &mut [u8]) {
+    use std::arch::x86_64::*;
+    let n = block.len().min(codes.len());
+    let b: [__m256d; 10] = std::array::from_fn(|k| _mm256_set1_pd(bounds[k]));
+    // Byte 0 of each 64-bit lane to bytes 0 and 1 of its 128-bit half.
+    let pick = _mm256_setr_epi8(
+        0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, //
+        0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    );
+    let mut i = 0;
+    while i + 4 <= n {
+        // SAFETY: i + 4 <= block.len().
+        let x = unsafe { _mm256_loadu_pd(block.as_ptr().add(i)) };
+        let mut below = _mm256_setzero_si256();
+        for &bk in &b {
+            // -1 where b <= x (false for NaN).
+            let le = _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_LE_OQ>(bk, x));
+            below = _mm256_sub_epi64(below, le);
+        }
+        let mut atom = _mm256_setzero_pd();
+        for &bk in b.iter().skip(1).step_by(2) {
+            atom = _mm256_or_pd(atom, _mm256_cmp_pd::<_CMP_EQ_OQ>(x, bk));
+        }
+        let code = _mm256_sub_epi64(_mm256_add_epi64(below, below), _mm256_castpd_si256(atom));
+        let packed = _mm256_shuffle_epi8(code, pick);
+        let lo = _mm_extract_epi16::<0>(_mm256_castsi256_si128(packed)) as u16;
+        let hi = _mm_extract_epi16::<0>(_mm256_extracti128_si256::<1>(packed)) as u16;
+        codes[i..i + 2].copy_from_slice(&lo.to_le_bytes());
+        codes[i + 2..i + 4].copy_from_slice(&hi.to_le_bytes());
+        i += 4;
     }
+    zone_codes_generic(bounds, &block[i..n], &mut codes[i..n]);
 }
 
-#[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn count_le(bounds: &Bounds, x: f64) -> usize {
-    bounds.0.iter().map(|&b| usize::from(b <= x)).sum()
+fn zone_codes_generic(bounds: &[f64; 10], block: &[f64], codes: &mut [u8]) {
+    for (code, &x) in codes.iter_mut().zip(block) {
+        let mut below = 0u64;
+        for &b in bounds {
+            below += u64::from(b <= x);
+        }
+        let mut atom = 0u64;
+        for &b in bounds.iter().skip(1).step_by(2) {
+            atom |= u64::from(x == b);
+        }
+        *code = (2 * below + atom) as u8;
+    }
 }
 
 /// Prefetches every cache line of `data` (a hint; no-op off x86-64).
@@ -1413,6 +1430,49 @@ mod tests {
                 by_value.tally(ml, 0, c, x);
             }
             assert_eq!(by_column, by_value, "distribution {m}");
+        }
+    }
+
+    #[test]
+    fn zone_codes_match_their_definition_on_every_code_path() {
+        // The dispatching `zone_codes` (AVX2 where the CPU has it) and the
+        // portable loop must give every value the code its definition says,
+        // on bounds with ties (point masses), signed zeros and non-finite
+        // probes, at every length (the vector loop's tail included).
+        let bound_sets: [[f64; 10]; 3] = [
+            [-5.0, -4.0, -1.0, 0.0, 0.0, 0.0, 0.0, 2.0, 3.0, 3.0],
+            [-0.0, 0.0, 0.0, 1e-300, 1.0, 1.0, 1.0, 1.0, 7.5, 1e300],
+            [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+        ];
+        let mut r = rng(21);
+        for bounds in &bound_sets {
+            let mut probes: Vec<f64> = bounds
+                .iter()
+                .flat_map(|&b| {
+                    let bits = b.to_bits();
+                    [
+                        f64::from_bits(bits.wrapping_sub(1)),
+                        b,
+                        f64::from_bits(bits + 1),
+                    ]
+                })
+                .collect();
+            probes.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0]);
+            probes.extend((0..200).map(|_| 4.0 * normal(&mut r)));
+            shuffle(&mut probes, &mut r);
+            for len in [0, 1, 3, 4, 5, 7, 8, probes.len()] {
+                let block = &probes[..len];
+                let mut fast = vec![0u8; len];
+                let mut portable = vec![0u8; len];
+                zone_codes(bounds, block, &mut fast);
+                zone_codes_generic(bounds, block, &mut portable);
+                assert_eq!(fast, portable, "bounds {bounds:?}, len {len}");
+                for (&x, &code) in block.iter().zip(&fast) {
+                    let below = bounds.iter().filter(|&&b| b <= x).count();
+                    let atom = bounds.iter().skip(1).step_by(2).any(|&b| b == x);
+                    assert_eq!(code as usize, 2 * below + usize::from(atom), "x {x:e}");
+                }
+            }
         }
     }
 
