@@ -429,10 +429,15 @@ impl QuantileLayout {
             .map(|m| {
                 let mut column = column(m);
                 column.retain(|x| x.is_finite());
-                column.sort_unstable_by(f64::total_cmp);
                 let mut metric_edges = Vec::new();
                 let mut bounds = [0.0; 10];
                 if let Some(last) = column.len().checked_sub(1) {
+                    // Only the ranks inside the windows are read: put those
+                    // in sorted order, and leave the rest merely partitioned.
+                    let ranges = windows(intervals).map(|(lo, hi)| {
+                        (rank_of(lo, last, intervals), rank_of(hi, last, intervals))
+                    });
+                    sort_ranks(&mut column, &ranges);
                     // `+ 0.0` turns -0.0 into 0.0, so a zero edge prints as 0.
                     metric_edges.extend(edge_ranks(last, intervals).map(|r| column[r] + 0.0));
                     metric_edges.dedup();
@@ -945,15 +950,19 @@ fn total_max(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Exact [`PERCENTILES`] of `values` (sorted in place, `total_cmp`), with
+/// Exact [`PERCENTILES`] of `values` (reordered in place, see [`sort_ranks`]), with
 /// type-7 interpolation (numpy's default): rank `r = q (n - 1)`, value
 /// `v[floor r] + frac(r) (v[ceil r] - v[floor r])`. NaN if `values` is empty.
 pub fn exact_quantiles(values: &mut [f64]) -> [f64; 5] {
-    values.sort_unstable_by(f64::total_cmp);
     let n = values.len();
     if n == 0 {
         return [f64::NAN; 5];
     }
+    let ranges = PERCENTILES.map(|q| {
+        let i = (q * (n - 1) as f64).floor() as usize;
+        (i, (i + 1).min(n - 1))
+    });
+    sort_ranks(values, &ranges);
     PERCENTILES.map(|q| {
         let r = q * (n - 1) as f64;
         let i = r.floor() as usize;
@@ -965,6 +974,59 @@ pub fn exact_quantiles(values: &mut [f64]) -> [f64; 5] {
             a + frac * (b - a)
         }
     })
+}
+
+/// Puts the order statistics (in `f64::total_cmp` order) of every rank in
+/// the inclusive `ranges` at their sorted places in `values`, as a full sort
+/// would, and leaves the other places partitioned but unordered. Ranges may
+/// come in any order and overlap; ranks past the end are ignored.
+///
+/// A selection splits the slice around the middle range, whose ranks are
+/// then sorted, and each side is handled the same way: about `n log2(ranges)`
+/// comparisons plus the ranges' own sorts, instead of `n log2 n` for a full
+/// sort. Order statistics are unique, so the values read are the same bits.
+pub fn sort_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
+    let n = values.len();
+    let mut merged: Vec<(usize, usize)> = ranges
+        .iter()
+        .filter(|&&(a, _)| a < n)
+        .map(|&(a, b)| (a.min(b), a.max(b).min(n - 1)))
+        .collect();
+    merged.sort_unstable();
+    let mut disjoint: Vec<(usize, usize)> = Vec::with_capacity(merged.len());
+    for (a, b) in merged {
+        match disjoint.last_mut() {
+            // Overlapping or adjacent: one range.
+            Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
+            _ => disjoint.push((a, b)),
+        }
+    }
+    sort_disjoint_ranks(values, &disjoint);
+}
+
+fn sort_disjoint_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
+    if ranges.is_empty() {
+        return;
+    }
+    if values.len() <= 64 {
+        values.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    let mid = ranges.len() / 2;
+    let (a, b) = ranges[mid];
+    let (_, _, right) = values.select_nth_unstable_by(a, f64::total_cmp);
+    if b > a {
+        right.select_nth_unstable_by(b - a - 1, f64::total_cmp);
+        right[..b - a - 1].sort_unstable_by(f64::total_cmp);
+    }
+    let (left, rest) = values.split_at_mut(a);
+    sort_disjoint_ranks(left, &ranges[..mid]);
+    let after = &mut rest[b - a + 1..];
+    let shifted: Vec<(usize, usize)> = ranges[mid + 1..]
+        .iter()
+        .map(|&(x, y)| (x - (b + 1), y - (b + 1)))
+        .collect();
+    sort_disjoint_ranks(after, &shifted);
 }
 
 // ---------------------------------------------------------------------------
@@ -1472,6 +1534,65 @@ mod tests {
                     let atom = bounds.iter().skip(1).step_by(2).any(|&b| b == x);
                     assert_eq!(code as usize, 2 * below + usize::from(atom), "x {x:e}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn sort_ranks_places_the_same_order_statistics_as_a_full_sort() {
+        let mut r = rng(31);
+        for n in [0usize, 1, 2, 63, 64, 65, 100, 1_000, 8_192] {
+            // Ties, signed zeros and NaN of both signs among normal values.
+            let mut values: Vec<f64> = (0..n)
+                .map(|i| match i % 13 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => 1.5,
+                    3 if i % 26 == 3 => f64::NAN,
+                    3 => -f64::NAN,
+                    _ => normal(&mut r),
+                })
+                .collect();
+            shuffle(&mut values, &mut r);
+            let mut sorted = values.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            let last = n.saturating_sub(1);
+            let range_sets: [Vec<(usize, usize)>; 4] = [
+                vec![(last / 2, last / 2)],
+                vec![
+                    (last / 10, last / 5),
+                    (0, 0),
+                    (last, last),
+                    (last / 3, last / 2),
+                ],
+                // Overlapping, reversed, adjacent and out-of-range ranges.
+                vec![
+                    (last / 2, last / 4),
+                    (last / 4, last / 3),
+                    (last / 3 + 1, last / 3 + 2),
+                    (n + 5, n + 9),
+                ],
+                (0..10)
+                    .map(|w| (w * last / 10, (w * last / 10 + 7).min(last)))
+                    .collect(),
+            ];
+            for ranges in &range_sets {
+                let mut got = values.clone();
+                sort_ranks(&mut got, ranges);
+                for &(a, b) in ranges {
+                    for i in a.min(b)..=a.max(b).min(last) {
+                        if i < n {
+                            assert_eq!(got[i].to_bits(), sorted[i].to_bits(), "n {n}, rank {i}");
+                        }
+                    }
+                }
+                // Still a permutation of the input.
+                got.sort_unstable_by(f64::total_cmp);
+                assert!(
+                    got.iter()
+                        .zip(&sorted)
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+                );
             }
         }
     }
