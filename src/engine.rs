@@ -246,13 +246,17 @@ impl Engine {
         let l = &self.layout;
         let months = l.months;
         let row = &mut w.row;
-        for t in 0..months {
-            row[l.market(0, t)] = w.market.btc_price_usd[t];
-            row[l.market(1, t)] = w.market.hashrate_ehs[t];
-            row[l.market(2, t)] = w.market.hashprice_usd_per_eh_day[t] / 1000.0;
-            row[l.market(3, t)] = w.market.gpu_hour_usd[t];
-            row[l.market(4, t)] = w.market.ai_demand_mw[t];
+        // Whole series at a time: slice copies, no per-element index checks.
+        row[l.market(0, 0)..][..months].copy_from_slice(&w.market.btc_price_usd[..months]);
+        row[l.market(1, 0)..][..months].copy_from_slice(&w.market.hashrate_ehs[..months]);
+        for (x, &h) in row[l.market(2, 0)..][..months]
+            .iter_mut()
+            .zip(&w.market.hashprice_usd_per_eh_day[..months])
+        {
+            *x = h / 1000.0;
         }
+        row[l.market(3, 0)..][..months].copy_from_slice(&w.market.gpu_hour_usd[..months]);
+        row[l.market(4, 0)..][..months].copy_from_slice(&w.market.ai_demand_mw[..months]);
         // The baseline first, so the others can be paired with it.
         let base = self.scenario.baseline;
         let order = std::iter::once(base).chain((0..l.policies).filter(|&p| p != base));
@@ -265,19 +269,25 @@ impl Engine {
                 base_npv = o.npv_usd;
                 base_terminal = o.terminal_net_reserve_usd;
             }
-            for t in 0..months {
-                row[l.policy_month(p, 0, t)] = o.revenue_usd[t];
-                row[l.policy_month(p, 1, t)] = o.mining_revenue_usd[t];
-                row[l.policy_month(p, 2, t)] = o.ai_revenue_usd[t];
-                row[l.policy_month(p, 3, t)] = o.btc_mined[t];
-                row[l.policy_month(p, 4, t)] = o.reserve_btc[t];
-                row[l.policy_month(p, 5, t)] = o.reserve_usd[t];
-                row[l.policy_month(p, 6, t)] = o.net_reserve_usd[t];
-                let mw = o.mw[t];
-                row[l.policy_mw(p, 0, t)] = mw.mining;
-                row[l.policy_mw(p, 1, t)] = mw.idle;
-                row[l.policy_mw(p, 2, t)] = mw.converting;
-                row[l.policy_mw(p, 3, t)] = mw.ai;
+            let monthly: [&[f64]; POLICY_SERIES] = [
+                &o.revenue_usd,
+                &o.mining_revenue_usd,
+                &o.ai_revenue_usd,
+                &o.btc_mined,
+                &o.reserve_btc,
+                &o.reserve_usd,
+                &o.net_reserve_usd,
+            ];
+            for (k, series) in monthly.into_iter().enumerate() {
+                row[l.policy_month(p, k, 0)..][..months].copy_from_slice(&series[..months]);
+            }
+            let mw = &o.mw[..months];
+            let (mining, rest) = row[l.policy_mw(p, 0, 0)..].split_at_mut(months);
+            let (idle, rest) = rest.split_at_mut(months);
+            let (converting, rest) = rest.split_at_mut(months);
+            let by_state = mining.iter_mut().zip(idle).zip(converting).zip(rest);
+            for ((((mining, idle), converting), ai), m) in by_state.zip(mw) {
+                (*mining, *idle, *converting, *ai) = (m.mining, m.idle, m.converting, m.ai);
             }
             let scalars = [
                 o.npv_usd,
