@@ -166,23 +166,15 @@ impl Fleet {
         }
     }
 
-    /// Threshold policy: AI margin of site i per grid MW per month at
-    /// utilization `u`, revenue - power - opex (MODEL.md section 4).
-    pub fn ai_margin_usd_per_mw(&self, i: usize, u: f64, days: f64, gpu_hour_usd: f64) -> f64 {
-        self.ai_month(days, gpu_hour_usd)
-            .margin_usd_per_mw(self, i, u)
-    }
-
-    /// The month-constant parts of [`Fleet::ai_margin_usd_per_mw`], computed
-    /// once per month rather than once per site.
+    /// The month-constant parts of the threshold policy's AI margin (see
+    /// [`AiMonth::margin_usd_per_mw`]), computed once per month rather than
+    /// once per site.
     #[inline]
     pub fn ai_month(&self, days: f64, gpu_hour_usd: f64) -> AiMonth {
         AiMonth {
             rate_usd_per_mw_it: self.ai_rate_usd_per_mw_it(days, gpu_hour_usd),
-            power_usd_per_mw_it_per_usd_mwh: match self.ai_mode {
-                AiMode::GpuCloud => self.pue * 24.0 * days,
-                AiMode::Colocation => 0.0,
-            },
+            // Times 1.0 is exact: the cost per USD/MWh of the site's price.
+            power_usd_per_mw_it_per_usd_mwh: self.ai_power_usd_per_mw_it(days, 1.0),
         }
     }
 }
@@ -198,9 +190,11 @@ pub struct AiMonth {
 }
 
 impl AiMonth {
-    /// AI margin of site i per grid MW at utilization `u`. The power cost's
-    /// products are taken in the order of [`Fleet::ai_power_usd_per_mw_it`]
-    /// (the same bits); the IT-to-grid ratio is precomputed per site.
+    /// Threshold policy: AI margin of site i per grid MW per month at
+    /// utilization `u`, revenue - power - opex (MODEL.md section 4). The
+    /// power cost's products are taken in the order of
+    /// [`Fleet::ai_power_usd_per_mw_it`] (the same bits); the IT-to-grid
+    /// ratio is precomputed per site.
     #[inline]
     pub fn margin_usd_per_mw(&self, fleet: &Fleet, i: usize, u: f64) -> f64 {
         let s = &fleet.sites[i];

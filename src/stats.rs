@@ -698,43 +698,50 @@ impl QuantileHistograms {
                 let x = block[i as usize];
                 let code = codes[i as usize] as usize;
                 let c = code / 2;
-                if c & 1 == 0 {
-                    if c == 0 && !x.is_nan() {
-                        counts[0] += 1;
-                        self.min[m] = total_min(self.min[m], x);
-                    } else {
-                        // Above the last bound, or NaN (above every value).
-                        let j = ml.bound_idx[9] as usize;
-                        if code & 1 == 1 {
-                            counts[2 * j + 1] += 1;
-                        } else {
-                            counts[2 * j + 2] += 1;
-                            self.max[m] = total_max(self.max[m], x);
-                        }
-                    }
-                    continue;
-                }
-                let w = c / 2;
-                let lo = ml.bound_idx[c - 1] as usize;
-                let hi = ml.bound_idx[c] as usize;
-                let g = grid_cell(x - ml.bounds[c - 1], ml.grid_scale[w]);
-                let grid = &grids[w * (GRID_CELLS + 1)..];
-                // Edges in earlier cells are all <= x; count those in x's cell.
-                let s = lo + grid[g] as usize;
-                let j = if ml.grid_short[w] {
-                    // Edges past the cell are > x; edges[hi] > x stands in
-                    // for any index past the window.
-                    let below: usize = (0..GRID_SCAN)
-                        .map(|d| usize::from(edges[(s + d).min(hi)] <= x))
-                        .sum();
-                    s + below - 1
+                let cell = if c & 1 == 1 {
+                    Self::window_cell(ml, edges, grids, c, x)
+                } else if c == 0 && !x.is_nan() {
+                    0
                 } else {
-                    let e = lo + grid[g + 1] as usize;
-                    s + edges[s..e].partition_point(|&e| e <= x) - 1
+                    // Above the last bound (its atom if equal), or NaN
+                    // (above every value).
+                    let j = ml.bound_idx[9] as usize;
+                    if code & 1 == 1 { 2 * j + 1 } else { 2 * j + 2 }
                 };
-                counts[if edges[j] == x { 2 * j + 1 } else { 2 * j + 2 }] += 1;
+                counts[cell] += 1;
+                // The extremes matter only for the end cells (as in `tally`).
+                if cell == 0 {
+                    self.min[m] = total_min(self.min[m], x);
+                } else if cell == 2 * k {
+                    self.max[m] = total_max(self.max[m], x);
+                }
             }
         }
+    }
+
+    /// Cell of `x`, which lies in window `c / 2` (`c` odd bounds are `<= x`):
+    /// the window's grid cell, then a short scan of its edges.
+    #[inline(always)]
+    fn window_cell(ml: &MetricLayout, edges: &[f64], grids: &[u16], c: usize, x: f64) -> usize {
+        let w = c / 2;
+        let lo = ml.bound_idx[c - 1] as usize;
+        let hi = ml.bound_idx[c] as usize;
+        let g = grid_cell(x - ml.bounds[c - 1], ml.grid_scale[w]);
+        let grid = &grids[w * (GRID_CELLS + 1)..];
+        // Edges in earlier cells are all <= x; count those in x's cell.
+        let s = lo + grid[g] as usize;
+        let j = if ml.grid_short[w] {
+            // Edges past the cell are > x; edges[hi] > x stands in for any
+            // index past the window.
+            let below: usize = (0..GRID_SCAN)
+                .map(|d| usize::from(edges[(s + d).min(hi)] <= x))
+                .sum();
+            s + below - 1
+        } else {
+            let e = lo + grid[g + 1] as usize;
+            s + edges[s..e].partition_point(|&e| e <= x) - 1
+        };
+        if edges[j] == x { 2 * j + 1 } else { 2 * j + 2 }
     }
 
     /// Counts `x` in cell `c` of metric `m`, tracking the extremes of the end cells.
@@ -1001,10 +1008,12 @@ pub fn sort_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
             _ => disjoint.push((a, b)),
         }
     }
-    sort_disjoint_ranks(values, &disjoint);
+    sort_disjoint_ranks(values, 0, &disjoint);
 }
 
-fn sort_disjoint_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
+/// [`sort_ranks`] on `values`, which starts at rank `offset` of the whole,
+/// for disjoint ascending `ranges` of whole ranks that lie inside it.
+fn sort_disjoint_ranks(values: &mut [f64], offset: usize, ranges: &[(usize, usize)]) {
     if ranges.is_empty() {
         return;
     }
@@ -1013,20 +1022,15 @@ fn sort_disjoint_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
         return;
     }
     let mid = ranges.len() / 2;
-    let (a, b) = ranges[mid];
+    let (a, b) = (ranges[mid].0 - offset, ranges[mid].1 - offset);
     let (_, _, right) = values.select_nth_unstable_by(a, f64::total_cmp);
     if b > a {
         right.select_nth_unstable_by(b - a - 1, f64::total_cmp);
         right[..b - a - 1].sort_unstable_by(f64::total_cmp);
     }
     let (left, rest) = values.split_at_mut(a);
-    sort_disjoint_ranks(left, &ranges[..mid]);
-    let after = &mut rest[b - a + 1..];
-    let shifted: Vec<(usize, usize)> = ranges[mid + 1..]
-        .iter()
-        .map(|&(x, y)| (x - (b + 1), y - (b + 1)))
-        .collect();
-    sort_disjoint_ranks(after, &shifted);
+    sort_disjoint_ranks(left, offset, &ranges[..mid]);
+    sort_disjoint_ranks(&mut rest[b - a + 1..], offset + b + 1, &ranges[mid + 1..]);
 }
 
 // ---------------------------------------------------------------------------
