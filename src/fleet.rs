@@ -258,15 +258,48 @@ pub fn annuity_factor(i: f64, n: f64) -> f64 {
 
 /// Mining outcomes of every site in every month of one path, and each
 /// site's mining margin per MW (what the policies rank by).
+///
+/// Stored site-major (`[i * months + t]`, one array per field) and filled one
+/// site at a time with the months in vector lanes: the fleet totals of
+/// different months are independent sums, so each month's total still adds
+/// the sites in fleet order (the same bits as a site-by-site loop), but
+/// several months' sums advance per instruction instead of one dependent
+/// addition chain per site.
 #[derive(Debug, Clone, Default)]
 pub struct MiningTable {
     sites: usize,
-    /// `[t * sites + i]`.
-    pub outcome: Vec<SiteMining>,
-    /// `[t * sites + i]`, USD per MW per month, curtailment applied.
-    pub margin_usd_per_mw: Vec<f64>,
+    months: usize,
+    /// 1 if the site's machines run in the month, 0 if idle.
+    runs: Vec<u8>,
+    btc_mined: Vec<f64>,
+    revenue_usd: Vec<f64>,
+    power_usd: Vec<f64>,
+    opex_usd: Vec<f64>,
+    /// USD per MW per month, curtailment applied.
+    margin_usd_per_mw: Vec<f64>,
     /// Per month, the sum over every site of the fleet.
     pub fleet_total: Vec<FleetMining>,
+    /// Per month: BTC one EH/s mines, BTC price, days; and the running
+    /// totals (struct of arrays while filling).
+    btc_per_eh: Vec<f64>,
+    totals: [Vec<f64>; 5],
+}
+
+/// The mining margins per MW of one month, by site.
+#[derive(Debug, Clone, Copy)]
+pub struct MonthMargins<'a> {
+    /// Site-major, `[i * months + t]`.
+    values: &'a [f64],
+    months: usize,
+    t: usize,
+}
+
+impl MonthMargins<'_> {
+    /// Mining margin per MW of site `i` in this month, USD.
+    #[inline]
+    pub fn get(&self, i: usize) -> f64 {
+        self.values[i * self.months + self.t]
+    }
 }
 
 /// Mining of a set of sites in one month, summed.
@@ -309,34 +342,199 @@ impl MiningTable {
         let n = fleet.len();
         let months = cal.months();
         self.sites = n;
-        self.outcome.resize(n * months, SiteMining::default());
-        self.margin_usd_per_mw.resize(n * months, 0.0);
+        self.months = months;
+        let cells = n * months;
+        for v in [
+            &mut self.btc_mined,
+            &mut self.revenue_usd,
+            &mut self.power_usd,
+            &mut self.opex_usd,
+            &mut self.margin_usd_per_mw,
+        ] {
+            v.resize(cells, 0.0);
+        }
+        self.runs.resize(cells, 0);
+        self.btc_per_eh.clear();
+        self.btc_per_eh.extend((0..months).map(|t| {
+            cal.days[t] * BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fee_btc[t])
+                / market.hashrate_ehs[t]
+        }));
+        for total in &mut self.totals {
+            total.clear();
+            total.resize(months, 0.0);
+        }
+        fill_sites(self, fleet, cal, market);
         self.fleet_total.clear();
-        for t in 0..months {
-            let days = cal.days[t];
-            let btc_per_eh = days * BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fee_btc[t])
-                / market.hashrate_ehs[t];
-            let s = market.btc_price_usd[t];
-            let mut total = FleetMining::default();
-            for (i, site) in fleet.sites.iter().enumerate() {
-                let m = site.mining(fleet, btc_per_eh, s, days);
-                self.outcome[t * n + i] = m;
-                self.margin_usd_per_mw[t * n + i] = m.margin_usd() / site.power_mw;
-                total.add(&m, site.power_mw);
-            }
-            self.fleet_total.push(total);
+        let [btc, revenue, power, opex, idle] = &self.totals;
+        self.fleet_total.extend((0..months).map(|t| FleetMining {
+            btc_mined: btc[t],
+            revenue_usd: revenue[t],
+            power_usd: power[t],
+            opex_usd: opex[t],
+            idle_mw: idle[t],
+        }));
+    }
+
+    /// Site i's mining outcome in month t.
+    #[inline]
+    pub fn site(&self, t: usize, i: usize) -> SiteMining {
+        let k = i * self.months + t;
+        SiteMining {
+            runs: self.runs[k] != 0,
+            btc_mined: self.btc_mined[k],
+            revenue_usd: self.revenue_usd[k],
+            power_usd: self.power_usd[k],
+            opex_usd: self.opex_usd[k],
         }
     }
 
-    /// Outcomes of month t, one per site.
+    /// Mining margins per MW of month t, by site.
     #[inline]
-    pub fn month(&self, t: usize) -> &[SiteMining] {
-        &self.outcome[t * self.sites..(t + 1) * self.sites]
+    pub fn margins(&self, t: usize) -> MonthMargins<'_> {
+        MonthMargins {
+            values: &self.margin_usd_per_mw,
+            months: self.months,
+            t,
+        }
     }
+}
 
-    /// Mining margins per MW of month t, one per site.
-    #[inline]
-    pub fn margins(&self, t: usize) -> &[f64] {
-        &self.margin_usd_per_mw[t * self.sites..(t + 1) * self.sites]
+/// The body of [`MiningTable::fill`]: every site's months, with the months
+/// in vector lanes (a copy compiled for AVX2 when the CPU has it; the same
+/// IEEE operations in the same order either way, so the same bits).
+fn fill_sites(table: &mut MiningTable, fleet: &Fleet, cal: &Calendar, market: &MarketPath) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { fill_sites_avx2(table, fleet, cal, market) };
+            return;
+        }
+    }
+    fill_sites_generic(table, fleet, cal, market);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fill_sites_avx2(
+    table: &mut MiningTable,
+    fleet: &Fleet,
+    cal: &Calendar,
+    market: &MarketPath,
+) {
+    fill_sites_generic(table, fleet, cal, market);
+}
+
+#[inline(always)]
+fn fill_sites_generic(table: &mut MiningTable, fleet: &Fleet, cal: &Calendar, market: &MarketPath) {
+    let months = table.months;
+    let days = &cal.days[..months];
+    let price = &market.btc_price_usd[..months];
+    let btc_per_eh = &table.btc_per_eh[..months];
+    let [tot_btc, tot_revenue, tot_power, tot_opex, tot_idle] = &mut table.totals;
+    let (tot_btc, tot_revenue) = (&mut tot_btc[..months], &mut tot_revenue[..months]);
+    let (tot_power, tot_opex) = (&mut tot_power[..months], &mut tot_opex[..months]);
+    let tot_idle = &mut tot_idle[..months];
+    for (i, site) in fleet.sites.iter().enumerate() {
+        let range = i * months..(i + 1) * months;
+        let runs = &mut table.runs[range.clone()];
+        let btc = &mut table.btc_mined[range.clone()];
+        let revenue = &mut table.revenue_usd[range.clone()];
+        let power = &mut table.power_usd[range.clone()];
+        let opex = &mut table.opex_usd[range.clone()];
+        let margin = &mut table.margin_usd_per_mw[range];
+        for t in 0..months {
+            let m = site.mining(fleet, btc_per_eh[t], price[t], days[t]);
+            runs[t] = u8::from(m.runs);
+            btc[t] = m.btc_mined;
+            revenue[t] = m.revenue_usd;
+            power[t] = m.power_usd;
+            opex[t] = m.opex_usd;
+            margin[t] = m.margin_usd() / site.power_mw;
+            // As FleetMining::add (adding 0.0 for a running site leaves
+            // the sum's bits unchanged).
+            tot_btc[t] += m.btc_mined;
+            tot_revenue[t] += m.revenue_usd;
+            tot_power[t] += m.power_usd;
+            tot_opex[t] += m.opex_usd;
+            tot_idle[t] += if m.runs { 0.0 } else { site.power_mw };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::MarketModel;
+    use crate::scenario;
+
+    /// The table filled with months in vector lanes (AVX2 where the CPU has
+    /// it, and the portable loop) against the definition: every site's
+    /// `SiteEcon::mining`, and each month's totals summed site by site in
+    /// fleet order, bit for bit. Curtailment idles sites on these paths, so
+    /// both sides of the run-or-idle test are exercised.
+    #[test]
+    fn mining_table_matches_the_site_by_site_definition_bit_for_bit() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut idle_seen = 0;
+        for name in ["cango_2026", "cango_2026_colocation"] {
+            let sc = scenario::load(&dir.join(format!("{name}.toml"))).unwrap();
+            let fleet = Fleet::new(&sc);
+            let cal = Calendar::new(&sc);
+            let model = MarketModel::new(&sc.market, &cal);
+            let mut market = MarketPath::with_months(cal.months());
+            let (mut table, mut portable) = (MiningTable::default(), MiningTable::default());
+            for path in 0..16 {
+                model.sample(sc.simulation.seed, path, &mut market);
+                table.fill(&fleet, &cal, &market);
+                portable.fill(&fleet, &cal, &market);
+                portable.totals.iter_mut().for_each(|v| v.fill(0.0));
+                fill_sites_generic(&mut portable, &fleet, &cal, &market);
+                for t in 0..cal.months() {
+                    let btc_per_eh =
+                        cal.days[t] * BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fee_btc[t])
+                            / market.hashrate_ehs[t];
+                    let mut total = FleetMining::default();
+                    for (i, site) in fleet.sites.iter().enumerate() {
+                        let m =
+                            site.mining(&fleet, btc_per_eh, market.btc_price_usd[t], cal.days[t]);
+                        total.add(&m, site.power_mw);
+                        idle_seen += usize::from(!m.runs);
+                        let margin = m.margin_usd() / site.power_mw;
+                        for tab in [&table, &portable] {
+                            let got = tab.site(t, i);
+                            assert_eq!(got.runs, m.runs);
+                            for (a, b) in [
+                                (got.btc_mined, m.btc_mined),
+                                (got.revenue_usd, m.revenue_usd),
+                                (got.power_usd, m.power_usd),
+                                (got.opex_usd, m.opex_usd),
+                                (tab.margins(t).get(i), margin),
+                            ] {
+                                assert_eq!(
+                                    a.to_bits(),
+                                    b.to_bits(),
+                                    "{name} path {path} t {t} site {i}"
+                                );
+                            }
+                        }
+                    }
+                    for tab in [&table, &portable] {
+                        let got = tab.fleet_total[t];
+                        let pairs = [
+                            (got.btc_mined, total.btc_mined),
+                            (got.revenue_usd, total.revenue_usd),
+                            (got.power_usd, total.power_usd),
+                            (got.opex_usd, total.opex_usd),
+                            (got.idle_mw, total.idle_mw),
+                        ];
+                        for (a, b) in pairs {
+                            assert_eq!(a.to_bits(), b.to_bits(), "{name} path {path} t {t} total");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(idle_seen > 100, "only {idle_seen} idle site-months");
     }
 }

@@ -404,10 +404,9 @@ pub fn replay(engine: &Engine, p: usize, path: u64) -> Ledger {
         let close = closes(&flows);
         carry = Some(close);
         let (mut mining, mut curtailed, mut converting, mut ai) = (0, 0, 0, 0);
-        let outcomes = table.month(t);
         for (i, st) in r.sites.iter().enumerate() {
             match st {
-                SiteState::Mining if outcomes[i].runs => mining += 1,
+                SiteState::Mining if table.site(t, i).runs => mining += 1,
                 SiteState::Mining => curtailed += 1,
                 SiteState::Converting { .. } => converting += 1,
                 SiteState::Ai => ai += 1,

@@ -7,7 +7,7 @@
 //! the sites' mining margins of month t. Per-path memory a policy needs (the
 //! threshold streaks) lives in [`PolicyMemory`], reset for every path.
 
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, MonthMargins};
 use crate::scenario::{PolicyKind, PolicySpec};
 use crate::sim::{SiteState, TreasuryState};
 
@@ -28,7 +28,7 @@ pub struct PolicyView<'a> {
     /// The treasury after month t's scheduled events.
     pub treasury: &'a TreasuryState,
     /// Mining margin per MW of each site in month t (curtailment applied).
-    pub mining_margin_usd_per_mw: &'a [f64],
+    pub mining_margin_usd_per_mw: MonthMargins<'a>,
     /// IT MW of sites live or converting at the start of month t.
     pub ai_mw_live_and_converting: f64,
     /// Sites converting at the start of month t.
@@ -144,7 +144,7 @@ impl Policy for Threshold {
                 .min(demand / (view.ai_mw_live_and_converting + site.it_mw));
             let ai_margin = ai.margin_usd_per_mw(fleet, i, u);
             let passes = ai_margin - self.hurdle * site.capex_annuity_usd_per_mw_month
-                > view.mining_margin_usd_per_mw[i];
+                > view.mining_margin_usd_per_mw.get(i);
             memory.streak[i] = if passes { memory.streak[i] + 1 } else { 0 };
             if memory.streak[i] as usize >= self.window_months {
                 requests.push(i);
@@ -166,6 +166,6 @@ fn convertible_mining<'a>(view: &'a PolicyView<'_>) -> impl Iterator<Item = usiz
 }
 
 /// Lowest mining margin first; ties keep fleet order (stable sort).
-fn sort_by_margin(sites: &mut [usize], margin: &[f64]) {
-    sites.sort_by(|&a, &b| margin[a].total_cmp(&margin[b]));
+fn sort_by_margin(sites: &mut [usize], margin: MonthMargins<'_>) {
+    sites.sort_by(|&a, &b| margin.get(a).total_cmp(&margin.get(b)));
 }

@@ -232,6 +232,8 @@ pub struct Scratch {
     started: Vec<usize>,
     /// Sites that have left mining (converting or AI), in the order they started.
     left: Vec<usize>,
+    /// Sites still mining, in fleet order (the complement of `left`).
+    mining: Vec<usize>,
     /// Change of the project-debt payment at the start of month t.
     payment_delta: Vec<f64>,
 }
@@ -362,6 +364,8 @@ impl Model {
         scratch.sites.resize(n_sites, SiteState::Mining);
         scratch.memory.reset(n_sites);
         scratch.left.clear();
+        scratch.mining.clear();
+        scratch.mining.extend(0..n_sites);
         scratch.payment_delta.clear();
         scratch.payment_delta.resize(months + 1, 0.0);
         let pmt_factor = annuity_factor(r.debt_rate_monthly, r.debt_term_months as f64);
@@ -548,6 +552,9 @@ impl Model {
                     scratch.sites[i] = SiteState::Converting { start: t as u32 };
                     scratch.started.push(i);
                     scratch.left.push(i);
+                    if let Ok(k) = scratch.mining.binary_search(&i) {
+                        scratch.mining.remove(k);
+                    }
                     converting += 1;
                     converting_mw += site.power_mw;
                     left_mw += site.power_mw;
@@ -559,19 +566,17 @@ impl Model {
             // Step 2: mining, and the MW in each state. Mining outcomes are
             // the same for every policy: start from the fleet's total and
             // take out the sites that left mining (or sum the few that remain).
-            let outcomes = table.month(t);
             let mining = if 2 * scratch.left.len() <= n_sites {
                 let mut m = table.fleet_total[t];
                 for &i in &scratch.left {
-                    m.sub(&outcomes[i], fleet.sites[i].power_mw);
+                    m.sub(&table.site(t, i), fleet.sites[i].power_mw);
                 }
                 m
             } else {
+                // In fleet order, as a sum over the whole fleet would add them.
                 let mut m = FleetMining::default();
-                for (i, st) in scratch.sites.iter().enumerate() {
-                    if *st == SiteState::Mining {
-                        m.add(&outcomes[i], fleet.sites[i].power_mw);
-                    }
+                for &i in &scratch.mining {
+                    m.add(&table.site(t, i), fleet.sites[i].power_mw);
                 }
                 m
             };
