@@ -18,6 +18,9 @@ pub struct Fleet {
     pub sites: Vec<SiteEcon>,
     /// Indices of the convertible sites, in fleet order.
     pub convertible: Vec<usize>,
+    /// The convertible sites' constants the threshold policy tests every
+    /// month, as arrays in the order of `convertible` (for vector lanes).
+    convertible_soa: ConvertibleSites,
     /// Mining opex, USD per MW per month.
     pub mining_opex_usd_per_mw_month: f64,
     pub curtailed_opex_share: f64,
@@ -124,9 +127,18 @@ impl Fleet {
                 }
             })
             .collect::<Vec<_>>();
+        let convertible: Vec<usize> = (0..sites.len()).filter(|&i| sites[i].convertible).collect();
+        let column = |f: fn(&SiteEcon) -> f64| convertible.iter().map(|&i| f(&sites[i])).collect();
+        let convertible_soa = ConvertibleSites {
+            it_mw: column(|s| s.it_mw),
+            power_usd_per_mwh: column(|s| s.power_usd_per_mwh),
+            it_mw_per_mw: column(|s| s.it_mw_per_mw),
+            capex_annuity_usd_per_mw_month: column(|s| s.capex_annuity_usd_per_mw_month),
+        };
         Fleet {
             total_power_mw: sites.iter().map(|s| s.power_mw).sum(),
-            convertible: (0..sites.len()).filter(|&i| sites[i].convertible).collect(),
+            convertible,
+            convertible_soa,
             sites,
             mining_opex_usd_per_mw_month: scenario.mining.opex_usd_per_mw_month,
             curtailed_opex_share: scenario.mining.curtailed_opex_share,
@@ -198,10 +210,97 @@ impl AiMonth {
     #[inline]
     pub fn margin_usd_per_mw(&self, fleet: &Fleet, i: usize, u: f64) -> f64 {
         let s = &fleet.sites[i];
+        self.margin_of(fleet, u, s.power_usd_per_mwh, s.it_mw_per_mw)
+    }
+
+    /// [`margin_usd_per_mw`](Self::margin_usd_per_mw) of a site with this
+    /// power price and IT-to-grid ratio.
+    #[inline(always)]
+    fn margin_of(&self, fleet: &Fleet, u: f64, power_usd_per_mwh: f64, it_mw_per_mw: f64) -> f64 {
         let per_mw_it = u * self.rate_usd_per_mw_it
-            - u * (self.power_usd_per_mw_it_per_usd_mwh * s.power_usd_per_mwh)
+            - u * (self.power_usd_per_mw_it_per_usd_mwh * power_usd_per_mwh)
             - fleet.ai_opex_usd_per_mw_it_month;
-        per_mw_it * s.it_mw_per_mw
+        per_mw_it * it_mw_per_mw
+    }
+}
+
+/// Per convertible site (in the order of [`Fleet::convertible`]), the
+/// constants of the threshold policy's test.
+#[derive(Debug, Clone, Default)]
+struct ConvertibleSites {
+    it_mw: Vec<f64>,
+    power_usd_per_mwh: Vec<f64>,
+    it_mw_per_mw: Vec<f64>,
+    capex_annuity_usd_per_mw_month: Vec<f64>,
+}
+
+impl Fleet {
+    /// Threshold policy, one month: for every convertible site `j` (the
+    /// order of [`Fleet::convertible`]), its AI margin per MW at the
+    /// utilization it would get on joining the AI sites live and converting,
+    /// `u = min(u_max, demand / (ai_mw + it_mw_j))`, minus `hurdle` times its
+    /// capex annuity per MW. The site passes if this exceeds its mining
+    /// margin per MW. Computed for all convertible sites at once, several
+    /// per instruction (AVX2 when the CPU has it): the same IEEE operations
+    /// in the same order as one site at a time, so the same bits.
+    pub fn threshold_excess_usd_per_mw(
+        &self,
+        ai: &AiMonth,
+        demand_mw: f64,
+        ai_mw_live_and_converting: f64,
+        hurdle: f64,
+        out: &mut Vec<f64>,
+    ) {
+        out.clear();
+        out.resize(self.convertible.len(), 0.0);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe {
+                    self.threshold_excess_avx2(
+                        ai,
+                        demand_mw,
+                        ai_mw_live_and_converting,
+                        hurdle,
+                        out,
+                    )
+                };
+                return;
+            }
+        }
+        self.threshold_excess_generic(ai, demand_mw, ai_mw_live_and_converting, hurdle, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn threshold_excess_avx2(
+        &self,
+        ai: &AiMonth,
+        demand_mw: f64,
+        ai_mw: f64,
+        hurdle: f64,
+        out: &mut [f64],
+    ) {
+        self.threshold_excess_generic(ai, demand_mw, ai_mw, hurdle, out);
+    }
+
+    #[inline(always)]
+    fn threshold_excess_generic(
+        &self,
+        ai: &AiMonth,
+        demand_mw: f64,
+        ai_mw: f64,
+        hurdle: f64,
+        out: &mut [f64],
+    ) {
+        let c = &self.convertible_soa;
+        let sites = c.it_mw.iter().zip(&c.power_usd_per_mwh);
+        let sites = sites.zip(c.it_mw_per_mw.iter().zip(&c.capex_annuity_usd_per_mw_month));
+        for (x, ((&it_mw, &price), (&it_per_mw, &annuity))) in out.iter_mut().zip(sites) {
+            let u = self.u_max.min(demand_mw / (ai_mw + it_mw));
+            *x = ai.margin_of(self, u, price, it_per_mw) - hurdle * annuity;
+        }
     }
 }
 
@@ -536,5 +635,56 @@ mod tests {
             }
         }
         assert!(idle_seen > 100, "only {idle_seen} idle site-months");
+    }
+
+    /// The threshold test's vector form against the one-site definition
+    /// (`AiMonth::margin_usd_per_mw` minus the hurdle times the annuity),
+    /// bit for bit, on both code paths, in both AI modes, with demand that
+    /// caps utilization and demand that does not.
+    #[test]
+    fn threshold_excess_matches_the_one_site_definition_bit_for_bit() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        for name in ["cango_2026", "cango_2026_colocation"] {
+            let sc = scenario::load(&dir.join(format!("{name}.toml"))).unwrap();
+            let fleet = Fleet::new(&sc);
+            assert!(
+                fleet.convertible.len() > 8,
+                "{name}: too few convertible sites"
+            );
+            let (mut fast, mut portable) = (Vec::new(), Vec::new());
+            for (days, gpu_hour_usd) in [(28.0, 1.9), (31.0, 0.35), (30.0, 4.0)] {
+                let ai = fleet.ai_month(days, gpu_hour_usd);
+                for demand_mw in [0.0, 37.5, 400.0, 1e6] {
+                    for ai_mw in [0.0, 55.0, 812.25] {
+                        for hurdle in [0.0, 1.25] {
+                            fleet.threshold_excess_usd_per_mw(
+                                &ai, demand_mw, ai_mw, hurdle, &mut fast,
+                            );
+                            portable.clear();
+                            portable.resize(fleet.convertible.len(), f64::NAN);
+                            fleet.threshold_excess_generic(
+                                &ai,
+                                demand_mw,
+                                ai_mw,
+                                hurdle,
+                                &mut portable,
+                            );
+                            for (j, &i) in fleet.convertible.iter().enumerate() {
+                                let site = &fleet.sites[i];
+                                let u = fleet.u_max.min(demand_mw / (ai_mw + site.it_mw));
+                                let want = ai.margin_usd_per_mw(&fleet, i, u)
+                                    - hurdle * site.capex_annuity_usd_per_mw_month;
+                                assert_eq!(fast[j].to_bits(), want.to_bits(), "{name} site {i}");
+                                assert_eq!(
+                                    portable[j].to_bits(),
+                                    want.to_bits(),
+                                    "{name} site {i}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -42,6 +42,9 @@ pub struct PolicyView<'a> {
 pub struct PolicyMemory {
     /// Threshold: consecutive months each site has passed while mining.
     pub streak: Vec<u32>,
+    /// Threshold: this month's AI margin minus hurdle per MW, by convertible
+    /// site (scratch, see [`Fleet::threshold_excess_usd_per_mw`]).
+    pub excess_usd_per_mw: Vec<f64>,
 }
 
 impl PolicyMemory {
@@ -136,15 +139,19 @@ impl Policy for Threshold {
         let fleet = view.fleet;
         let demand = view.ai_demand_mw[t];
         let ai = fleet.ai_month(view.days, view.gpu_hour_usd[t]);
+        fleet.threshold_excess_usd_per_mw(
+            &ai,
+            demand,
+            view.ai_mw_live_and_converting,
+            self.hurdle,
+            &mut memory.excess_usd_per_mw,
+        );
         let start = requests.len();
-        for i in convertible_mining(view) {
-            let site = &fleet.sites[i];
-            let u = fleet
-                .u_max
-                .min(demand / (view.ai_mw_live_and_converting + site.it_mw));
-            let ai_margin = ai.margin_usd_per_mw(fleet, i, u);
-            let passes = ai_margin - self.hurdle * site.capex_annuity_usd_per_mw_month
-                > view.mining_margin_usd_per_mw.get(i);
+        for (&i, &excess) in fleet.convertible.iter().zip(&memory.excess_usd_per_mw) {
+            if view.sites[i] != SiteState::Mining {
+                continue;
+            }
+            let passes = excess > view.mining_margin_usd_per_mw.get(i);
             memory.streak[i] = if passes { memory.streak[i] + 1 } else { 0 };
             if memory.streak[i] as usize >= self.window_months {
                 requests.push(i);
