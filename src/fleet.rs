@@ -378,9 +378,10 @@ pub struct MiningTable {
     margin_usd_per_mw: Vec<f64>,
     /// Per month, the sum over every site of the fleet.
     pub fleet_total: Vec<FleetMining>,
-    /// Per month: BTC one EH/s mines, BTC price, days; and the running
-    /// totals (struct of arrays while filling).
+    /// Per month, the BTC one EH/s mines (`days * 144 * (subsidy + F) / H`).
     btc_per_eh: Vec<f64>,
+    /// Per month, the running fleet totals while filling (BTC mined,
+    /// revenue, power, opex, idle MW), one array each.
     totals: [Vec<f64>; 5],
 }
 
