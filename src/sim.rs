@@ -250,6 +250,10 @@ pub struct Model {
     /// Per month, the `capex_budget` in force: (period id, cap in USD). The
     /// period id changes every 12 months from the budget's month.
     capex_cap: Vec<Option<(usize, f64)>>,
+    /// The least equity any convertible site's conversion needs (infinite
+    /// if none is convertible): under strict funding, a month whose budget
+    /// is below it accepts no request.
+    min_conversion_equity_usd: f64,
 }
 
 /// Treasury, loan, financing and valuation parameters, flattened.
@@ -303,6 +307,13 @@ impl Model {
         let l = &scenario.loan;
         let f = &scenario.financing;
         let v = &scenario.valuation;
+        let equity_share = 1.0 - f.capex_debt_share;
+        // The same product as the acceptance test in `replay`.
+        let fleet_min_equity = fleet
+            .convertible
+            .iter()
+            .map(|&i| equity_share * fleet.sites[i].capex_usd)
+            .fold(f64::INFINITY, f64::min);
         Model {
             calendar,
             fleet,
@@ -321,7 +332,7 @@ impl Model {
                 liquidation_ltv: l.liquidation_ltv,
                 liquidation_penalty: l.liquidation_penalty,
                 maturity_month: l.maturity_month,
-                equity_share: 1.0 - f.capex_debt_share,
+                equity_share,
                 debt_share: f.capex_debt_share,
                 debt_rate_monthly: f.capex_debt_rate / 12.0,
                 debt_term_months: (f.capex_debt_term_years * 12.0).round().max(1.0) as usize,
@@ -332,6 +343,7 @@ impl Model {
                 sell_to_target_ltv: t.sell_to_target_ltv,
             },
             capex_cap,
+            min_conversion_equity_usd: fleet_min_equity,
             events_by_month,
             events: scenario.events.iter().map(|e| e.kind.clone()).collect(),
         }
@@ -531,7 +543,15 @@ impl Model {
                 } else {
                     f64::INFINITY
                 };
-                for &i in &scratch.requests {
+                // Below the least equity any conversion needs, every request
+                // fails the test `equity > budget` below: skip them.
+                let none_fundable = r.strict_funding && budget < self.min_conversion_equity_usd;
+                let requests = if none_fundable {
+                    &scratch.requests[..0]
+                } else {
+                    &scratch.requests[..]
+                };
+                for &i in requests {
                     let site = &fleet.sites[i];
                     // Policies only ask for convertible mining sites; guard anyway.
                     if scratch.sites[i] != SiteState::Mining || !site.convertible {

@@ -4,7 +4,7 @@
 //! rule, utilization stays under its cap, and no policy sees a later month.
 
 use pivotsim::engine::Engine;
-use pivotsim::scenario::{AiMode, CapexFunding};
+use pivotsim::scenario::{AiMode, CapexFunding, EventKind, PolicyKind};
 use pivotsim::sim::SiteState;
 use proptest::prelude::*;
 
@@ -160,7 +160,14 @@ fn check_path(engine: &Engine, path: u64) {
             } else {
                 assert_eq!(r.flows.ai_revenue_usd, 0.0);
             }
-            check_fundable(engine, r, &prev_sites, market.btc_price_usd[r.t]);
+            let full_pivot = matches!(sc.policies[p].kind, PolicyKind::FullPivot);
+            check_fundable(
+                engine,
+                r,
+                &prev_sites,
+                market.btc_price_usd[r.t],
+                full_pivot,
+            );
             prev_sites = r.sites.clone();
             prev_close = r.close;
         }
@@ -169,10 +176,13 @@ fn check_path(engine: &Engine, path: u64) {
     }
 }
 
-/// An accepted conversion was fundable when accepted (strict funding).
-fn check_fundable(engine: &Engine, r: &Record, before: &[SiteState], s: f64) {
+/// An accepted conversion was fundable when accepted (strict funding). And
+/// under `full_pivot`, which asks for every convertible site still mining,
+/// the converse: a site left mining was not fundable (its equity is above
+/// what the month's acceptances left), unless a `capex_budget` also binds.
+fn check_fundable(engine: &Engine, r: &Record, before: &[SiteState], s: f64, full_pivot: bool) {
     let sc = &engine.scenario;
-    if sc.financing.capex_funding != CapexFunding::Strict || r.started.is_empty() {
+    if sc.financing.capex_funding != CapexFunding::Strict {
         return;
     }
     let fleet = &engine.model.fleet;
@@ -207,6 +217,22 @@ fn check_fundable(engine: &Engine, r: &Record, before: &[SiteState], s: f64) {
             r.t
         );
         budget -= equity;
+    }
+    let capped = sc
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::CapexBudget { .. }));
+    if full_pivot && !capped {
+        for (i, st) in r.sites.iter().enumerate() {
+            if fleet.sites[i].convertible && *st == SiteState::Mining {
+                let equity = equity_share * fleet.sites[i].capex_usd;
+                assert!(
+                    equity > budget - 1e-6 - 1e-12 * budget.abs(),
+                    "month {}: site {i} was fundable ({equity} <= {budget}) but not started",
+                    r.t
+                );
+            }
+        }
     }
 }
 
