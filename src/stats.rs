@@ -18,7 +18,8 @@
 //! histogram needs bin edges known in advance. We run a pilot (a few thousand
 //! paths, kept in memory) and put the edges at the pilot's own quantiles
 //! ([`QuantileLayout::from_pilot`]), every `1/intervals` of the mass, but only
-//! within [`TARGET_WINDOW`] of the five reported percentiles: only those
+//! within a few of the pilot's standard errors of the five reported
+//! percentiles ([`WINDOW_STANDARD_ERRORS`]): only those
 //! ranks are ever read, and a small histogram stays in cache. Each bin then
 //! holds about `1/intervals` of the mass whatever the shape of the
 //! distribution (skewed, heavy-tailed, with point masses). A percentile read
@@ -277,7 +278,7 @@ const GRID_CELLS: usize = 64;
 /// holds more (otherwise a binary search within the cell).
 const GRID_SCAN: usize = 4;
 // A window's edge count fits the grid's u16 prefix counts.
-const _: () = assert!(2.0 * TARGET_WINDOW * (INTERVALS_MAX as f64) + 3.0 < u16::MAX as f64);
+const _: () = assert!(2.0 * MAX_WINDOW * (INTERVALS_MAX as f64) + 3.0 < u16::MAX as f64);
 
 /// Grid cell of a value `d = x - window_lo >= 0`. Monotone in `d` (IEEE
 /// subtraction, multiplication and the saturating cast all are), which is all
@@ -300,20 +301,26 @@ enum Cell {
     Atom(f64),
 }
 
-/// Half-width, in probability, of the fine-binned window around each
-/// reported percentile. The pilot's own percentile estimate is off by about
-/// `sqrt(q (1 - q) / P)` (0.55 points at the median with P = 8,192), so 3
-/// points leave more than five of its standard errors of room.
-pub const TARGET_WINDOW: f64 = 0.03;
+/// Half-width of the fine-binned window around each reported percentile, in
+/// standard errors of the pilot's estimate of it: the pilot's percentile `q`
+/// is off by about `sqrt(q (1 - q) / P)` in probability (P pilot values).
+/// At most [`MAX_WINDOW`]: with P = 8,192 that is 1.4 points at the 5th and
+/// 95th percentiles, 2.9 at the 25th and 75th, and 3 (5.4 standard errors)
+/// at the median.
+pub const WINDOW_STANDARD_ERRORS: f64 = 6.0;
+/// The widest half-window, in probability (the median's, and every window of
+/// a small pilot).
+pub const MAX_WINDOW: f64 = 0.03;
 /// Pilot ranks (0-based, ascending, distinct) whose values become the edges:
 /// rank `round(j last / intervals)` for every `j` whose quantile `j /
-/// intervals` is within [`TARGET_WINDOW`] of a reported percentile. Between
+/// intervals` is within the window of a reported percentile (see
+/// [`WINDOW_STANDARD_ERRORS`]; `last + 1` pilot values). Between
 /// the windows there are no edges: those values are only counted (one wide
 /// cell per gap), which is all the cumulative counts need. Should a run's
 /// percentile fall outside its window, the rank error reported for it is the
 /// mass of the wide cell, so the miss is visible, not silent.
 pub fn edge_ranks(last: usize, intervals: usize) -> impl Iterator<Item = usize> {
-    let mut ranks: Vec<usize> = windows(intervals)
+    let mut ranks: Vec<usize> = windows(intervals, last + 1)
         .into_iter()
         .flat_map(move |(lo, hi)| (lo..=hi).map(move |j| rank_of(j, last, intervals)))
         .collect();
@@ -328,18 +335,25 @@ fn rank_of(j: usize, last: usize, intervals: usize) -> usize {
     (2 * j * last + intervals) / (2 * intervals)
 }
 
-/// Per reported percentile, its window `[lo, hi]` in units of `1/intervals`.
-fn windows(intervals: usize) -> [(usize, usize); 5] {
+/// Per reported percentile, its window `[lo, hi]` in units of `1/intervals`,
+/// for a pilot of `pilot` values: [`WINDOW_STANDARD_ERRORS`] of the pilot's
+/// standard error at that percentile either side, at most [`MAX_WINDOW`].
+/// The pilot's bins are the same wherever they are kept, so a percentile
+/// inside its window reads the same bin whatever the window's width.
+fn windows(intervals: usize, pilot: usize) -> [(usize, usize); 5] {
+    let pilot = pilot.max(1) as f64;
     PERCENTILES.map(|q| {
-        let lo = ((q - TARGET_WINDOW).max(0.0) * intervals as f64).floor() as usize;
-        let hi = ((q + TARGET_WINDOW).min(1.0) * intervals as f64).ceil() as usize;
+        let half = (WINDOW_STANDARD_ERRORS * (q * (1.0 - q) / pilot).sqrt()).min(MAX_WINDOW);
+        let lo = ((q - half).max(0.0) * intervals as f64).floor() as usize;
+        let hi = ((q + half).min(1.0) * intervals as f64).ceil() as usize;
         (lo, hi.min(intervals))
     })
 }
 
 // The windows must not overlap (the lookup relies on their bounds being in
-// order): the closest percentiles are 20 points apart.
-const _: () = assert!(TARGET_WINDOW < 0.1);
+// order): the closest percentiles are 20 points apart, and with `intervals`
+// of at least about 15 the rounding to whole intervals keeps them apart.
+const _: () = assert!(MAX_WINDOW < 0.1);
 
 /// Histogram bin edges for every metric, at the quantiles of a pilot run,
 /// with a lookup grid per metric so that binning a value costs a few ns.
@@ -366,8 +380,8 @@ impl QuantileLayout {
     ///
     /// For each metric, its finite pilot values are sorted and the values at
     /// the ranks of [`edge_ranks`] become the edges (equal edges merged):
-    /// bins of `1/intervals` of the mass within [`TARGET_WINDOW`] of each
-    /// reported percentile. Only the five percentiles are read, so only their
+    /// bins of `1/intervals` of the mass within the window of each
+    /// reported percentile ([`WINDOW_STANDARD_ERRORS`]). Only the five percentiles are read, so only their
     /// neighbourhoods need bins; this keeps a metric's histogram small enough
     /// to stay in cache. Non-finite
     /// pilot values are ignored. Metrics are processed in parallel (each one
@@ -434,14 +448,14 @@ impl QuantileLayout {
                 if let Some(last) = column.len().checked_sub(1) {
                     // Only the ranks inside the windows are read: put those
                     // in sorted order, and leave the rest merely partitioned.
-                    let ranges = windows(intervals).map(|(lo, hi)| {
+                    let ranges = windows(intervals, last + 1).map(|(lo, hi)| {
                         (rank_of(lo, last, intervals), rank_of(hi, last, intervals))
                     });
                     sort_ranks(&mut column, &ranges);
                     // `+ 0.0` turns -0.0 into 0.0, so a zero edge prints as 0.
                     metric_edges.extend(edge_ranks(last, intervals).map(|r| column[r] + 0.0));
                     metric_edges.dedup();
-                    for (w, (lo, hi)) in windows(intervals).into_iter().enumerate() {
+                    for (w, (lo, hi)) in windows(intervals, last + 1).into_iter().enumerate() {
                         bounds[2 * w] = column[rank_of(lo, last, intervals)] + 0.0;
                         bounds[2 * w + 1] = column[rank_of(hi, last, intervals)] + 0.0;
                     }
@@ -1557,6 +1571,32 @@ mod tests {
                     let below = bounds.iter().filter(|&&b| b <= x).count();
                     let atom = bounds.iter().skip(1).step_by(2).any(|&b| b == x);
                     assert_eq!(code as usize, 2 * below + usize::from(atom), "x {x:e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn windows_are_six_pilot_standard_errors_wide_and_never_overlap() {
+        // The reference pilot: 1.4, 2.9 and 3.3 points either side.
+        let w = windows(1024, 8192);
+        for ((lo, hi), q) in w.iter().zip(PERCENTILES) {
+            let half = (6.0 * (q * (1.0 - q) / 8192.0).sqrt()).min(0.03);
+            assert!((*lo as f64) <= (q - half) * 1024.0 && (q - half) * 1024.0 < (*lo + 1) as f64);
+            assert!((*hi as f64) >= (q + half) * 1024.0 && (q + half) * 1024.0 > (*hi - 1) as f64);
+        }
+        assert_eq!(w[0], (36, 66));
+        assert_eq!(w[1], (226, 286));
+        // The median's is capped at 3 points.
+        assert_eq!(w[2], (481, 543));
+        for pilot in (1..200).chain([1_000, 8_192, 1_000_000]) {
+            for intervals in [16, 100, 1024, INTERVALS_MAX] {
+                let w = windows(intervals, pilot);
+                for pair in w.windows(2) {
+                    assert!(
+                        pair[0].1 < pair[1].0,
+                        "pilot {pilot} intervals {intervals}: {w:?}"
+                    );
                 }
             }
         }
