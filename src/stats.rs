@@ -601,13 +601,23 @@ pub struct Quantiles {
 
 /// Per-metric histograms on a shared [`QuantileLayout`], one row per path;
 /// merge with `+=`, read with [`quantiles`](Self::quantiles).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// A cell's count is `counts + recent`. Columns are counted into the 16-bit
+/// `recent`, which halves the bytes a run streams through per chunk (each
+/// metric's cells are cold when its column comes), and a metric's `recent`
+/// is added into `counts` before it could overflow.
+#[derive(Debug, Clone)]
 pub struct QuantileHistograms {
     layout: Arc<QuantileLayout>,
-    /// Counts of every cell of every metric (flat, see `MetricLayout::cell_start`).
-    /// 32 bits halve the memory a run streams through per chunk; a run has
-    /// at most `u32::MAX` paths (`scenario::MAX_PATHS`), so no count overflows.
+    /// Counts of every cell of every metric (flat, see `MetricLayout::cell_start`);
+    /// a run has at most `u32::MAX` paths (`scenario::MAX_PATHS`), so no
+    /// count overflows.
     counts: Vec<u32>,
+    /// Counts since the metric's last flush into `counts`, same cells.
+    recent: Vec<u16>,
+    /// Per metric, values counted into `recent` since its last flush (so
+    /// no cell of it holds more).
+    recent_n: Vec<u32>,
     /// Per metric, smallest value seen below the first edge (+inf if none).
     min: Vec<f64>,
     /// Per metric, largest non-NaN value seen above the last edge (-inf if none).
@@ -620,6 +630,8 @@ impl QuantileHistograms {
         let n = layout.n_metrics;
         QuantileHistograms {
             counts: vec![0; layout.n_cells],
+            recent: vec![0; layout.n_cells],
+            recent_n: vec![0; n],
             min: vec![f64::INFINITY; n],
             max: vec![f64::NEG_INFINITY; n],
             layout,
@@ -662,7 +674,7 @@ impl QuantileHistograms {
         prefetch_slice(&layout.edges[ml.edge_start..ml.edge_start + k]);
         prefetch_slice(&layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)]);
         let cells = if k == 0 { 1 } else { 2 * k + 1 };
-        prefetch_slice(&self.counts[ml.cell_start..ml.cell_start + cells]);
+        prefetch_slice(&self.recent[ml.cell_start..ml.cell_start + cells]);
     }
 
     /// Counts a column in two passes over blocks of 256 values. The first
@@ -684,10 +696,16 @@ impl QuantileHistograms {
         let grids = &layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)];
         let mut codes = [0u8; BLOCK];
         let mut pending = [0u8; BLOCK];
+        let cells = ml.cell_start..ml.cell_start + 2 * k + 1;
         for block in values.chunks(BLOCK) {
+            if self.recent_n[m] as usize + block.len() > u16::MAX as usize {
+                self.flush(m);
+            }
+            self.recent_n[m] += block.len() as u32;
             let codes = &mut codes[..block.len()];
             zone_codes(&ml.bounds, block, codes);
-            let counts = &mut self.counts[ml.cell_start..ml.cell_start + 2 * k + 1];
+            // No cell of this metric can pass u16::MAX (checked above).
+            let counts = &mut self.recent[cells.clone()];
             // Gap zones 2, 4, 6, 8: one wide cell, or the atom of the bound
             // below it. Counted by code, a vectorised pass per code.
             for z in (2..10).step_by(2) {
@@ -698,8 +716,8 @@ impl QuantileHistograms {
                         .sum::<u32>()
                 };
                 let j = ml.bound_idx[z - 1] as usize;
-                counts[2 * j + 2] += n(2 * z);
-                counts[2 * j + 1] += n(2 * z + 1);
+                counts[2 * j + 2] += n(2 * z) as u16;
+                counts[2 * j + 1] += n(2 * z + 1) as u16;
             }
             // The rest: in a window, below the first bound (or NaN), or above
             // the last.
@@ -771,22 +789,47 @@ impl QuantileHistograms {
         }
     }
 
-    /// Number of values counted for metric `m` (the number of rows inserted).
-    pub fn count(&self, m: usize) -> u64 {
-        self.cells(m).iter().map(|&c| c as u64).sum()
+    /// Adds metric `m`'s `recent` counts into `counts`.
+    fn flush(&mut self, m: usize) {
+        let range = self.cell_range(m);
+        for (a, b) in self.counts[range.clone()]
+            .iter_mut()
+            .zip(&mut self.recent[range])
+        {
+            *a += u32::from(*b);
+            *b = 0;
+        }
+        self.recent_n[m] = 0;
     }
 
-    fn cells(&self, m: usize) -> &[u32] {
+    /// Number of values counted for metric `m` (the number of rows inserted).
+    pub fn count(&self, m: usize) -> u64 {
+        self.cells(m).iter().sum()
+    }
+
+    fn cell_range(&self, m: usize) -> std::ops::Range<usize> {
         let ml = &self.layout.metrics[m];
         let n = if ml.k == 0 { 1 } else { 2 * ml.k + 1 };
-        &self.counts[ml.cell_start..ml.cell_start + n]
+        ml.cell_start..ml.cell_start + n
+    }
+
+    /// Metric `m`'s cell counts.
+    fn cells(&self, m: usize) -> Vec<u64> {
+        let range = self.cell_range(m);
+        let recent = &self.recent[range.clone()];
+        let counts = &self.counts[range];
+        counts
+            .iter()
+            .zip(recent)
+            .map(|(&a, &b)| u64::from(a) + u64::from(b))
+            .collect()
     }
 
     /// The [`PERCENTILES`] of metric `m`, with their rank-error bound.
     pub fn quantiles(&self, m: usize) -> Quantiles {
         let ml = &self.layout.metrics[m];
         let cells = self.cells(m);
-        let total: u64 = cells.iter().map(|&c| c as u64).sum();
+        let total: u64 = cells.iter().sum();
         let mut out = Quantiles {
             values: [f64::NAN; 5],
             max_rank_error: 0.0,
@@ -822,6 +865,17 @@ impl QuantileHistograms {
     }
 }
 
+impl PartialEq for QuantileHistograms {
+    /// Same layout, the same count in every cell (however it is split
+    /// between `counts` and `recent`), the same extremes.
+    fn eq(&self, other: &Self) -> bool {
+        self.layout == other.layout
+            && (0..self.layout.n_metrics).all(|m| self.cells(m) == other.cells(m))
+            && self.min == other.min
+            && self.max == other.max
+    }
+}
+
 impl AddAssign<&QuantileHistograms> for QuantileHistograms {
     /// Adds the counts of `rhs`. Exact, so the merge order does not matter.
     ///
@@ -832,8 +886,8 @@ impl AddAssign<&QuantileHistograms> for QuantileHistograms {
             Arc::ptr_eq(&self.layout, &rhs.layout) || self.layout == rhs.layout,
             "merging histograms with different layouts"
         );
-        for (a, b) in self.counts.iter_mut().zip(&rhs.counts) {
-            *a += b;
+        for ((a, &b), &c) in self.counts.iter_mut().zip(&rhs.counts).zip(&rhs.recent) {
+            *a += b + u32::from(c);
         }
         for (a, &b) in self.min.iter_mut().zip(&rhs.min) {
             *a = total_min(*a, b);
@@ -1420,6 +1474,46 @@ mod tests {
         h.insert_row(&[f64::NAN, f64::NAN]);
         assert_eq!(h.count(1), 102);
         assert!(h.quantiles(1).values[4] <= 2.0);
+    }
+
+    #[test]
+    fn sixteen_bit_counts_flush_before_they_overflow() {
+        // Metric 0 is constant (every value in one atom cell), metric 1 has
+        // a gap cell that takes most values: far more than u16::MAX each.
+        let pilot: Vec<f64> = (0..1000).flat_map(|i| [7.0, i as f64]).collect();
+        let layout = Arc::new(QuantileLayout::from_pilot(&pilot, 2, 1024));
+        let n = 3 * u16::MAX as usize + 1_000;
+        let constant = vec![7.0; n];
+        let spread: Vec<f64> = (0..n).map(|i| (i % 1000) as f64).collect();
+        // One histogram fed in chunk-sized columns, one in a single call,
+        // one merged from two halves: the same counts, exactly.
+        let mut chunked = QuantileHistograms::new(layout.clone());
+        for (a, b) in constant.chunks(256).zip(spread.chunks(256)) {
+            chunked.insert_column(0, a);
+            chunked.insert_column(1, b);
+        }
+        let mut whole = QuantileHistograms::new(layout.clone());
+        whole.insert_column(0, &constant);
+        whole.insert_column(1, &spread);
+        let (mut left, mut right) = (
+            QuantileHistograms::new(layout.clone()),
+            QuantileHistograms::new(layout),
+        );
+        let half = n / 2;
+        left.insert_column(0, &constant[..half]);
+        left.insert_column(1, &spread[..half]);
+        right.insert_column(0, &constant[half..]);
+        right.insert_column(1, &spread[half..]);
+        left += &right;
+        for h in [&chunked, &whole, &left] {
+            assert_eq!(h.count(0), n as u64);
+            assert_eq!(h.count(1), n as u64);
+            assert_eq!(h.quantiles(0).values, [7.0; 5]);
+        }
+        assert!(chunked == whole && whole == left);
+        // The median of 0..999 repeated: between 499 and 500.
+        let median = whole.quantiles(1).values[2];
+        assert!((498.0..=501.0).contains(&median), "{median}");
     }
 
     #[test]
