@@ -842,8 +842,8 @@ impl QuantileHistograms {
             // First cell whose ranks [c0, c0 + count) reach past `rank`.
             let mut c0 = 0u64;
             let mut c = 0;
-            while c + 1 < cells.len() && (c0 + cells[c] as u64) as f64 <= rank {
-                c0 += cells[c] as u64;
+            while c + 1 < cells.len() && (c0 + cells[c]) as f64 <= rank {
+                c0 += cells[c];
                 c += 1;
             }
             let count = cells[c];
