@@ -242,8 +242,9 @@ fn u256_to_f64(x: (u128, u128)) -> f64 {
 // Percentiles
 // ---------------------------------------------------------------------------
 
-/// Largest `intervals` accepted by the layout constructors.
-const INTERVALS_MAX: usize = u16::MAX as usize;
+/// Largest `intervals` accepted by the layout constructors (so that a
+/// window's edges fit the lookup grid's 8-bit prefix counts).
+const INTERVALS_MAX: usize = 4096;
 
 /// Where one metric's data sits in the flat arrays of a [`QuantileLayout`].
 #[derive(Debug, Clone, PartialEq)]
@@ -277,8 +278,8 @@ const GRID_CELLS: usize = 64;
 /// Edges scanned after a value's grid cell start when no cell of the window
 /// holds more (otherwise a binary search within the cell).
 const GRID_SCAN: usize = 4;
-// A window's edge count fits the grid's u16 prefix counts.
-const _: () = assert!(2.0 * MAX_WINDOW * (INTERVALS_MAX as f64) + 3.0 < u16::MAX as f64);
+// A window's edge count fits the grid's u8 prefix counts.
+const _: () = assert!(2.0 * MAX_WINDOW * (INTERVALS_MAX as f64) + 3.0 < u8::MAX as f64);
 
 /// Grid cell of a value `d = x - window_lo >= 0`. Monotone in `d` (IEEE
 /// subtraction, multiplication and the saturating cast all are), which is all
@@ -369,7 +370,7 @@ pub struct QuantileLayout {
     /// Per metric and window, `GRID_CELLS + 1` prefix counts: entry `g` is
     /// the number of the window's edges (from its first, up to but not
     /// including its last bound) whose grid cell is below `g`.
-    grids: Vec<u16>,
+    grids: Vec<u8>,
     /// Total number of cells (length of a histogram's counts).
     n_cells: usize,
 }
@@ -484,7 +485,7 @@ impl QuantileLayout {
             } else {
                 0.0
             };
-            let mut per_cell = [0u16; GRID_CELLS];
+            let mut per_cell = [0u8; GRID_CELLS];
             for &e in edges.get(lo..hi).unwrap_or(&[]) {
                 per_cell[grid_cell(e - bounds[2 * w], scale)] += 1;
             }
@@ -754,7 +755,7 @@ impl QuantileHistograms {
     /// Cell of `x`, which lies in window `c / 2` (`c` odd bounds are `<= x`):
     /// the window's grid cell, then a short scan of its edges.
     #[inline(always)]
-    fn window_cell(ml: &MetricLayout, edges: &[f64], grids: &[u16], c: usize, x: f64) -> usize {
+    fn window_cell(ml: &MetricLayout, edges: &[f64], grids: &[u8], c: usize, x: f64) -> usize {
         let w = c / 2;
         let lo = ml.bound_idx[c - 1] as usize;
         let hi = ml.bound_idx[c] as usize;
