@@ -450,10 +450,7 @@ impl Engine {
                 .map(|part| {
                     let mut h = QuantileHistograms::new(qlayout.clone());
                     for m in part * per_part..((part + 1) * per_part).min(nq) {
-                        for chunk in chunks {
-                            let len = chunk.len() / nq;
-                            h.insert_column(m, &chunk[m * len..(m + 1) * len]);
-                        }
+                        h.insert_column(m, &pilot_column(chunks, nq, m));
                     }
                     h
                 })

@@ -202,21 +202,19 @@ pub struct AiMonth {
 }
 
 impl AiMonth {
-    /// Threshold policy: AI margin of site i per grid MW per month at
-    /// utilization `u`, revenue - power - opex (MODEL.md section 4). The
-    /// power cost's products are taken in the order of
-    /// [`Fleet::ai_power_usd_per_mw_it`] (the same bits); the IT-to-grid
-    /// ratio is precomputed per site.
-    #[inline]
-    pub fn margin_usd_per_mw(&self, fleet: &Fleet, i: usize, u: f64) -> f64 {
-        let s = &fleet.sites[i];
-        self.margin_of(fleet, u, s.power_usd_per_mwh, s.it_mw_per_mw)
-    }
-
-    /// [`margin_usd_per_mw`](Self::margin_usd_per_mw) of a site with this
-    /// power price and IT-to-grid ratio.
+    /// Threshold policy: AI margin per grid MW per month at utilization
+    /// `u` of a site with this power price and IT-to-grid ratio, revenue -
+    /// power - opex (MODEL.md section 4). The power cost's products are
+    /// taken in the order of [`Fleet::ai_power_usd_per_mw_it`] (the same
+    /// bits); the IT-to-grid ratio is precomputed per site.
     #[inline(always)]
-    fn margin_of(&self, fleet: &Fleet, u: f64, power_usd_per_mwh: f64, it_mw_per_mw: f64) -> f64 {
+    pub fn margin_usd_per_mw(
+        &self,
+        fleet: &Fleet,
+        u: f64,
+        power_usd_per_mwh: f64,
+        it_mw_per_mw: f64,
+    ) -> f64 {
         let per_mw_it = u * self.rate_usd_per_mw_it
             - u * (self.power_usd_per_mw_it_per_usd_mwh * power_usd_per_mwh)
             - fleet.ai_opex_usd_per_mw_it_month;
@@ -299,7 +297,7 @@ impl Fleet {
         let sites = sites.zip(c.it_mw_per_mw.iter().zip(&c.capex_annuity_usd_per_mw_month));
         for (x, ((&it_mw, &price), (&it_per_mw, &annuity))) in out.iter_mut().zip(sites) {
             let u = self.u_max.min(demand_mw / (ai_mw + it_mw));
-            *x = ai.margin_of(self, u, price, it_per_mw) - hurdle * annuity;
+            *x = ai.margin_usd_per_mw(self, u, price, it_per_mw) - hurdle * annuity;
         }
     }
 }
@@ -366,7 +364,6 @@ pub fn annuity_factor(i: f64, n: f64) -> f64 {
 /// addition chain per site.
 #[derive(Debug, Clone, Default)]
 pub struct MiningTable {
-    sites: usize,
     months: usize,
     /// 1 if the site's machines run in the month, 0 if idle.
     runs: Vec<u8>,
@@ -441,7 +438,6 @@ impl MiningTable {
     pub fn fill(&mut self, fleet: &Fleet, cal: &Calendar, market: &MarketPath) {
         let n = fleet.len();
         let months = cal.months();
-        self.sites = n;
         self.months = months;
         let cells = n * months;
         for v in [
@@ -673,8 +669,12 @@ mod tests {
                             for (j, &i) in fleet.convertible.iter().enumerate() {
                                 let site = &fleet.sites[i];
                                 let u = fleet.u_max.min(demand_mw / (ai_mw + site.it_mw));
-                                let want = ai.margin_usd_per_mw(&fleet, i, u)
-                                    - hurdle * site.capex_annuity_usd_per_mw_month;
+                                let want = ai.margin_usd_per_mw(
+                                    &fleet,
+                                    u,
+                                    site.power_usd_per_mwh,
+                                    site.it_mw_per_mw,
+                                ) - hurdle * site.capex_annuity_usd_per_mw_month;
                                 assert_eq!(fast[j].to_bits(), want.to_bits(), "{name} site {i}");
                                 assert_eq!(
                                     portable[j].to_bits(),

@@ -309,7 +309,7 @@ impl Model {
         let v = &scenario.valuation;
         let equity_share = 1.0 - f.capex_debt_share;
         // The same product as the acceptance test in `replay`.
-        let fleet_min_equity = fleet
+        let min_conversion_equity_usd = fleet
             .convertible
             .iter()
             .map(|&i| equity_share * fleet.sites[i].capex_usd)
@@ -343,7 +343,7 @@ impl Model {
                 sell_to_target_ltv: t.sell_to_target_ltv,
             },
             capex_cap,
-            min_conversion_equity_usd: fleet_min_equity,
+            min_conversion_equity_usd,
             events_by_month,
             events: scenario.events.iter().map(|e| e.kind.clone()).collect(),
         }
@@ -544,14 +544,11 @@ impl Model {
                     f64::INFINITY
                 };
                 // Below the least equity any conversion needs, every request
-                // fails the test `equity > budget` below: skip them.
-                let none_fundable = r.strict_funding && budget < self.min_conversion_equity_usd;
-                let requests = if none_fundable {
-                    &scratch.requests[..0]
-                } else {
-                    &scratch.requests[..]
-                };
-                for &i in requests {
+                // fails the test `equity > budget` below: drop them.
+                if r.strict_funding && budget < self.min_conversion_equity_usd {
+                    scratch.requests.clear();
+                }
+                for &i in &scratch.requests {
                     let site = &fleet.sites[i];
                     // Policies only ask for convertible mining sites; guard anyway.
                     if scratch.sites[i] != SiteState::Mining || !site.convertible {

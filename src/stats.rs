@@ -281,6 +281,14 @@ const GRID_SCAN: usize = 4;
 // A window's edge count fits the grid's u8 prefix counts.
 const _: () = assert!(2.0 * MAX_WINDOW * (INTERVALS_MAX as f64) + 3.0 < u8::MAX as f64);
 
+impl MetricLayout {
+    /// The metric's cells in a histogram's counts: `2k + 1`, or 1 if `k = 0`.
+    fn cells(&self) -> std::ops::Range<usize> {
+        let n = if self.k == 0 { 1 } else { 2 * self.k + 1 };
+        self.cell_start..self.cell_start + n
+    }
+}
+
 /// Grid cell of a value `d = x - window_lo >= 0`. Monotone in `d` (IEEE
 /// subtraction, multiplication and the saturating cast all are), which is all
 /// the lookup's exactness needs: edges in earlier cells are below `x`, edges
@@ -392,7 +400,7 @@ impl QuantileLayout {
     /// independently, so the result does not depend on the thread count).
     ///
     /// # Panics
-    /// If `intervals` is not in `1..=65535` or `pilot.len()` is not a
+    /// If `intervals` is not in `1..=4096` or `pilot.len()` is not a
     /// multiple of `n_metrics`.
     pub fn from_pilot(pilot: &[f64], n_metrics: usize, intervals: usize) -> QuantileLayout {
         assert!(
@@ -416,7 +424,7 @@ impl QuantileLayout {
     /// run's threads).
     ///
     /// # Panics
-    /// If `intervals` is not in `1..=65535`.
+    /// If `intervals` is not in `1..=4096`.
     pub fn from_column_fn(
         n_metrics: usize,
         intervals: usize,
@@ -502,7 +510,7 @@ impl QuantileLayout {
             grid_scale[w] = scale;
             grid_short[w] = per_cell.iter().all(|&n| n as usize <= GRID_SCAN);
         }
-        self.metrics.push(MetricLayout {
+        let ml = MetricLayout {
             edge_start: self.edges.len(),
             k,
             cell_start: self.n_cells,
@@ -511,10 +519,11 @@ impl QuantileLayout {
             grid_scale,
             grid_short,
             grid_start,
-        });
+        };
+        self.n_cells = ml.cells().end;
+        self.metrics.push(ml);
         self.edges.extend_from_slice(edges);
         self.edges32.extend(edges.iter().map(|&e| e as f32));
-        self.n_cells += if k == 0 { 1 } else { 2 * k + 1 };
     }
 
     /// Number of metrics (the length of a row).
@@ -529,7 +538,7 @@ impl QuantileLayout {
     }
 
     /// Total number of histogram cells over all metrics (memory per
-    /// histogram is 4 bytes per cell).
+    /// histogram is 6 bytes per cell: a 32-bit total and a 16-bit recent count).
     pub fn n_cells(&self) -> usize {
         self.n_cells
     }
@@ -679,8 +688,7 @@ impl QuantileHistograms {
         let k = ml.k;
         prefetch_slice(&layout.edges32[ml.edge_start..ml.edge_start + k]);
         prefetch_slice(&layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)]);
-        let cells = if k == 0 { 1 } else { 2 * k + 1 };
-        prefetch_slice(&self.recent[ml.cell_start..ml.cell_start + cells]);
+        prefetch_slice(&self.recent[ml.cells()]);
     }
 
     /// Counts a column in two passes over blocks of 256 values. The first
@@ -703,7 +711,7 @@ impl QuantileHistograms {
         let grids = &layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)];
         let mut codes = [0u8; BLOCK];
         let mut pending = [0u8; BLOCK];
-        let cells = ml.cell_start..ml.cell_start + 2 * k + 1;
+        let cells = ml.cells();
         for block in values.chunks(BLOCK) {
             if self.recent_n[m] as usize + block.len() > u16::MAX as usize {
                 self.flush(m);
@@ -783,7 +791,7 @@ impl QuantileHistograms {
         let grid = &grids[w * (GRID_CELLS + 1)..];
         // Edges in earlier cells are all < x; count those in x's cell.
         let s = lo + grid[g] as usize;
-        if ml.grid_short[w] {
+        let j = if ml.grid_short[w] {
             // Edges past the cell are > x; edges[hi] > x stands in for any
             // index past the window.
             let x32 = x as f32;
@@ -796,8 +804,6 @@ impl QuantileHistograms {
             if !tie {
                 return 2 * (s + below - 1) + 2;
             }
-        }
-        let j = if ml.grid_short[w] {
             let below: usize = (0..GRID_SCAN)
                 .map(|d| usize::from(edges[(s + d).min(hi)] <= x))
                 .sum();
@@ -824,7 +830,7 @@ impl QuantileHistograms {
 
     /// Adds metric `m`'s `recent` counts into `counts`.
     fn flush(&mut self, m: usize) {
-        let range = self.cell_range(m);
+        let range = self.layout.metrics[m].cells();
         for (a, b) in self.counts[range.clone()]
             .iter_mut()
             .zip(&mut self.recent[range])
@@ -840,15 +846,9 @@ impl QuantileHistograms {
         self.cells(m).iter().sum()
     }
 
-    fn cell_range(&self, m: usize) -> std::ops::Range<usize> {
-        let ml = &self.layout.metrics[m];
-        let n = if ml.k == 0 { 1 } else { 2 * ml.k + 1 };
-        ml.cell_start..ml.cell_start + n
-    }
-
     /// Metric `m`'s cell counts.
     fn cells(&self, m: usize) -> Vec<u64> {
-        let range = self.cell_range(m);
+        let range = self.layout.metrics[m].cells();
         let recent = &self.recent[range.clone()];
         let counts = &self.counts[range];
         counts
@@ -1121,15 +1121,20 @@ pub fn sort_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
 /// An integer whose order is `f64::total_cmp`'s (the same transform it uses).
 #[inline]
 fn total_order_key(x: f64) -> i64 {
-    let bits = x.to_bits() as i64;
-    bits ^ (((bits >> 63) as u64) >> 1) as i64
+    flip_negatives(x.to_bits() as i64)
 }
 
-/// The inverse of [`total_order_key`] (the transform is its own inverse: it
-/// never changes the sign bit it depends on).
+/// The inverse of [`total_order_key`].
 #[inline]
 fn from_total_order_key(key: i64) -> f64 {
-    f64::from_bits((key ^ (((key >> 63) as u64) >> 1) as i64) as u64)
+    f64::from_bits(flip_negatives(key) as u64)
+}
+
+/// `f64::total_cmp`'s transform: the magnitude bits of a negative number
+/// flipped. Its own inverse, as it never changes the sign bit it reads.
+#[inline]
+fn flip_negatives(bits: i64) -> i64 {
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
 
 /// [`sort_ranks`] on `keys`, which starts at rank `offset` of the whole,
