@@ -691,15 +691,14 @@ impl QuantileHistograms {
         prefetch_slice(&self.recent[ml.cells()]);
     }
 
-    /// Counts a column in two passes over blocks of 256 values. The first
-    /// gives every value its zone code among the windows' ten bounds
-    /// ([`zone_codes`], vectorised); values in the gaps between windows
-    /// (most of them) are then counted by code, and the rest set aside. The
-    /// second finds each set-aside value's bin from the window's grid. Same
-    /// cells as [`QuantileLayout::cell_of`] (a test checks it).
+    /// Counts a column in two passes over blocks of [`BLOCK`] values. The
+    /// first ([`classify`], vectorised) gives every value its zone code
+    /// among the windows' ten bounds, counts the values in the gaps between
+    /// windows (most of them) by code, and sets the rest aside. The second
+    /// finds each set-aside value's bin from the window's grid. Same cells
+    /// as [`QuantileLayout::cell_of`] (a test checks it).
     #[inline]
     fn insert_column_in(&mut self, layout: &QuantileLayout, m: usize, values: &[f64]) {
-        const BLOCK: usize = 256;
         let ml = &layout.metrics[m];
         let k = ml.k;
         if k == 0 {
@@ -709,39 +708,27 @@ impl QuantileHistograms {
         let edges = &layout.edges[ml.edge_start..ml.edge_start + k];
         let edges32 = &layout.edges32[ml.edge_start..ml.edge_start + k];
         let grids = &layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)];
-        let mut codes = [0u8; BLOCK];
-        let mut pending = [0u8; BLOCK];
+        let mut pass1 = Pass1::new();
         let cells = ml.cells();
         for block in values.chunks(BLOCK) {
             if self.recent_n[m] as usize + block.len() > u16::MAX as usize {
                 self.flush(m);
             }
             self.recent_n[m] += block.len() as u32;
-            let codes = &mut codes[..block.len()];
-            zone_codes(&ml.bounds, block, codes);
+            let gaps = classify(&ml.bounds, block, &mut pass1);
+            let codes = &pass1.codes[..block.len()];
             // No cell of this metric can pass u16::MAX (checked above).
             let counts = &mut self.recent[cells.clone()];
             // Gap zones 2, 4, 6, 8: one wide cell, or the atom of the bound
-            // below it. Counted by code, a vectorised pass per code.
-            for z in (2..10).step_by(2) {
-                let n = |code: usize| {
-                    codes
-                        .iter()
-                        .map(|&c| u32::from(c == code as u8))
-                        .sum::<u32>()
-                };
+            // below it.
+            for (g, z) in (2..10).step_by(2).enumerate() {
                 let j = ml.bound_idx[z - 1] as usize;
-                counts[2 * j + 2] += n(2 * z) as u16;
-                counts[2 * j + 1] += n(2 * z + 1) as u16;
+                counts[2 * j + 2] += gaps[2 * g] as u16;
+                counts[2 * j + 1] += gaps[2 * g + 1] as u16;
             }
             // The rest: in a window, below the first bound (or NaN), or above
             // the last.
-            let mut n_pending = 0;
-            for (i, &c) in codes.iter().enumerate() {
-                pending[n_pending] = i as u8;
-                n_pending += usize::from(PENDING_CODE[c as usize]);
-            }
-            for &i in &pending[..n_pending] {
+            for &i in &pass1.pending[..pass1.n_pending] {
                 let x = block[i as usize];
                 let code = codes[i as usize] as usize;
                 let c = code / 2;
@@ -931,9 +918,12 @@ impl AddAssign<&QuantileHistograms> for QuantileHistograms {
     }
 }
 
-/// Which zone codes [`zone_codes`] leaves to the second pass: values in a
-/// window (an odd number of bounds below them), below the first bound (or
-/// NaN), or at or above the last.
+/// Values per block of a column count (a block's indices fit a `u8`).
+const BLOCK: usize = 256;
+
+/// Which zone codes the second pass takes: values in a window (an odd
+/// number of bounds below them), below the first bound (or NaN), or at or
+/// above the last. The others are in a gap and counted by code.
 const PENDING_CODE: [bool; 22] = {
     let mut t = [false; 22];
     let mut code = 0;
@@ -945,67 +935,176 @@ const PENDING_CODE: [bool; 22] = {
     t
 };
 
-/// Pass 1 of a column count: the zone code of every value, `2 c + a`, where
-/// `c` is how many of the ten window bounds are `<= x` (0 for NaN) and `a`
-/// is 1 if `x` equals one of the windows' upper bounds. For a value in a gap
-/// (`c` even, 2 to 8) that is exactly "x equals the bound just below it", the
-/// atom of that bound: if `x` equals an upper bound `b_k`, then `c >= k + 1`,
-/// and `c > k + 1` only if the next bounds equal `x` too, the last of which
-/// below `x` is then an upper bound equal to `x`.
+/// The codes of the gap zones, counted in the first pass: for the gaps
+/// `c = 2, 4, 6, 8`, the code `2c` (inside the gap) then `2c + 1` (equal
+/// to the bound just below it).
+const GAP_CODES: [u8; 8] = [4, 5, 8, 9, 12, 13, 16, 17];
+
+/// One block's first pass (scratch reused from block to block).
+struct Pass1 {
+    /// Zone code of every value of the block ([`zone_codes_generic`]).
+    codes: [u8; BLOCK],
+    /// Indices (ascending) of the values left to the second pass, in
+    /// `pending[..n_pending]`; 4 spare bytes let the vector loop store
+    /// four candidates at a time.
+    pending: [u8; BLOCK + 4],
+    n_pending: usize,
+}
+
+impl Pass1 {
+    fn new() -> Pass1 {
+        Pass1 {
+            codes: [0; BLOCK],
+            pending: [0; BLOCK + 4],
+            n_pending: 0,
+        }
+    }
+}
+
+/// Pass 1 of a column count over one block (at most [`BLOCK`] values): the
+/// zone code of every value, the indices of the values the second pass
+/// takes ([`PENDING_CODE`]), and the counts of the gap codes
+/// ([`GAP_CODES`], in that order), returned.
 ///
-/// Branch-free and written for the autovectoriser; on x86-64 a copy compiled
-/// for AVX2 is used when the CPU has it (same arithmetic, same codes).
+/// On x86-64 a copy compiled for AVX2 is used when the CPU has it: the same
+/// compares four values at a time, with the pending indices stored through
+/// a table of the 16 lane masks instead of one value at a time. Same codes,
+/// same indices in the same order, same counts (a test checks it).
 #[inline]
-fn zone_codes(bounds: &[f64; 10], block: &[f64], codes: &mut [u8]) {
+fn classify(bounds: &[f64; 10], block: &[f64], out: &mut Pass1) -> [u32; 8] {
+    assert!(block.len() <= BLOCK);
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { zone_codes_avx2(bounds, block, codes) };
-            return;
+            return unsafe { classify_avx2(bounds, block, out) };
         }
     }
-    zone_codes_generic(bounds, block, codes);
+    classify_generic(bounds, block, out)
 }
 
-/// [`zone_codes_generic`] four values at a time: ten `vcmppd` whose masks
-/// are summed, five for the atom test, and the four codes packed to bytes.
+/// The portable [`classify`]: the definition.
+fn classify_generic(bounds: &[f64; 10], block: &[f64], out: &mut Pass1) -> [u32; 8] {
+    let n = block.len();
+    zone_codes_generic(bounds, block, &mut out.codes[..n]);
+    out.n_pending = 0;
+    for (i, &c) in out.codes[..n].iter().enumerate() {
+        out.pending[out.n_pending] = i as u8;
+        out.n_pending += usize::from(PENDING_CODE[c as usize]);
+    }
+    count_gap_codes(&out.codes[..n])
+}
+
+/// Per lane mask of four values (bit `l` set: value `l` is pending), the
+/// set lanes' indices packed into the low bytes, ascending, and how many.
+const PACKED_LANES: [(u32, usize); 16] = {
+    let mut t = [(0u32, 0usize); 16];
+    let mut mask = 0;
+    while mask < 16 {
+        let (mut packed, mut n, mut lane) = (0u32, 0usize, 0);
+        while lane < 4 {
+            if mask & (1 << lane) != 0 {
+                packed |= (lane as u32) << (8 * n);
+                n += 1;
+            }
+            lane += 1;
+        }
+        t[mask] = (packed, n);
+        mask += 1;
+    }
+    t
+};
+
+/// [`classify_generic`] four values at a time: ten `vcmppd` whose masks are
+/// summed, five for the atom test, the four codes packed to bytes, and the
+/// pending lanes (odd count, none below, or all ten below) as a 4-bit mask.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn zone_codes_avx2(bounds: &[f64; 10], block: &[f64], codes: &mut [u8]) {
+unsafe fn classify_avx2(bounds: &[f64; 10], block: &[f64], out: &mut Pass1) -> [u32; 8] {
     use std::arch::x86_64::*;
-    let n = block.len().min(codes.len());
+    let n = block.len().min(BLOCK);
     let b: [__m256d; 10] = std::array::from_fn(|k| _mm256_set1_pd(bounds[k]));
     // Byte 0 of each 64-bit lane to bytes 0 and 1 of its 128-bit half.
     let pick = _mm256_setr_epi8(
         0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, //
         0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     );
+    let mut n_pending = 0;
     let mut i = 0;
     while i + 4 <= n {
         // SAFETY: i + 4 <= block.len().
         let x = unsafe { _mm256_loadu_pd(block.as_ptr().add(i)) };
-        let mut below = _mm256_setzero_si256();
-        for &bk in &b {
-            // -1 where b <= x (false for NaN).
-            let le = _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_LE_OQ>(bk, x));
-            below = _mm256_sub_epi64(below, le);
-        }
-        let mut atom = _mm256_setzero_pd();
-        for &bk in b.iter().skip(1).step_by(2) {
-            atom = _mm256_or_pd(atom, _mm256_cmp_pd::<_CMP_EQ_OQ>(x, bk));
-        }
+        // -1 where b <= x (false for NaN).
+        let le = |k: usize| _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_LE_OQ>(b[k], x));
+        let (le0, le9) = (le(0), le(9));
+        // The masks summed (each -1 where true), negated: the count.
+        let minus_below = _mm256_add_epi64(
+            _mm256_add_epi64(
+                _mm256_add_epi64(_mm256_add_epi64(le0, le(1)), _mm256_add_epi64(le(2), le(3))),
+                _mm256_add_epi64(
+                    _mm256_add_epi64(le(4), le(5)),
+                    _mm256_add_epi64(le(6), le(7)),
+                ),
+            ),
+            _mm256_add_epi64(le(8), le9),
+        );
+        let below = _mm256_sub_epi64(_mm256_setzero_si256(), minus_below);
+        let eq = |k: usize| _mm256_cmp_pd::<_CMP_EQ_OQ>(x, b[k]);
+        let atom = _mm256_or_pd(
+            _mm256_or_pd(_mm256_or_pd(eq(1), eq(3)), _mm256_or_pd(eq(5), eq(7))),
+            eq(9),
+        );
         let code = _mm256_sub_epi64(_mm256_add_epi64(below, below), _mm256_castpd_si256(atom));
         let packed = _mm256_shuffle_epi8(code, pick);
         let lo = _mm_extract_epi16::<0>(_mm256_castsi256_si128(packed)) as u16;
         let hi = _mm_extract_epi16::<0>(_mm256_extracti128_si256::<1>(packed)) as u16;
-        codes[i..i + 2].copy_from_slice(&lo.to_le_bytes());
-        codes[i + 2..i + 4].copy_from_slice(&hi.to_le_bytes());
+        out.codes[i..i + 2].copy_from_slice(&lo.to_le_bytes());
+        out.codes[i + 2..i + 4].copy_from_slice(&hi.to_le_bytes());
+        // Pending: an odd count (the low bit, moved to the sign), none of
+        // the bounds below (or NaN), or all ten.
+        let odd = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_slli_epi64::<63>(below)));
+        let none = !_mm256_movemask_pd(_mm256_castsi256_pd(le0)) & 0xf;
+        let all = _mm256_movemask_pd(_mm256_castsi256_pd(le9));
+        let (lanes, count) = PACKED_LANES[((odd | none | all) & 0xf) as usize];
+        // Each byte is at most 3 + i <= 255: adding i to every byte never carries.
+        let indices = lanes + (i as u32) * 0x0101_0101;
+        out.pending[n_pending..n_pending + 4].copy_from_slice(&indices.to_le_bytes());
+        n_pending += count;
         i += 4;
     }
-    zone_codes_generic(bounds, &block[i..n], &mut codes[i..n]);
+    zone_codes_generic(bounds, &block[i..n], &mut out.codes[i..n]);
+    for j in i..n {
+        out.pending[n_pending] = j as u8;
+        n_pending += usize::from(PENDING_CODE[out.codes[j] as usize]);
+    }
+    out.n_pending = n_pending;
+    count_gap_codes(&out.codes[..n])
 }
 
+/// How many of `codes` (at most [`BLOCK`]) equal each of [`GAP_CODES`].
+/// Counted in byte lanes over runs of 128 codes (no lane passes 128), which
+/// the compiler vectorises.
+#[inline(always)]
+fn count_gap_codes(codes: &[u8]) -> [u32; 8] {
+    let mut counts = [0u32; 8];
+    for run in codes.chunks(128) {
+        for (count, &code) in counts.iter_mut().zip(&GAP_CODES) {
+            let n = run
+                .iter()
+                .fold(0u8, |n, &c| n.wrapping_add(u8::from(c == code)));
+            *count += u32::from(n);
+        }
+    }
+    counts
+}
+
+/// The zone code of every value, `2 c + a`, where
+/// `c` is how many of the ten window bounds are `<= x` (0 for NaN) and `a`
+/// is 1 if `x` equals one of the windows' upper bounds. For a value in a gap
+/// (`c` even, 2 to 8) that is exactly "x equals the bound just below it", the
+/// atom of that bound: if `x` equals an upper bound `b_k`, then `c >= k + 1`,
+/// and `c > k + 1` only if the next bounds equal `x` too, the last of which
+/// below `x` is then an upper bound equal to `x`.
 #[inline(always)]
 fn zone_codes_generic(bounds: &[f64; 10], block: &[f64], codes: &mut [u8]) {
     for (code, &x) in codes.iter_mut().zip(block) {
@@ -1666,17 +1765,20 @@ mod tests {
     }
 
     #[test]
-    fn zone_codes_match_their_definition_on_every_code_path() {
-        // The dispatching `zone_codes` (AVX2 where the CPU has it) and the
-        // portable loop must give every value the code its definition says,
-        // on bounds with ties (point masses), signed zeros and non-finite
-        // probes, at every length (the vector loop's tail included).
+    fn first_pass_matches_its_definition_on_every_code_path() {
+        // The dispatching `classify` (AVX2 where the CPU has it) and the
+        // portable one must give every value the code its definition says,
+        // leave exactly the values of the pending codes to the second pass
+        // (ascending), and count the gap codes, on bounds with ties (point
+        // masses), signed zeros and non-finite probes, at every length (the
+        // vector loop's tail included).
         let bound_sets: [[f64; 10]; 3] = [
             [-5.0, -4.0, -1.0, 0.0, 0.0, 0.0, 0.0, 2.0, 3.0, 3.0],
             [-0.0, 0.0, 0.0, 1e-300, 1.0, 1.0, 1.0, 1.0, 7.5, 1e300],
             [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
         ];
         let mut r = rng(21);
+        let mut gap_codes_seen = [0u32; 8];
         for bounds in &bound_sets {
             let mut probes: Vec<f64> = bounds
                 .iter()
@@ -1691,21 +1793,53 @@ mod tests {
                 .collect();
             probes.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0]);
             probes.extend((0..200).map(|_| 4.0 * normal(&mut r)));
+            // A full block with every value in one gap code: the byte-lane
+            // counts must not wrap.
+            let full = vec![bounds[3] + 0.5 * (bounds[4] - bounds[3]).abs(); BLOCK];
             shuffle(&mut probes, &mut r);
-            for len in [0, 1, 3, 4, 5, 7, 8, probes.len()] {
-                let block = &probes[..len];
-                let mut fast = vec![0u8; len];
-                let mut portable = vec![0u8; len];
-                zone_codes(bounds, block, &mut fast);
-                zone_codes_generic(bounds, block, &mut portable);
-                assert_eq!(fast, portable, "bounds {bounds:?}, len {len}");
-                for (&x, &code) in block.iter().zip(&fast) {
+            probes.truncate(BLOCK);
+            let lens = [0, 1, 3, 4, 5, 7, 8, probes.len()];
+            let blocks = lens.iter().map(|&len| &probes[..len]).chain([&full[..]]);
+            for block in blocks {
+                let len = block.len();
+                let (mut fast, mut portable) = (Pass1::new(), Pass1::new());
+                let fast_gaps = classify(bounds, block, &mut fast);
+                let portable_gaps = classify_generic(bounds, block, &mut portable);
+                let mut want_codes = Vec::new();
+                let mut want_pending = Vec::new();
+                let mut want_gaps = [0u32; 8];
+                for (i, &x) in block.iter().enumerate() {
                     let below = bounds.iter().filter(|&&b| b <= x).count();
                     let atom = bounds.iter().skip(1).step_by(2).any(|&b| b == x);
-                    assert_eq!(code as usize, 2 * below + usize::from(atom), "x {x:e}");
+                    let code = 2 * below + usize::from(atom);
+                    want_codes.push(code as u8);
+                    if PENDING_CODE[code] {
+                        want_pending.push(i as u8);
+                    }
+                    if let Some(g) = GAP_CODES.iter().position(|&c| c as usize == code) {
+                        want_gaps[g] += 1;
+                    }
+                }
+                for (got, gaps) in [(&fast, fast_gaps), (&portable, portable_gaps)] {
+                    assert_eq!(
+                        &got.codes[..len],
+                        &want_codes[..],
+                        "bounds {bounds:?}, len {len}"
+                    );
+                    assert_eq!(
+                        &got.pending[..got.n_pending],
+                        &want_pending[..],
+                        "len {len}"
+                    );
+                    assert_eq!(gaps, want_gaps, "bounds {bounds:?}, len {len}");
+                }
+                for (seen, n) in gap_codes_seen.iter_mut().zip(want_gaps) {
+                    *seen += n;
                 }
             }
         }
+        // Every gap code, and every kind of pending value, was exercised.
+        assert!(gap_codes_seen.iter().all(|&n| n > 0), "{gap_codes_seen:?}");
     }
 
     #[test]
