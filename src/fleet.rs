@@ -391,7 +391,17 @@ pub struct MonthMargins<'a> {
     t: usize,
 }
 
-impl MonthMargins<'_> {
+impl<'a> MonthMargins<'a> {
+    /// One month's margins, `values[i]` for site `i` (for tests).
+    #[cfg(test)]
+    pub fn from_slice(values: &'a [f64]) -> MonthMargins<'a> {
+        MonthMargins {
+            values,
+            months: 1,
+            t: 0,
+        }
+    }
+
     /// Mining margin per MW of site `i` in this month, USD.
     #[inline]
     pub fn get(&self, i: usize) -> f64 {

@@ -10,6 +10,7 @@
 use crate::fleet::{Fleet, MonthMargins};
 use crate::scenario::{PolicyKind, PolicySpec};
 use crate::sim::{SiteState, TreasuryState};
+use crate::stats::total_order_key;
 
 /// What a policy may look at in month t.
 pub struct PolicyView<'a> {
@@ -45,6 +46,8 @@ pub struct PolicyMemory {
     /// Threshold: this month's AI margin minus hurdle per MW, by convertible
     /// site (scratch, see [`Fleet::threshold_excess_usd_per_mw`]).
     pub excess_usd_per_mw: Vec<f64>,
+    /// Scratch of [`keep_lowest_margins`].
+    ranked: Vec<(i64, usize)>,
 }
 
 impl PolicyMemory {
@@ -109,7 +112,7 @@ pub struct Staged {
 }
 
 impl Policy for Staged {
-    fn decide(&self, view: &PolicyView<'_>, _: &mut PolicyMemory, requests: &mut Vec<usize>) {
+    fn decide(&self, view: &PolicyView<'_>, memory: &mut PolicyMemory, requests: &mut Vec<usize>) {
         if !view.t.is_multiple_of(3) {
             return;
         }
@@ -121,8 +124,8 @@ impl Policy for Staged {
         }
         let start = requests.len();
         requests.extend(convertible_mining(view));
-        sort_by_margin(&mut requests[start..], view.mining_margin_usd_per_mw);
-        requests.truncate(start + want);
+        let margin = view.mining_margin_usd_per_mw;
+        keep_lowest_margins(requests, start, want, margin, &mut memory.ranked);
     }
 }
 
@@ -158,8 +161,8 @@ impl Policy for Threshold {
             }
         }
         let room = self.max_concurrent.saturating_sub(view.converting_now);
-        sort_by_margin(&mut requests[start..], view.mining_margin_usd_per_mw);
-        requests.truncate(start + room.min(requests.len() - start));
+        let margin = view.mining_margin_usd_per_mw;
+        keep_lowest_margins(requests, start, room, margin, &mut memory.ranked);
     }
 }
 
@@ -172,7 +175,88 @@ fn convertible_mining<'a>(view: &'a PolicyView<'_>) -> impl Iterator<Item = usiz
         .filter(|&i| view.sites[i] == SiteState::Mining)
 }
 
-/// Lowest mining margin first; ties keep fleet order (stable sort).
-fn sort_by_margin(sites: &mut [usize], margin: MonthMargins<'_>) {
-    sites.sort_by(|&a, &b| margin.get(a).total_cmp(&margin.get(b)));
+/// Keeps, of the sites in `requests[start..]`, the `k` with the lowest
+/// mining margin per MW, lowest first, ties in the order they came
+/// (`f64::total_cmp`): what a stable sort by margin, then keeping the first
+/// `k`, gives. Each site's margin is read once, as an integer key, and the
+/// `k` lowest are kept sorted as the candidates pass: a candidate goes
+/// after every kept key not above its own, so ties keep their order.
+fn keep_lowest_margins(
+    requests: &mut Vec<usize>,
+    start: usize,
+    k: usize,
+    margin: MonthMargins<'_>,
+    ranked: &mut Vec<(i64, usize)>,
+) {
+    ranked.clear();
+    if k > 0 {
+        for &site in &requests[start..] {
+            let key = total_order_key(margin.get(site));
+            if ranked.len() == k {
+                if key >= ranked[k - 1].0 {
+                    continue;
+                }
+                ranked.pop();
+            }
+            let at = ranked.partition_point(|&(kept, _)| kept <= key);
+            ranked.insert(at, (key, site));
+        }
+    }
+    requests.truncate(start);
+    requests.extend(ranked.iter().map(|&(_, site)| site));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
+
+    /// The selection against its definition: a stable sort by
+    /// `f64::total_cmp`, then the first `k`. Margins drawn from a few
+    /// values (many ties) with signed zeros and NaN, candidates in an
+    /// arbitrary order after a prefix that must stay untouched.
+    #[test]
+    fn keeping_the_lowest_margins_is_a_stable_sort_then_the_first_k() {
+        let mut r = Xoshiro256PlusPlus::seed_from_u64(5);
+        let pool = [
+            -1.5,
+            -0.0,
+            0.0,
+            2.0,
+            2.0,
+            7.25,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+        ];
+        let mut ranked = Vec::new();
+        for trial in 0..500 {
+            let sites = 1 + r.random_range(0..40);
+            let margins: Vec<f64> = (0..sites)
+                .map(|_| pool[r.random_range(0..pool.len())])
+                .collect();
+            let margin = MonthMargins::from_slice(&margins);
+            let mut candidates: Vec<usize> = (0..sites).filter(|_| r.random_bool(0.7)).collect();
+            for i in (1..candidates.len()).rev() {
+                candidates.swap(i, r.random_range(0..=i));
+            }
+            let k = r.random_range(0..=sites + 1);
+            let prefix = [99, 98];
+            let mut got: Vec<usize> = prefix
+                .iter()
+                .copied()
+                .chain(candidates.iter().copied())
+                .collect();
+            keep_lowest_margins(&mut got, prefix.len(), k, margin, &mut ranked);
+            let mut want = candidates.clone();
+            want.sort_by(|&a, &b| margins[a].total_cmp(&margins[b]));
+            want.truncate(k);
+            assert_eq!(&got[..2], &prefix, "trial {trial}");
+            assert_eq!(
+                &got[2..],
+                &want[..],
+                "trial {trial}: k {k}, margins {margins:?}"
+            );
+        }
+    }
 }

@@ -1219,7 +1219,7 @@ pub fn sort_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
 
 /// An integer whose order is `f64::total_cmp`'s (the same transform it uses).
 #[inline]
-fn total_order_key(x: f64) -> i64 {
+pub(crate) fn total_order_key(x: f64) -> i64 {
     flip_negatives(x.to_bits() as i64)
 }
 
