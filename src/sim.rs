@@ -381,6 +381,26 @@ impl Model {
         scratch.payment_delta.clear();
         scratch.payment_delta.resize(months + 1, 0.0);
         let pmt_factor = annuity_factor(r.debt_rate_monthly, r.debt_term_months as f64);
+        // Month-indexed inputs and outputs as slices of exactly `months`
+        // entries, so that indexing by `t < months` needs no bounds checks.
+        let price_usd = &market.btc_price_usd[..months];
+        let days_in = &cal.days[..months];
+        let discount = &cal.discount[..months];
+        let demand_mw = &market.ai_demand_mw[..months];
+        let gpu_hour_usd = &market.gpu_hour_usd[..months];
+        let hashprice = &market.hashprice_usd_per_eh_day[..months];
+        let capex_cap = &self.capex_cap[..months];
+        let events_by_month = &self.events_by_month[..months];
+        let fleet_total = &table.fleet_total[..months];
+        let payment_delta = &mut scratch.payment_delta[..months + 1];
+        let out_revenue = &mut out.revenue_usd[..months];
+        let out_mining_revenue = &mut out.mining_revenue_usd[..months];
+        let out_ai_revenue = &mut out.ai_revenue_usd[..months];
+        let out_btc_mined = &mut out.btc_mined[..months];
+        let out_reserve_btc = &mut out.reserve_btc[..months];
+        let out_reserve_usd = &mut out.reserve_usd[..months];
+        let out_net_reserve = &mut out.net_reserve_usd[..months];
+        let out_mw = &mut out.mw[..months];
 
         let mut tr = TreasuryState {
             reserve_btc: r.reserve_btc,
@@ -418,8 +438,8 @@ impl Model {
         let mut cap_spent = 0.0;
 
         for t in 0..months {
-            let s = market.btc_price_usd[t];
-            let days = cal.days[t];
+            let s = price_usd[t];
+            let days = days_in[t];
             let mut fl = MonthFlows::default();
 
             // Sites whose lead time ends go live at the start of the month.
@@ -445,11 +465,11 @@ impl Model {
                     installments_usd = 0.0;
                 }
             }
-            payment_usd += scratch.payment_delta[t];
+            payment_usd += payment_delta[t];
             let open = tr;
 
             // Step 0: scheduled events.
-            for &k in &self.events_by_month[t] {
+            for &k in &events_by_month[t] {
                 match self.events[k] {
                     EventKind::SellBtc {
                         btc,
@@ -516,10 +536,10 @@ impl Model {
                 let view = PolicyView {
                     t,
                     days,
-                    btc_price_usd: &market.btc_price_usd[..=t],
-                    hashprice_usd_per_eh_day: &market.hashprice_usd_per_eh_day[..=t],
-                    gpu_hour_usd: &market.gpu_hour_usd[..=t],
-                    ai_demand_mw: &market.ai_demand_mw[..=t],
+                    btc_price_usd: &price_usd[..=t],
+                    hashprice_usd_per_eh_day: &hashprice[..=t],
+                    gpu_hour_usd: &gpu_hour_usd[..=t],
+                    ai_demand_mw: &demand_mw[..=t],
                     fleet,
                     sites: &scratch.sites,
                     treasury: &tr,
@@ -530,7 +550,7 @@ impl Model {
                 };
                 policy.decide(&view, &mut scratch.memory, &mut scratch.requests);
             }
-            let cap = self.capex_cap[t];
+            let cap = capex_cap[t];
             if let Some((period, _)) = cap
                 && period != cap_period
             {
@@ -584,7 +604,7 @@ impl Model {
             // the same for every policy: start from the fleet's total and
             // take out the sites that left mining (or sum the few that remain).
             let mining = if 2 * scratch.left.len() <= n_sites {
-                let mut m = table.fleet_total[t];
+                let mut m = fleet_total[t];
                 for &i in &scratch.left {
                     m.sub(&table.site(t, i), fleet.sites[i].power_mw);
                 }
@@ -615,9 +635,8 @@ impl Model {
 
             // Step 3: cash flows.
             if ai_mw > 0.0 {
-                let u = fleet.u_max.min(market.ai_demand_mw[t] / ai_mw);
-                fl.ai_revenue_usd =
-                    ai_mw * u * fleet.ai_rate_usd_per_mw_it(days, market.gpu_hour_usd[t]);
+                let u = fleet.u_max.min(demand_mw[t] / ai_mw);
+                fl.ai_revenue_usd = ai_mw * u * fleet.ai_rate_usd_per_mw_it(days, gpu_hour_usd[t]);
                 fl.ai_power_usd = u * fleet.ai_power_usd_per_mw_it(days, 1.0) * ai_power_coef;
                 fl.ai_opex_usd = ai_mw * fleet.ai_opex_usd_per_mw_it_month;
             }
@@ -641,10 +660,10 @@ impl Model {
             if fl.capex_debt_usd > 0.0 {
                 // A new annuity per installment, first payment next month.
                 let pmt = fl.capex_debt_usd * pmt_factor;
-                scratch.payment_delta[t + 1] += pmt;
+                payment_delta[t + 1] += pmt;
                 let end = t + 1 + r.debt_term_months;
                 if end <= months {
-                    scratch.payment_delta[end] -= pmt;
+                    payment_delta[end] -= pmt;
                 }
             }
 
@@ -755,7 +774,7 @@ impl Model {
             let mining_margin = fl.mining_revenue_usd - fl.mining_power_usd - fl.mining_opex_usd;
             let ai_margin = fl.ai_revenue_usd - fl.ai_power_usd - fl.ai_opex_usd;
             let revenue = fl.mining_revenue_usd + fl.ai_revenue_usd;
-            npv += cal.discount[t] * (mining_margin + ai_margin - fl.capex_usd);
+            npv += discount[t] * (mining_margin + ai_margin - fl.capex_usd);
             total_revenue += revenue;
             if t >= tail_from {
                 tail_mining_margin += mining_margin;
@@ -778,14 +797,14 @@ impl Model {
             if fl.distress_month && out.first_distress_month.is_none() {
                 out.first_distress_month = Some(t);
             }
-            out.revenue_usd[t] = revenue;
-            out.mining_revenue_usd[t] = fl.mining_revenue_usd;
-            out.ai_revenue_usd[t] = fl.ai_revenue_usd;
-            out.btc_mined[t] = fl.btc_mined;
-            out.reserve_btc[t] = tr.reserve_btc;
-            out.reserve_usd[t] = reserve_usd;
-            out.net_reserve_usd[t] = net;
-            out.mw[t] = mw;
+            out_revenue[t] = revenue;
+            out_mining_revenue[t] = fl.mining_revenue_usd;
+            out_ai_revenue[t] = fl.ai_revenue_usd;
+            out_btc_mined[t] = fl.btc_mined;
+            out_reserve_btc[t] = tr.reserve_btc;
+            out_reserve_usd[t] = reserve_usd;
+            out_net_reserve[t] = net;
+            out_mw[t] = mw;
             observe(&MonthRecord {
                 t,
                 open: &open,
