@@ -41,7 +41,8 @@ pub struct PolicyView<'a> {
 /// Per-path memory of a policy.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyMemory {
-    /// Threshold: consecutive months each site has passed while mining.
+    /// Threshold: consecutive months each convertible site (by its place in
+    /// [`Fleet::convertible`]) has passed while mining.
     pub streak: Vec<u32>,
     /// Threshold: this month's AI margin minus hurdle per MW, by convertible
     /// site (scratch, see [`Fleet::threshold_excess_usd_per_mw`]).
@@ -51,6 +52,7 @@ pub struct PolicyMemory {
 }
 
 impl PolicyMemory {
+    /// Fresh memory for a path on a fleet of `sites` sites.
     pub fn reset(&mut self, sites: usize) {
         self.streak.clear();
         self.streak.resize(sites, 0);
@@ -150,13 +152,19 @@ impl Policy for Threshold {
             &mut memory.excess_usd_per_mw,
         );
         let start = requests.len();
-        for (&i, &excess) in fleet.convertible.iter().zip(&memory.excess_usd_per_mw) {
-            if view.sites[i] != SiteState::Mining {
-                continue;
-            }
-            let passes = excess > view.mining_margin_usd_per_mw.get(i);
-            memory.streak[i] = if passes { memory.streak[i] + 1 } else { 0 };
-            if memory.streak[i] as usize >= self.window_months {
+        let margin = view.mining_margin_usd_per_mw;
+        let sites = fleet.convertible.iter().zip(&memory.excess_usd_per_mw);
+        for ((&i, &excess), streak) in sites.zip(&mut memory.streak) {
+            // A site that has left mining never returns, so its streak is
+            // not read again: it is counted like the others, and only the
+            // sites still mining are asked for.
+            *streak = if excess > margin.get(i) {
+                *streak + 1
+            } else {
+                0
+            };
+            if *streak as usize >= self.window_months && matches!(view.sites[i], SiteState::Mining)
+            {
                 requests.push(i);
             }
         }
@@ -172,7 +180,7 @@ fn convertible_mining<'a>(view: &'a PolicyView<'_>) -> impl Iterator<Item = usiz
         .convertible
         .iter()
         .copied()
-        .filter(|&i| view.sites[i] == SiteState::Mining)
+        .filter(|&i| matches!(view.sites[i], SiteState::Mining))
 }
 
 /// Keeps, of the sites in `requests[start..]`, the `k` with the lowest

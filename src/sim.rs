@@ -571,7 +571,7 @@ impl Model {
                 for &i in &scratch.requests {
                     let site = &fleet.sites[i];
                     // Policies only ask for convertible mining sites; guard anyway.
-                    if scratch.sites[i] != SiteState::Mining || !site.convertible {
+                    if !matches!(scratch.sites[i], SiteState::Mining) || !site.convertible {
                         continue;
                     }
                     let equity = r.equity_share * site.capex_usd;
