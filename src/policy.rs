@@ -26,6 +26,9 @@ pub struct PolicyView<'a> {
     pub fleet: &'a Fleet,
     /// Each site's state at the start of month t.
     pub sites: &'a [SiteState],
+    /// The convertible sites still mining at the start of month t, in
+    /// fleet order.
+    pub convertible_mining: &'a [usize],
     /// The treasury after month t's scheduled events.
     pub treasury: &'a TreasuryState,
     /// Mining margin per MW of each site in month t (curtailment applied).
@@ -102,7 +105,7 @@ pub struct FullPivot;
 
 impl Policy for FullPivot {
     fn decide(&self, view: &PolicyView<'_>, _: &mut PolicyMemory, requests: &mut Vec<usize>) {
-        requests.extend(convertible_mining(view));
+        requests.extend_from_slice(view.convertible_mining);
     }
 }
 
@@ -125,7 +128,7 @@ impl Policy for Staged {
             return;
         }
         let start = requests.len();
-        requests.extend(convertible_mining(view));
+        requests.extend_from_slice(view.convertible_mining);
         let margin = view.mining_margin_usd_per_mw;
         keep_lowest_margins(requests, start, want, margin, &mut memory.ranked);
     }
@@ -172,15 +175,6 @@ impl Policy for Threshold {
         let margin = view.mining_margin_usd_per_mw;
         keep_lowest_margins(requests, start, room, margin, &mut memory.ranked);
     }
-}
-
-/// Convertible sites still mining, in fleet order.
-fn convertible_mining<'a>(view: &'a PolicyView<'_>) -> impl Iterator<Item = usize> + 'a {
-    view.fleet
-        .convertible
-        .iter()
-        .copied()
-        .filter(|&i| matches!(view.sites[i], SiteState::Mining))
 }
 
 /// Keeps, of the sites in `requests[start..]`, the `k` with the lowest

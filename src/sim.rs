@@ -234,6 +234,8 @@ pub struct Scratch {
     left: Vec<usize>,
     /// Sites still mining, in fleet order (the complement of `left`).
     mining: Vec<usize>,
+    /// Convertible sites still mining, in fleet order.
+    convertible_mining: Vec<usize>,
     /// Change of the project-debt payment at the start of month t.
     payment_delta: Vec<f64>,
 }
@@ -378,6 +380,10 @@ impl Model {
         scratch.left.clear();
         scratch.mining.clear();
         scratch.mining.extend(0..n_sites);
+        scratch.convertible_mining.clear();
+        scratch
+            .convertible_mining
+            .extend_from_slice(&fleet.convertible);
         scratch.payment_delta.clear();
         scratch.payment_delta.resize(months + 1, 0.0);
         let pmt_factor = annuity_factor(r.debt_rate_monthly, r.debt_term_months as f64);
@@ -542,6 +548,7 @@ impl Model {
                     ai_demand_mw: &demand_mw[..=t],
                     fleet,
                     sites: &scratch.sites,
+                    convertible_mining: &scratch.convertible_mining,
                     treasury: &tr,
                     mining_margin_usd_per_mw: table.margins(t),
                     ai_mw_live_and_converting: ai_mw + converting_it_mw,
@@ -591,6 +598,9 @@ impl Model {
                     scratch.left.push(i);
                     if let Ok(k) = scratch.mining.binary_search(&i) {
                         scratch.mining.remove(k);
+                    }
+                    if let Ok(k) = scratch.convertible_mining.binary_search(&i) {
+                        scratch.convertible_mining.remove(k);
                     }
                     converting += 1;
                     converting_mw += site.power_mw;
