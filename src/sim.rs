@@ -205,6 +205,8 @@ pub struct PolicyOutcome {
 }
 
 impl PolicyOutcome {
+    /// Sizes the monthly series for a replay of `months` months. A replay
+    /// writes every month of every series, so they are not cleared.
     fn reset(&mut self, months: usize) {
         for v in [
             &mut self.revenue_usd,
@@ -215,10 +217,8 @@ impl PolicyOutcome {
             &mut self.reserve_usd,
             &mut self.net_reserve_usd,
         ] {
-            v.clear();
             v.resize(months, 0.0);
         }
-        self.mw.clear();
         self.mw.resize(months, MwByState::default());
     }
 }
