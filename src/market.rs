@@ -107,6 +107,8 @@ pub struct MarketModel {
     s0_usd: f64,
     regimes: Vec<RegimeStep>,
     jump_mean_per_month: f64,
+    /// Draws of the monthly jump count (Poisson of `jump_mean_per_month`).
+    jump_count: PoissonInversion,
     jump_mean: f64,
     jump_sd: f64,
     h0_ehs: f64,
@@ -154,6 +156,7 @@ impl MarketModel {
             s0_usd: btc.s0_usd,
             regimes,
             jump_mean_per_month: lambda * DT_YEARS,
+            jump_count: PoissonInversion::new(lambda * DT_YEARS),
             jump_mean: btc.jump_mean,
             jump_sd: btc.jump_sd,
             h0_ehs: hr.h0_ehs,
@@ -274,7 +277,7 @@ impl MarketModel {
         if self.jump_mean_per_month <= 0.0 {
             return 0.0;
         }
-        let n = poisson(rng, self.jump_mean_per_month);
+        let n = self.jump_count.sample(rng);
         if n == 0 {
             return 0.0;
         }
@@ -299,6 +302,7 @@ pub fn rng_floor(
     let mut jumps = path_rng(seed, path, Stream::Jumps);
     let mut fees = path_rng(seed, path, Stream::Fees);
     let mut switches = path_rng(seed, path, Stream::Regimes);
+    let jump_count = PoissonInversion::new(jump_mean_per_month);
     let mut sum = 0.0;
     for t in 0..months {
         sum += normal(&mut fees);
@@ -308,7 +312,7 @@ pub fn rng_floor(
         for _ in 0..4 {
             sum += normal(&mut diffusion);
         }
-        if jump_mean_per_month > 0.0 && poisson(&mut jumps, jump_mean_per_month) > 0 {
+        if jump_mean_per_month > 0.0 && jump_count.sample(&mut jumps) > 0 {
             sum += normal(&mut jumps);
         }
         if regimes {
@@ -335,26 +339,44 @@ fn normal<R: Rng>(rng: &mut R) -> f64 {
     StandardNormal.sample(rng)
 }
 
-/// Poisson draw by inversion of the CDF (exact; fast for the small monthly
-/// means this model uses). Large means fall back to rand_distr.
-fn poisson<R: Rng>(rng: &mut R, mean: f64) -> u64 {
-    if mean > 30.0 {
-        let dist = rand_distr::Poisson::new(mean).expect("finite positive mean");
-        return dist.sample(rng) as u64;
-    }
-    let u: f64 = rng.random();
-    let mut k = 0u64;
-    let mut p = (-mean).exp();
-    let mut cdf = p;
-    while u > cdf {
-        k += 1;
-        p *= mean / k as f64;
-        cdf += p;
-        if p < 1e-300 {
-            break;
+/// Poisson draws by inversion of the CDF (exact; fast for the small monthly
+/// means this model uses), with `exp(-mean)` worked out once. Large means
+/// fall back to rand_distr.
+#[derive(Debug, Clone, Copy)]
+struct PoissonInversion {
+    mean: f64,
+    /// `P(0) = exp(-mean)`.
+    p0: f64,
+}
+
+impl PoissonInversion {
+    fn new(mean: f64) -> PoissonInversion {
+        PoissonInversion {
+            mean,
+            p0: (-mean).exp(),
         }
     }
-    k
+
+    fn sample<R: Rng>(&self, rng: &mut R) -> u64 {
+        let mean = self.mean;
+        if mean > 30.0 {
+            let dist = rand_distr::Poisson::new(mean).expect("finite positive mean");
+            return dist.sample(rng) as u64;
+        }
+        let u: f64 = rng.random();
+        let mut k = 0u64;
+        let mut p = self.p0;
+        let mut cdf = p;
+        while u > cdf {
+            k += 1;
+            p *= mean / k as f64;
+            cdf += p;
+            if p < 1e-300 {
+                break;
+            }
+        }
+        k
+    }
 }
 
 #[cfg(test)]
@@ -377,7 +399,8 @@ mod tests {
         let mut rng = path_rng(7, 0, Stream::Jumps);
         let n = 200_000;
         let mean = 0.5;
-        let draws: Vec<f64> = (0..n).map(|_| poisson(&mut rng, mean) as f64).collect();
+        let count = PoissonInversion::new(mean);
+        let draws: Vec<f64> = (0..n).map(|_| count.sample(&mut rng) as f64).collect();
         let m = draws.iter().sum::<f64>() / n as f64;
         let var = draws.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64;
         // SE of the mean is sqrt(mean / n).
