@@ -143,7 +143,6 @@ pub struct Worker {
     pub table: MiningTable,
     pub scratch: Scratch,
     pub outcome: PolicyOutcome,
-    row: Vec<f64>,
     /// The current chunk's percentile metrics, column-major: `cols[m *
     /// CHUNK_PATHS + j]` is metric m of the chunk's path j. Counting a
     /// column at a time keeps each metric's histogram in cache.
@@ -152,9 +151,20 @@ pub struct Worker {
     /// taken in path order (so their bits do not depend on the threads).
     sum: Vec<f64>,
     sum_sq: Vec<f64>,
-    /// The last few paths' percentile metrics, row-major (`[r * n_quantile
-    /// + m]`), on their way into `cols`.
+    /// The last few paths' rows (`[r * n_total + m]`): the chunk's path j
+    /// is simulated into row `j % TILE_PATHS`, whose percentile metrics
+    /// go on into `cols` when the tile is full.
     tile: Vec<f64>,
+    /// The tile row [`Engine::simulate_path`] fills next.
+    slot: usize,
+}
+
+impl Worker {
+    /// The row [`Engine::simulate_path`] filled last.
+    fn row(&self) -> &[f64] {
+        let n = self.tile.len() / TILE_PATHS;
+        &self.tile[self.slot * n..(self.slot + 1) * n]
+    }
 }
 
 /// Aggregates of a set of chunks. `+=` is exact (order-independent).
@@ -226,16 +236,17 @@ impl Engine {
             table: MiningTable::default(),
             scratch: Scratch::default(),
             outcome: PolicyOutcome::default(),
-            row: vec![0.0; self.layout.n_total],
             cols: vec![0.0; CHUNK_PATHS as usize * self.layout.n_quantile],
             sum: vec![0.0; self.layout.n_total],
             sum_sq: vec![0.0; self.layout.n_total],
-            tile: vec![0.0; TILE_PATHS * self.layout.n_quantile],
+            tile: vec![0.0; TILE_PATHS * self.layout.n_total],
+            slot: 0,
         }
     }
 
     /// Simulate path `path`: sample its market, replay every policy, fill
-    /// `w.row`. Returns the time spent sampling and replaying.
+    /// the worker's current row (`Worker::row`). Returns the time spent
+    /// sampling and replaying.
     pub fn simulate_path(&self, w: &mut Worker, path: u64) -> (Duration, Duration) {
         let t0 = Instant::now();
         let seed = self.scenario.simulation.seed;
@@ -245,7 +256,8 @@ impl Engine {
         let t1 = Instant::now();
         let l = &self.layout;
         let months = l.months;
-        let row = &mut w.row;
+        let n = l.n_total;
+        let row = &mut w.tile[w.slot * n..(w.slot + 1) * n];
         // Whole series at a time: slice copies, no per-element index checks.
         row[l.market(0, 0)..][..months].copy_from_slice(&w.market.btc_price_usd[..months]);
         row[l.market(1, 0)..][..months].copy_from_slice(&w.market.hashrate_ehs[..months]);
@@ -320,14 +332,15 @@ impl Engine {
     /// Policy `p`'s figures in the row that [`Engine::simulate_path`] filled.
     pub fn path_values(&self, w: &Worker, p: usize) -> PathValues {
         let l = &self.layout;
-        let distress = w.row[l.policy_flag(p, FLAG_DISTRESS)] > 0.0;
+        let row = w.row();
+        let distress = row[l.policy_flag(p, FLAG_DISTRESS)] > 0.0;
         PathValues {
-            npv_usd: w.row[l.policy_scalar(p, 0)],
-            terminal_net_reserve_usd: w.row[l.policy_scalar(p, 2)],
-            margin_call: w.row[l.policy_flag(p, FLAG_MARGIN_CALL)] > 0.0,
-            liquidation: w.row[l.policy_flag(p, FLAG_LIQUIDATION)] > 0.0,
+            npv_usd: row[l.policy_scalar(p, 0)],
+            terminal_net_reserve_usd: row[l.policy_scalar(p, 2)],
+            margin_call: row[l.policy_flag(p, FLAG_MARGIN_CALL)] > 0.0,
+            liquidation: row[l.policy_flag(p, FLAG_LIQUIDATION)] > 0.0,
             first_distress_month: distress
-                .then(|| w.row[l.policy_flag(p, FLAG_FIRST_DISTRESS)] as usize),
+                .then(|| row[l.policy_flag(p, FLAG_FIRST_DISTRESS)] as usize),
         }
     }
 
@@ -340,30 +353,29 @@ impl Engine {
         let nq = self.layout.n_quantile;
         w.sum.fill(0.0);
         w.sum_sq.fill(0.0);
+        let n = self.layout.n_total;
         for (j, path) in (first..last).enumerate() {
+            // Rows are simulated into a tile of TILE_PATHS rows; a full
+            // tile is transposed into `cols` one cache line (TILE_PATHS
+            // values of a metric) at a time, instead of 2,000 scattered
+            // stores a path.
+            let r = j % TILE_PATHS;
+            w.slot = r;
             let (tm, tp) = self.simulate_path(w, path);
             let ta = Instant::now();
-            add_row(&mut w.sum, &mut w.sum_sq, &w.row);
-            // Rows go to a tile of TILE_PATHS rows; a full tile is
-            // transposed into `cols` one cache line (TILE_PATHS values of
-            // a metric) at a time, instead of 2,000 scattered stores a path.
-            let r = j % TILE_PATHS;
-            w.tile[r * nq..(r + 1) * nq].copy_from_slice(&w.row[..nq]);
+            add_row(&mut w.sum, &mut w.sum_sq, &w.tile[r * n..(r + 1) * n]);
             if r + 1 == TILE_PATHS || j + 1 == len {
                 let j0 = j - r;
                 for (m, col) in w.cols.chunks_exact_mut(stride).enumerate() {
                     for (i, x) in col[j0..=j].iter_mut().enumerate() {
-                        *x = w.tile[i * nq + m];
+                        *x = w.tile[i * n + m];
                     }
                 }
             }
+            let row = w.row();
             for (p, worst) in acc.worst.iter_mut().enumerate() {
                 let l = &self.layout;
-                worst.push(
-                    w.row[l.policy_scalar(p, 0)],
-                    w.row[l.policy_scalar(p, 2)],
-                    path,
-                );
+                worst.push(row[l.policy_scalar(p, 0)], row[l.policy_scalar(p, 2)], path);
             }
             acc.time_market += tm;
             acc.time_policy += tp;
