@@ -200,8 +200,13 @@ fn keep_lowest_margins(
                 }
                 ranked.pop();
             }
-            let at = ranked.partition_point(|&(kept, _)| kept <= key);
-            ranked.insert(at, (key, site));
+            // Insertion-sort step (no memmove call for a handful of items).
+            ranked.push((key, site));
+            let mut j = ranked.len() - 1;
+            while j > 0 && ranked[j - 1].0 > key {
+                ranked.swap(j - 1, j);
+                j -= 1;
+            }
         }
     }
     requests.truncate(start);
