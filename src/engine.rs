@@ -458,7 +458,12 @@ impl Engine {
                 .map(|part| {
                     let mut h = QuantileHistograms::new(qlayout.clone());
                     for m in part * per_part..((part + 1) * per_part).min(nq) {
-                        h.insert_column(m, &pilot_column(chunks, nq, m));
+                        // Chunk by chunk, in place (counts do not depend
+                        // on how a column is split).
+                        for chunk in chunks {
+                            let len = chunk.len() / nq;
+                            h.insert_column(m, &chunk[m * len..(m + 1) * len]);
+                        }
                     }
                     h
                 })
