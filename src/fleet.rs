@@ -520,6 +520,22 @@ fn fill_sites(table: &mut MiningTable, fleet: &Fleet, cal: &Calendar, market: &M
     fill_sites_generic(table, fleet, cal, market);
 }
 
+/// Per 4-bit lane mask, the four lanes as bytes 0 or 1 (lane 0 lowest).
+#[cfg(target_arch = "x86_64")]
+const RUNS_BYTES: [u32; 16] = {
+    let mut t = [0u32; 16];
+    let mut mask = 0;
+    while mask < 16 {
+        let mut lane = 0;
+        while lane < 4 {
+            t[mask] |= (((mask >> lane) & 1) as u32) << (8 * lane);
+            lane += 1;
+        }
+        mask += 1;
+    }
+    t
+};
+
 /// [`fill_sites_generic`] with AVX2 intrinsics: blocks of four months,
 /// the sites inner, so that each month's fleet totals are summed in
 /// registers (site by site in fleet order, as `FleetMining::add` defines
@@ -584,10 +600,8 @@ unsafe fn fill_sites_avx2(
             store(&mut table.power_usd, k, power);
             store(&mut table.opex_usd, k, opex);
             store(&mut table.margin_usd_per_mw, k, margin);
-            let mask = _mm256_movemask_pd(runs);
-            for (l, r) in table.runs[k..k + 4].iter_mut().enumerate() {
-                *r = ((mask >> l) & 1) as u8;
-            }
+            let runs_bytes = RUNS_BYTES[(_mm256_movemask_pd(runs) & 0xf) as usize];
+            table.runs[k..k + 4].copy_from_slice(&runs_bytes.to_le_bytes());
             // As FleetMining::add: an idle site adds 0.0 (leaving the sums'
             // bits unchanged) to all but the idle MW, a running one 0.0 there.
             for (sum, x) in tot.iter_mut().zip([btc, revenue, power, opex, idle_mw]) {
