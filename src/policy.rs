@@ -45,7 +45,7 @@ pub struct PolicyView<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct PolicyMemory {
     /// Threshold: consecutive months each convertible site (by its place in
-    /// [`Fleet::convertible`]) has passed while mining.
+    /// [`Fleet::convertible`]) has passed; read only while the site mines.
     pub streak: Vec<u32>,
     /// Threshold: this month's AI margin minus hurdle per MW, by convertible
     /// site (scratch, see [`Fleet::threshold_excess_usd_per_mw`]).
@@ -172,7 +172,6 @@ impl Policy for Threshold {
             }
         }
         let room = self.max_concurrent.saturating_sub(view.converting_now);
-        let margin = view.mining_margin_usd_per_mw;
         keep_lowest_margins(requests, start, room, margin, &mut memory.ranked);
     }
 }
