@@ -356,12 +356,12 @@ pub fn annuity_factor(i: f64, n: f64) -> f64 {
 /// Mining outcomes of every site in every month of one path, and each
 /// site's mining margin per MW (what the policies rank by).
 ///
-/// Stored site-major (`[i * months + t]`, one array per field) and filled one
-/// site at a time with the months in vector lanes: the fleet totals of
-/// different months are independent sums, so each month's total still adds
-/// the sites in fleet order (the same bits as a site-by-site loop), but
-/// several months' sums advance per instruction instead of one dependent
-/// addition chain per site.
+/// Stored site-major (`[i * months + t]`, one array per field), with the
+/// months in vector lanes when filled: the fleet totals of different months
+/// are independent sums, so each month's total still adds the sites in
+/// fleet order (the same bits as a site-by-site loop), but several months'
+/// sums advance per instruction instead of one dependent addition chain per
+/// site.
 #[derive(Debug, Clone, Default)]
 pub struct MiningTable {
     months: usize,
@@ -377,8 +377,9 @@ pub struct MiningTable {
     pub fleet_total: Vec<FleetMining>,
     /// Per month, the BTC one EH/s mines (`days * 144 * (subsidy + F) / H`).
     btc_per_eh: Vec<f64>,
-    /// Per month, the running fleet totals while filling (BTC mined,
-    /// revenue, power, opex, idle MW), one array each.
+    /// Per month, the fleet totals as the fill sums them (BTC mined,
+    /// revenue, power, opex, idle MW), one array each; `fleet_total` is
+    /// built from them.
     totals: [Vec<f64>; 5],
 }
 
@@ -506,8 +507,9 @@ impl MiningTable {
 }
 
 /// The body of [`MiningTable::fill`]: every site's months, with the months
-/// in vector lanes (a copy compiled for AVX2 when the CPU has it; the same
-/// IEEE operations in the same order either way, so the same bits).
+/// in vector lanes (AVX2 intrinsics when the CPU has it, else the portable
+/// loop; the same IEEE operations in the same order either way, so the same
+/// bits).
 fn fill_sites(table: &mut MiningTable, fleet: &Fleet, cal: &Calendar, market: &MarketPath) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -517,7 +519,7 @@ fn fill_sites(table: &mut MiningTable, fleet: &Fleet, cal: &Calendar, market: &M
             return;
         }
     }
-    fill_sites_generic(table, fleet, cal, market);
+    fill_sites_generic(table, fleet, cal, market, 0);
 }
 
 /// Per 4-bit lane mask, the four lanes as bytes 0 or 1 (lane 0 lowest).
@@ -612,19 +614,15 @@ unsafe fn fill_sites_avx2(
             store(total, t0, sum);
         }
     }
-    fill_sites_range(table, fleet, cal, market, whole);
+    fill_sites_generic(table, fleet, cal, market, whole);
 }
 
-/// The portable definition of [`MiningTable::fill`]'s body: every site's
-/// months, the months inner (in vector lanes where the compiler can).
-fn fill_sites_generic(table: &mut MiningTable, fleet: &Fleet, cal: &Calendar, market: &MarketPath) {
-    fill_sites_range(table, fleet, cal, market, 0);
-}
-
-/// Months `from..` of every site, the months inner; each month's totals
-/// are added into site by site in fleet order.
+/// The portable definition of [`MiningTable::fill`]'s body, for months
+/// `from..` (all of them from 0): every site's months, the months inner (in
+/// vector lanes where the compiler can); each month's totals are added into
+/// site by site in fleet order.
 #[inline(always)]
-fn fill_sites_range(
+fn fill_sites_generic(
     table: &mut MiningTable,
     fleet: &Fleet,
     cal: &Calendar,
@@ -697,7 +695,7 @@ mod tests {
                 table.fill(&fleet, &cal, &market);
                 portable.fill(&fleet, &cal, &market);
                 portable.totals.iter_mut().for_each(|v| v.fill(0.0));
-                fill_sites_generic(&mut portable, &fleet, &cal, &market);
+                fill_sites_generic(&mut portable, &fleet, &cal, &market, 0);
                 for t in 0..cal.months() {
                     let btc_per_eh =
                         cal.days[t] * BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fee_btc[t])

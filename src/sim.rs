@@ -240,6 +240,13 @@ pub struct Scratch {
     payment_delta: Vec<f64>,
 }
 
+/// Takes `i` out of the ascending list `sites`, keeping the order.
+fn remove_sorted(sites: &mut Vec<usize>, i: usize) {
+    if let Ok(k) = sites.binary_search(&i) {
+        sites.remove(k);
+    }
+}
+
 /// Path-independent parts of the model, shared by every path and policy.
 pub struct Model {
     pub calendar: Calendar,
@@ -596,12 +603,8 @@ impl Model {
                     scratch.sites[i] = SiteState::Converting { start: t as u32 };
                     scratch.started.push(i);
                     scratch.left.push(i);
-                    if let Ok(k) = scratch.mining.binary_search(&i) {
-                        scratch.mining.remove(k);
-                    }
-                    if let Ok(k) = scratch.convertible_mining.binary_search(&i) {
-                        scratch.convertible_mining.remove(k);
-                    }
+                    remove_sorted(&mut scratch.mining, i);
+                    remove_sorted(&mut scratch.convertible_mining, i);
                     converting += 1;
                     converting_mw += site.power_mw;
                     left_mw += site.power_mw;

@@ -959,6 +959,16 @@ impl Pass1 {
             n_pending: 0,
         }
     }
+
+    /// Appends, of the values `range` (codes already set), those of a
+    /// pending code, one at a time without a branch.
+    #[inline(always)]
+    fn push_pending(&mut self, range: std::ops::Range<usize>) {
+        for i in range {
+            self.pending[self.n_pending] = i as u8;
+            self.n_pending += usize::from(PENDING_CODE[self.codes[i] as usize]);
+        }
+    }
 }
 
 /// Pass 1 of a column count over one block (at most [`BLOCK`] values): the
@@ -988,10 +998,7 @@ fn classify_generic(bounds: &[f64; 10], block: &[f64], out: &mut Pass1) -> [u32;
     let n = block.len();
     zone_codes_generic(bounds, block, &mut out.codes[..n]);
     out.n_pending = 0;
-    for (i, &c) in out.codes[..n].iter().enumerate() {
-        out.pending[out.n_pending] = i as u8;
-        out.n_pending += usize::from(PENDING_CODE[c as usize]);
-    }
+    out.push_pending(0..n);
     count_gap_codes(&out.codes[..n])
 }
 
@@ -1073,11 +1080,8 @@ unsafe fn classify_avx2(bounds: &[f64; 10], block: &[f64], out: &mut Pass1) -> [
         i += 4;
     }
     zone_codes_generic(bounds, &block[i..n], &mut out.codes[i..n]);
-    for j in i..n {
-        out.pending[n_pending] = j as u8;
-        n_pending += usize::from(PENDING_CODE[out.codes[j] as usize]);
-    }
     out.n_pending = n_pending;
+    out.push_pending(i..n);
     count_gap_codes(&out.codes[..n])
 }
 
