@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use crate::fleet::MiningTable;
 use crate::market::{MarketModel, MarketPath};
 use crate::scenario::Scenario;
-use crate::sim::{Model, PolicyOutcome, Scratch};
+use crate::sim::{Model, PolicyOutcome, Scratch, TreasuryState};
 use crate::stats::{ChunkMoments, Moments, QuantileHistograms, QuantileLayout, exact_quantiles};
 use crate::summary::{
     MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, PolicyMonth,
@@ -135,6 +135,12 @@ pub struct Engine {
     pub model: Model,
     pub market: MarketModel,
     pub layout: RowLayout,
+    /// The first passive policy (`hold`), if the scenario has one.
+    passive: Option<usize>,
+    /// Copy the passive policy's figures to the policies that never start a
+    /// conversion on a path instead of replaying them (the same bits; off
+    /// only in the test that checks it).
+    skip_passive_copies: bool,
 }
 
 /// One worker's reusable buffers.
@@ -157,6 +163,11 @@ pub struct Worker {
     tile: Vec<f64>,
     /// The tile row [`Engine::simulate_path`] fills next.
     slot: usize,
+    /// Per month, the treasury the passive policy saw in step 1 of the
+    /// current path (see [`Model::first_start`]).
+    seen: Vec<TreasuryState>,
+    /// Per policy, the current path's NPV and terminal net reserve.
+    npv_terminal: Vec<(f64, f64)>,
 }
 
 impl Worker {
@@ -222,11 +233,14 @@ impl Engine {
         let model = Model::new(&scenario);
         let market = MarketModel::new(&scenario.market, &model.calendar);
         let layout = RowLayout::new(model.months(), scenario.policies.len());
+        let passive = (0..layout.policies).find(|&p| model.is_passive(p));
         Engine {
             scenario,
             model,
             market,
             layout,
+            passive,
+            skip_passive_copies: true,
         }
     }
 
@@ -241,6 +255,8 @@ impl Engine {
             sum_sq: vec![0.0; self.layout.n_total],
             tile: vec![0.0; TILE_PATHS * self.layout.n_total],
             slot: 0,
+            seen: vec![TreasuryState::default(); self.model.months()],
+            npv_terminal: vec![(0.0, 0.0); self.layout.policies],
         }
     }
 
@@ -269,18 +285,40 @@ impl Engine {
         }
         row[l.market(3, 0)..][..months].copy_from_slice(&w.market.gpu_hour_usd[..months]);
         row[l.market(4, 0)..][..months].copy_from_slice(&w.market.ai_demand_mw[..months]);
-        // The baseline first, so the others can be paired with it.
-        let base = self.scenario.baseline;
-        let order = std::iter::once(base).chain((0..l.policies).filter(|&p| p != base));
-        let (mut base_npv, mut base_terminal) = (0.0, 0.0);
+        // The passive policy first: a policy that never starts a conversion
+        // on this path has its replay, month for month, and is not replayed.
+        let passive = self.passive.filter(|_| self.skip_passive_copies);
+        let order = passive
+            .into_iter()
+            .chain((0..l.policies).filter(|&p| Some(p) != passive));
         for p in order {
-            let o = &mut w.outcome;
-            self.model
-                .replay(p, &w.market, &w.table, &mut w.scratch, o, |_| {});
-            if p == base {
-                base_npv = o.npv_usd;
-                base_terminal = o.terminal_net_reserve_usd;
+            if let Some(q) = passive
+                && p != q
+                && self
+                    .model
+                    .first_start(p, &w.market, &w.table, &w.seen, &mut w.scratch)
+                    .is_none()
+            {
+                let per_policy = POLICY_SERIES * months + POLICY_SCALARS;
+                row.copy_within(
+                    l.policy_base(q)..l.policy_base(q) + per_policy,
+                    l.policy_base(p),
+                );
+                let per_policy = MW_SERIES * months + POLICY_FLAGS;
+                row.copy_within(l.mean_base(q)..l.mean_base(q) + per_policy, l.mean_base(p));
+                w.npv_terminal[p] = w.npv_terminal[q];
+                continue;
             }
+            let o = &mut w.outcome;
+            let seen = &mut w.seen;
+            let record = Some(p) == passive;
+            self.model
+                .replay(p, &w.market, &w.table, &mut w.scratch, o, |rec| {
+                    if record {
+                        seen[rec.t] = *rec.seen;
+                    }
+                });
+            w.npv_terminal[p] = (o.npv_usd, o.terminal_net_reserve_usd);
             let monthly: [&[f64]; POLICY_SERIES] = [
                 &o.revenue_usd,
                 &o.mining_revenue_usd,
@@ -318,12 +356,16 @@ impl Engine {
                 o.liquidation as u8 as f64,
                 o.first_distress_month.is_some() as u8 as f64,
                 o.first_distress_month.map_or(0.0, |m| m as f64),
-                o.npv_usd - base_npv,
-                o.terminal_net_reserve_usd - base_terminal,
             ];
             for (k, v) in flags.into_iter().enumerate() {
                 row[l.policy_flag(p, k)] = v;
             }
+        }
+        // Every policy paired with the baseline.
+        let (base_npv, base_terminal) = w.npv_terminal[self.scenario.baseline];
+        for (p, &(npv, terminal)) in w.npv_terminal.iter().enumerate() {
+            row[l.policy_flag(p, FLAG_NPV_DIFF)] = npv - base_npv;
+            row[l.policy_flag(p, FLAG_TERMINAL_DIFF)] = terminal - base_terminal;
         }
         let t2 = Instant::now();
         (t1 - t0, t2 - t1)
@@ -772,5 +814,100 @@ mod tests {
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&sum), bits(&want_sum));
         assert_eq!(bits(&sum_sq), bits(&want_sq));
+    }
+
+    /// Policies that never start a conversion on a path get the passive
+    /// policy's figures copied instead of a replay: the rows must be the
+    /// ones full replays give, bit for bit. On the reference scenarios
+    /// (`threshold` rarely converts), on a `threshold` eager enough to
+    /// convert on most paths, with `hold` neither first nor the baseline,
+    /// and with no passive policy at all; both outcomes of the test for a
+    /// first start must occur.
+    #[test]
+    fn skipped_replays_give_the_rows_of_full_replays() {
+        use crate::scenario::{self, PolicyKind};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let load = |name: &str| scenario::load(&dir.join(format!("{name}.toml"))).unwrap();
+        let mut cases = Vec::new();
+        for name in [
+            "cango_2026",
+            "cango_2026_treasury",
+            "cango_2026_colocation",
+            "cango_2026_no_delever",
+        ] {
+            cases.push((name.to_string(), load(name)));
+        }
+        let mut eager = load("cango_2026");
+        for spec in &mut eager.policies {
+            if let PolicyKind::Threshold { .. } = spec.kind {
+                spec.kind = PolicyKind::Threshold {
+                    hurdle: 0.0,
+                    window_months: 1,
+                    max_concurrent: 4,
+                };
+            }
+        }
+        cases.push(("eager threshold".into(), eager.clone()));
+        // Nothing to fund conversions with until equity raised in step 0 of
+        // the last month: the test for a first start must see the treasury
+        // after the events.
+        let mut last_month_raise = eager.clone();
+        let last = last_month_raise.simulation.months - 1;
+        last_month_raise.treasury.sell_mined_fraction = 0.0;
+        last_month_raise.treasury.cash_usd = last_month_raise.treasury.min_cash_usd;
+        last_month_raise.treasury.reserve_floor_btc = 1e9;
+        last_month_raise.events.push(scenario::Event {
+            date: last_month_raise.simulation.start,
+            month: Some(last),
+            kind: scenario::EventKind::RaiseEquity { usd: 1e10 },
+        });
+        cases.push(("equity raised in the last month".into(), last_month_raise));
+        let mut moved = eager.clone();
+        moved.policies.rotate_left(1); // hold last, the baseline threshold's
+        moved.baseline = moved
+            .policies
+            .iter()
+            .position(|p| matches!(p.kind, PolicyKind::Threshold { .. }))
+            .unwrap();
+        cases.push(("hold last, not the baseline".into(), moved));
+        let mut no_hold = eager;
+        no_hold
+            .policies
+            .retain(|p| !matches!(p.kind, PolicyKind::Hold));
+        no_hold.baseline = 0;
+        cases.push(("no hold".into(), no_hold));
+
+        let (mut never, mut starts) = (0, 0);
+        for (name, sc) in cases {
+            let fast = Engine::new(sc.clone());
+            let mut full = Engine::new(sc);
+            full.skip_passive_copies = false;
+            let (mut wf, mut wr) = (fast.worker(), full.worker());
+            for path in 0..300 {
+                fast.simulate_path(&mut wf, path);
+                full.simulate_path(&mut wr, path);
+                let bits = |w: &Worker| w.row().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&wf), bits(&wr), "{name}, path {path}");
+                if let Some(q) = fast.passive {
+                    for p in (0..fast.layout.policies).filter(|&p| p != q) {
+                        let first = fast.model.first_start(
+                            p,
+                            &wf.market,
+                            &wf.table,
+                            &wf.seen,
+                            &mut wf.scratch,
+                        );
+                        match first {
+                            None => never += 1,
+                            Some(_) => starts += 1,
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            never > 100 && starts > 100,
+            "never {never}, starts {starts}"
+        );
     }
 }

@@ -67,6 +67,14 @@ pub trait Policy: Send + Sync {
     /// Push the sites to start converting this month onto `requests`, in order
     /// of preference. The treasury then accepts them while they are fundable.
     fn decide(&self, view: &PolicyView<'_>, memory: &mut PolicyMemory, requests: &mut Vec<usize>);
+
+    /// True if the policy never asks for a conversion. Its replay is then
+    /// the one every policy follows until its first conversion starts, which
+    /// lets the engine skip replaying policies that never start one on a
+    /// path ([`crate::sim::Model::first_start`]).
+    fn passive(&self) -> bool {
+        false
+    }
 }
 
 /// Build the policy a scenario names.
@@ -98,6 +106,10 @@ pub struct Hold;
 
 impl Policy for Hold {
     fn decide(&self, _: &PolicyView<'_>, _: &mut PolicyMemory, _: &mut Vec<usize>) {}
+
+    fn passive(&self) -> bool {
+        true
+    }
 }
 
 /// Every month, every convertible site still mining, in fleet order.

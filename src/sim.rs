@@ -156,6 +156,8 @@ pub struct MonthFlows {
 pub struct MonthRecord<'a> {
     pub t: usize,
     pub open: &'a TreasuryState,
+    /// The treasury the policy saw in step 1 (after step 0's events).
+    pub seen: &'a TreasuryState,
     pub close: &'a TreasuryState,
     pub flows: &'a MonthFlows,
     /// Sites that started converting this month, in acceptance order.
@@ -401,7 +403,6 @@ impl Model {
         let discount = &cal.discount[..months];
         let demand_mw = &market.ai_demand_mw[..months];
         let gpu_hour_usd = &market.gpu_hour_usd[..months];
-        let hashprice = &market.hashprice_usd_per_eh_day[..months];
         let capex_cap = &self.capex_cap[..months];
         let events_by_month = &self.events_by_month[..months];
         let fleet_total = &table.fleet_total[..months];
@@ -543,25 +544,21 @@ impl Model {
             }
 
             // Step 1: the policy asks; the treasury accepts while fundable.
+            let seen = tr;
             scratch.requests.clear();
             scratch.started.clear();
             {
-                let view = PolicyView {
+                let view = self.view(
                     t,
-                    days,
-                    btc_price_usd: &price_usd[..=t],
-                    hashprice_usd_per_eh_day: &hashprice[..=t],
-                    gpu_hour_usd: &gpu_hour_usd[..=t],
-                    ai_demand_mw: &demand_mw[..=t],
-                    fleet,
-                    sites: &scratch.sites,
-                    convertible_mining: &scratch.convertible_mining,
-                    treasury: &tr,
-                    mining_margin_usd_per_mw: table.margins(t),
-                    ai_mw_live_and_converting: ai_mw + converting_it_mw,
-                    converting_now: converting,
-                    started: scratch.left.len(),
-                };
+                    market,
+                    table,
+                    &scratch.sites,
+                    &scratch.convertible_mining,
+                    &tr,
+                    ai_mw + converting_it_mw,
+                    converting,
+                    scratch.left.len(),
+                );
                 policy.decide(&view, &mut scratch.memory, &mut scratch.requests);
             }
             let cap = capex_cap[t];
@@ -583,23 +580,10 @@ impl Model {
                     scratch.requests.clear();
                 }
                 for &i in &scratch.requests {
+                    if !self.accepts(i, &scratch.sites, &mut budget, cap, &mut cap_spent) {
+                        continue;
+                    }
                     let site = &fleet.sites[i];
-                    // Policies only ask for convertible mining sites; guard anyway.
-                    if !matches!(scratch.sites[i], SiteState::Mining) || !site.convertible {
-                        continue;
-                    }
-                    let equity = r.equity_share * site.capex_usd;
-                    if r.strict_funding && equity > budget {
-                        continue;
-                    }
-                    if let Some((_, limit)) = cap {
-                        // capex_budget: the full capex (equity and debt).
-                        if cap_spent + site.capex_usd > limit * (1.0 + 1e-12) {
-                            continue;
-                        }
-                        cap_spent += site.capex_usd;
-                    }
-                    budget -= equity;
                     scratch.sites[i] = SiteState::Converting { start: t as u32 };
                     scratch.started.push(i);
                     scratch.left.push(i);
@@ -821,6 +805,7 @@ impl Model {
             observe(&MonthRecord {
                 t,
                 open: &open,
+                seen: &seen,
                 close: &tr,
                 flows: &fl,
                 started: &scratch.started,
@@ -839,6 +824,146 @@ impl Model {
         out.max_drawdown_net_usd = max_dd_net;
         out.min_reserve_btc = min_reserve;
         out.conversions_started = scratch.left.len() as u32;
+    }
+
+    /// Policy `p`'s view of month `t` (see [`PolicyView`]).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn view<'a>(
+        &'a self,
+        t: usize,
+        market: &'a MarketPath,
+        table: &'a MiningTable,
+        sites: &'a [SiteState],
+        convertible_mining: &'a [usize],
+        treasury: &'a TreasuryState,
+        ai_mw_live_and_converting: f64,
+        converting_now: usize,
+        started: usize,
+    ) -> PolicyView<'a> {
+        PolicyView {
+            t,
+            days: self.calendar.days[t],
+            btc_price_usd: &market.btc_price_usd[..=t],
+            hashprice_usd_per_eh_day: &market.hashprice_usd_per_eh_day[..=t],
+            gpu_hour_usd: &market.gpu_hour_usd[..=t],
+            ai_demand_mw: &market.ai_demand_mw[..=t],
+            fleet: &self.fleet,
+            sites,
+            convertible_mining,
+            treasury,
+            mining_margin_usd_per_mw: table.margins(t),
+            ai_mw_live_and_converting,
+            converting_now,
+            started,
+        }
+    }
+
+    /// Step 1's test of one request (MODEL.md section 3): the site is still
+    /// mining and convertible (policies only ask for those; guarded anyway),
+    /// its equity share of the capex fits `budget` under strict funding, and
+    /// its full capex (equity and debt) fits the `capex_budget` in force
+    /// with `cap_spent` already committed. If so, the equity comes off
+    /// `budget`, the capex goes into `cap_spent`, and it returns true.
+    #[inline(always)]
+    fn accepts(
+        &self,
+        i: usize,
+        sites: &[SiteState],
+        budget: &mut f64,
+        cap: Option<(usize, f64)>,
+        cap_spent: &mut f64,
+    ) -> bool {
+        let r = &self.rules;
+        let site = &self.fleet.sites[i];
+        if !matches!(sites[i], SiteState::Mining) || !site.convertible {
+            return false;
+        }
+        let equity = r.equity_share * site.capex_usd;
+        if r.strict_funding && equity > *budget {
+            return false;
+        }
+        if let Some((_, limit)) = cap {
+            if *cap_spent + site.capex_usd > limit * (1.0 + 1e-12) {
+                return false;
+            }
+            *cap_spent += site.capex_usd;
+        }
+        *budget -= equity;
+        true
+    }
+
+    /// Whether policy `p` never asks for a conversion (`hold`).
+    pub fn is_passive(&self, p: usize) -> bool {
+        self.policies[p].passive()
+    }
+
+    /// The first month in which policy `p` would start a conversion on this
+    /// path, had it followed a passive policy (one that never asks) until
+    /// then; `seen[t]` is the passive replay's treasury after step 0 of month
+    /// t (`MonthRecord::seen`). `None` if it never would: then no site of
+    /// `p` ever leaves mining, every step is the passive policy's, and `p`'s
+    /// replay is the passive replay month for month, bit for bit.
+    ///
+    /// Until its first start, a policy's path is the passive one: the same
+    /// events, all sites mining, the same treasury. So its asks can be put to
+    /// the same acceptance test on the passive treasury ([`Model::accepts`],
+    /// with nothing of the capex budget spent), month by month, without the
+    /// treasury steps. The policy's memory sees the same views in the same
+    /// order as in a full replay, which starts it afresh.
+    pub fn first_start(
+        &self,
+        p: usize,
+        market: &MarketPath,
+        table: &MiningTable,
+        seen: &[TreasuryState],
+        scratch: &mut Scratch,
+    ) -> Option<usize> {
+        let r = &self.rules;
+        let n_sites = self.fleet.len();
+        let policy = &self.policies[p];
+        scratch.sites.clear();
+        scratch.sites.resize(n_sites, SiteState::Mining);
+        scratch.memory.reset(n_sites);
+        for (t, tr) in seen.iter().enumerate().take(self.months()) {
+            scratch.requests.clear();
+            let view = self.view(
+                t,
+                market,
+                table,
+                &scratch.sites,
+                &self.fleet.convertible,
+                tr,
+                // `ai_mw + converting_it_mw` of a replay with no site left:
+                // 0.0 + 0.0.
+                0.0,
+                0,
+                0,
+            );
+            policy.decide(&view, &mut scratch.memory, &mut scratch.requests);
+            if scratch.requests.is_empty() {
+                continue;
+            }
+            let s = market.btc_price_usd[t];
+            let mut budget = if r.strict_funding {
+                self.funding_budget(tr, s, t, &scratch.sites, &[])
+            } else {
+                f64::INFINITY
+            };
+            if r.strict_funding && budget < self.min_conversion_equity_usd {
+                continue;
+            }
+            let mut cap_spent = 0.0;
+            let cap = self.capex_cap[t];
+            if scratch
+                .requests
+                .iter()
+                .any(|&i| self.accepts(i, &scratch.sites, &mut budget, cap, &mut cap_spent))
+            {
+                return Some(t);
+            }
+        }
+        None
     }
 
     /// The equity the treasury can still commit to new conversions in month t
