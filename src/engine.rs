@@ -15,6 +15,7 @@
 //! reported (`percentiles.max_rank_error`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -517,28 +518,30 @@ impl Engine {
             let mut pilot = pilot;
             pilot.pilot = Vec::new();
             pilot.histograms = Some(hist);
-            let rest = (pilot_chunks as usize..n_chunks as usize)
-                .into_par_iter()
-                .with_min_len(8)
-                .fold(
-                    || {
-                        (
-                            self.worker(),
-                            Partial::new(
-                                &self.layout,
-                                Some(QuantileHistograms::new(qlayout.clone())),
-                                opts.worst,
-                            ),
-                        )
-                    },
-                    |(mut w, mut acc), c| {
-                        self.run_chunk(&mut w, c as u64, paths, false, &mut acc);
-                        bar.inc(1);
-                        (w, acc)
-                    },
-                )
-                .map(|(_, acc)| acc)
-                .reduce_with(Partial::merge);
+            // Every thread takes the next chunk as it finishes one (so the
+            // threads end within a chunk of each other) into its own
+            // aggregates, merged at the end: the merges are exact, so the
+            // result does not depend on which thread ran which chunk.
+            let next = AtomicU64::new(pilot_chunks);
+            let rest = rayon::broadcast(|_| {
+                let mut w = self.worker();
+                let mut acc = Partial::new(
+                    &self.layout,
+                    Some(QuantileHistograms::new(qlayout.clone())),
+                    opts.worst,
+                );
+                loop {
+                    let c = next.fetch_add(1, Ordering::Relaxed);
+                    if c >= n_chunks {
+                        break;
+                    }
+                    self.run_chunk(&mut w, c, paths, false, &mut acc);
+                    bar.inc(1);
+                }
+                acc
+            })
+            .into_iter()
+            .reduce(Partial::merge);
             match rest {
                 Some(rest) => pilot.merge(rest),
                 None => pilot,
