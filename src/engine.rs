@@ -913,4 +913,97 @@ mod tests {
             "never {never}, starts {starts}"
         );
     }
+
+    /// The threshold policy's test for a first start on the passive path,
+    /// all months at once (bit sets of months), against its `decide` month
+    /// by month: the same month, or none, on every path. Reference
+    /// scenarios and thresholds that ask early and often, with windows of
+    /// 0, 1 and 3 months and one longer than the run, no room to convert,
+    /// and a 100-month run (bit sets of two words).
+    #[test]
+    fn threshold_first_start_matches_its_decide_month_by_month() {
+        use crate::scenario::{self, PolicyKind};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let load = |name: &str| scenario::load(&dir.join(format!("{name}.toml"))).unwrap();
+        let mut cases = Vec::new();
+        for name in ["cango_2026", "cango_2026_treasury", "cango_2026_colocation"] {
+            cases.push((name.to_string(), load(name)));
+        }
+        let variants = [
+            (0.0, 1, 4, 60),
+            (0.5, 3, 4, 60),
+            (0.0, 0, 2, 60),
+            (0.0, 3, 0, 60),
+            (0.0, 61, 4, 60),
+            (0.8, 3, 1, 100),
+            (0.0, 1, 4, 100),
+        ];
+        for (hurdle, window_months, max_concurrent, months) in variants {
+            let mut sc = load("cango_2026");
+            sc.simulation.months = months;
+            for spec in &mut sc.policies {
+                if let PolicyKind::Threshold { .. } = spec.kind {
+                    spec.kind = PolicyKind::Threshold {
+                        hurdle,
+                        window_months,
+                        max_concurrent,
+                    };
+                }
+            }
+            let name = format!(
+                "hurdle {hurdle} window {window_months} room {max_concurrent} months {months}"
+            );
+            cases.push((name, sc));
+        }
+        // No funding until equity is raised in month 65: the first start
+        // is tested across the two words' boundary.
+        let mut late_raise = cases.last().unwrap().1.clone();
+        for spec in &mut late_raise.policies {
+            if let PolicyKind::Threshold { .. } = spec.kind {
+                spec.kind = PolicyKind::Threshold {
+                    hurdle: 0.0,
+                    window_months: 3,
+                    max_concurrent: 4,
+                };
+            }
+        }
+        late_raise.treasury.sell_mined_fraction = 0.0;
+        late_raise.treasury.cash_usd = late_raise.treasury.min_cash_usd;
+        late_raise.treasury.reserve_floor_btc = 1e9;
+        late_raise.events.push(scenario::Event {
+            date: late_raise.simulation.start,
+            month: Some(65),
+            kind: scenario::EventKind::RaiseEquity { usd: 1e10 },
+        });
+        cases.push(("equity raised in month 65 of 100".into(), late_raise));
+        let (mut never, mut late) = (0, 0);
+        for (name, sc) in cases {
+            let engine = Engine::new(sc);
+            let mut w = engine.worker();
+            let threshold = (0..engine.layout.policies)
+                .find(|&p| engine.model.policies[p].as_threshold().is_some())
+                .unwrap();
+            for path in 0..300 {
+                engine.simulate_path(&mut w, path);
+                let (market, table, seen) = (&w.market, &w.table, &w.seen);
+                let fast = engine
+                    .model
+                    .first_start(threshold, market, table, seen, &mut w.scratch);
+                let by_month = engine.model.first_start_by_month(
+                    threshold,
+                    market,
+                    table,
+                    seen,
+                    &mut w.scratch,
+                );
+                assert_eq!(fast, by_month, "{name}, path {path}");
+                match fast {
+                    None => never += 1,
+                    Some(t) if t >= 64 => late += 1,
+                    Some(_) => {}
+                }
+            }
+        }
+        assert!(never > 100 && late > 0, "never {never}, late {late}");
+    }
 }

@@ -249,7 +249,7 @@ impl Fleet {
         hurdle: f64,
         out: &mut Vec<f64>,
     ) {
-        out.clear();
+        // Every entry is written below: size it, nothing to clear.
         out.resize(self.convertible.len(), 0.0);
         #[cfg(target_arch = "x86_64")]
         {
@@ -268,6 +268,100 @@ impl Fleet {
             }
         }
         self.threshold_excess_generic(ai, demand_mw, ai_mw_live_and_converting, hurdle, out);
+    }
+
+    /// The threshold policy's test on the passive path (no AI MW live or
+    /// converting) for every month and convertible site at once:
+    /// `passes[j * months + t]` says whether site `j` (the order of
+    /// [`Fleet::convertible`]) passes in month `t < days.len()`, its
+    /// [`Fleet::threshold_excess_usd_per_mw`] at `ai_mw = 0` above its
+    /// mining margin. The same IEEE operations on the same operands as that
+    /// function, month by month, so the same passes; here the months are in
+    /// vector lanes (AVX2 when the CPU has it). `scratch` holds the months'
+    /// AI rates.
+    pub fn threshold_passes_passive(
+        &self,
+        hurdle: f64,
+        days: &[f64],
+        market: &MarketPath,
+        table: &MiningTable,
+        scratch: &mut Vec<f64>,
+        passes: &mut Vec<bool>,
+    ) {
+        let months = days.len();
+        assert!(months <= table.months && months <= market.gpu_hour_usd.len());
+        // The months' AI rates, then their power costs per USD/MWh.
+        scratch.clear();
+        let month = |(&days, &gpu_hour_usd)| self.ai_month(days, gpu_hour_usd);
+        let ai = days.iter().zip(&market.gpu_hour_usd).map(month);
+        scratch.extend(ai.clone().map(|ai| ai.rate_usd_per_mw_it));
+        scratch.extend(ai.map(|ai| ai.power_usd_per_mw_it_per_usd_mwh));
+        passes.clear();
+        passes.resize(self.convertible.len() * months, false);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe {
+                    self.threshold_passes_avx2(hurdle, months, market, table, scratch, passes)
+                };
+                return;
+            }
+        }
+        self.threshold_passes_generic(hurdle, months, market, table, scratch, passes);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn threshold_passes_avx2(
+        &self,
+        hurdle: f64,
+        months: usize,
+        market: &MarketPath,
+        table: &MiningTable,
+        ai: &[f64],
+        passes: &mut [bool],
+    ) {
+        self.threshold_passes_generic(hurdle, months, market, table, ai, passes);
+    }
+
+    #[inline(always)]
+    fn threshold_passes_generic(
+        &self,
+        hurdle: f64,
+        months: usize,
+        market: &MarketPath,
+        table: &MiningTable,
+        ai: &[f64],
+        passes: &mut [bool],
+    ) {
+        let c = &self.convertible_soa;
+        let demand = &market.ai_demand_mw[..months];
+        let (rate, per_price) = ai.split_at(months);
+        let by_site = self.convertible.iter().zip(passes.chunks_exact_mut(months));
+        for (j, (&i, passes)) in by_site.enumerate() {
+            // `ai_mw + it_mw` with no AI MW.
+            let it_mw = 0.0 + c.it_mw[j];
+            let price = c.power_usd_per_mwh[j];
+            let it_per_mw = c.it_mw_per_mw[j];
+            let annuity = c.capex_annuity_usd_per_mw_month[j];
+            let margins = &table.margin_usd_per_mw[i * table.months..][..months];
+            let rows = demand
+                .iter()
+                .zip(rate)
+                .zip(&per_price[..months])
+                .zip(margins);
+            for (pass, (((&demand_mw, &rate), &per_price), &margin)) in passes.iter_mut().zip(rows)
+            {
+                let u = self.u_max.min(demand_mw / it_mw);
+                let month = AiMonth {
+                    rate_usd_per_mw_it: rate,
+                    power_usd_per_mw_it_per_usd_mwh: per_price,
+                };
+                let excess = month.margin_usd_per_mw(self, u, price, it_per_mw) - hurdle * annuity;
+                *pass = excess > margin;
+            }
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -797,5 +891,69 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The passive path's passes, all months at once, on both code paths,
+    /// against the one-month test (`threshold_excess_usd_per_mw` at no AI
+    /// MW, above the mining margin), in both AI modes, with a hurdle and
+    /// without, on sampled paths.
+    #[test]
+    fn passive_passes_match_the_monthly_test() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let (mut passed, mut failed) = (0, 0);
+        for (name, months) in [("cango_2026", 60), ("cango_2026_colocation", 61)] {
+            let mut sc = scenario::load(&dir.join(format!("{name}.toml"))).unwrap();
+            sc.simulation.months = months;
+            let fleet = Fleet::new(&sc);
+            let cal = Calendar::new(&sc);
+            let model = MarketModel::new(&sc.market, &cal);
+            let mut market = MarketPath::with_months(months);
+            let mut table = MiningTable::default();
+            let (mut scratch, mut fast, mut portable, mut excess) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for path in 0..16 {
+                model.sample(sc.simulation.seed, path, &mut market);
+                table.fill(&fleet, &cal, &market);
+                for hurdle in [0.0, 1.25] {
+                    fleet.threshold_passes_passive(
+                        hurdle,
+                        &cal.days,
+                        &market,
+                        &table,
+                        &mut scratch,
+                        &mut fast,
+                    );
+                    portable.clear();
+                    portable.resize(fast.len(), false);
+                    fleet.threshold_passes_generic(
+                        hurdle,
+                        months,
+                        &market,
+                        &table,
+                        &scratch,
+                        &mut portable,
+                    );
+                    for t in 0..months {
+                        let ai = fleet.ai_month(cal.days[t], market.gpu_hour_usd[t]);
+                        let demand_mw = market.ai_demand_mw[t];
+                        fleet.threshold_excess_usd_per_mw(&ai, demand_mw, 0.0, hurdle, &mut excess);
+                        for (j, &i) in fleet.convertible.iter().enumerate() {
+                            let want = excess[j] > table.margins(t).get(i);
+                            assert_eq!(fast[j * months + t], want, "{name} path {path} t {t}");
+                            assert_eq!(portable[j * months + t], want, "{name} path {path} t {t}");
+                            if want {
+                                passed += 1;
+                            } else {
+                                failed += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            passed > 100 && failed > 100,
+            "passed {passed}, failed {failed}"
+        );
     }
 }

@@ -7,7 +7,8 @@
 //! the sites' mining margins of month t. Per-path memory a policy needs (the
 //! threshold streaks) lives in [`PolicyMemory`], reset for every path.
 
-use crate::fleet::{Fleet, MonthMargins};
+use crate::fleet::{Fleet, MiningTable, MonthMargins};
+use crate::market::MarketPath;
 use crate::scenario::{PolicyKind, PolicySpec};
 use crate::sim::{SiteState, TreasuryState};
 use crate::stats::total_order_key;
@@ -52,6 +53,18 @@ pub struct PolicyMemory {
     pub excess_usd_per_mw: Vec<f64>,
     /// Scratch of [`keep_lowest_margins`].
     ranked: Vec<(i64, usize)>,
+    /// Threshold on the passive path: whether convertible site `j` passes
+    /// in month `t`, at `[j * months + t]` (see [`Threshold::passive_asks`]).
+    passes: Vec<bool>,
+    /// Scratch of [`Fleet::threshold_passes_passive`].
+    month_scratch: Vec<f64>,
+    /// Threshold on the passive path: one site's passes as a bit set of
+    /// months, and per site the months it asks in (scratch of
+    /// [`Threshold::passive_asks`]).
+    bits: Vec<u64>,
+    asks: Vec<u64>,
+    /// The months any site asks in (scratch of [`Threshold::passive_asks`]).
+    any: Vec<u64>,
 }
 
 impl PolicyMemory {
@@ -74,6 +87,12 @@ pub trait Policy: Send + Sync {
     /// path ([`crate::sim::Model::first_start`]).
     fn passive(&self) -> bool {
         false
+    }
+
+    /// The policy as a [`Threshold`], if it is one (the engine tests its
+    /// asks on the passive path for all months at once).
+    fn as_threshold(&self) -> Option<&Threshold> {
+        None
     }
 }
 
@@ -186,6 +205,135 @@ impl Policy for Threshold {
         let room = self.max_concurrent.saturating_sub(view.converting_now);
         keep_lowest_margins(requests, start, room, margin, &mut memory.ranked);
     }
+
+    fn as_threshold(&self) -> Option<&Threshold> {
+        Some(self)
+    }
+}
+
+impl Threshold {
+    /// This policy's asks on the passive path (no site has left mining, so
+    /// no AI MW and nothing converting), month by month: `accept(t, asks)`
+    /// is called for each month `t` whose asks are not empty, the sites
+    /// `decide` would push in that month, until it returns true; that month
+    /// is returned (None if it never does). `memory` must be fresh.
+    ///
+    /// On this path a site's test does not depend on earlier decisions, so
+    /// every month's passes are computed first, with the months in vector
+    /// lanes ([`Fleet::threshold_passes_passive`]); the streaks, asks and
+    /// ranking are then `decide`'s, month by month.
+    #[allow(clippy::too_many_arguments)]
+    pub fn passive_asks(
+        &self,
+        fleet: &Fleet,
+        days: &[f64],
+        market: &MarketPath,
+        table: &MiningTable,
+        memory: &mut PolicyMemory,
+        requests: &mut Vec<usize>,
+        mut accept: impl FnMut(usize, &[usize]) -> bool,
+    ) -> Option<usize> {
+        let months = days.len();
+        if months == 0 || self.window_months > months {
+            return None; // a streak is at most t + 1 in month t
+        }
+        fleet.threshold_passes_passive(
+            self.hurdle,
+            days,
+            market,
+            table,
+            &mut memory.month_scratch,
+            &mut memory.passes,
+        );
+        // Site j's streak reaches the window in month t exactly if it passed
+        // in each of months t + 1 - window ..= t (streaks start at 0): per
+        // site, a bit set of those months, the AND of its passes shifted by
+        // 0 .. window - 1 months.
+        let words = months.div_ceil(64);
+        let n_conv = fleet.convertible.len();
+        memory.asks.clear();
+        memory.asks.resize(n_conv * words, 0);
+        let mut any = std::mem::take(&mut memory.any);
+        any.clear();
+        any.resize(words, 0);
+        for (passes, asks) in memory
+            .passes
+            .chunks_exact(months)
+            .zip(memory.asks.chunks_exact_mut(words))
+        {
+            let bits = pack_bits(passes, &mut memory.bits);
+            for (w, ask) in asks.iter_mut().enumerate() {
+                *ask = if w + 1 == words && !months.is_multiple_of(64) {
+                    (1u64 << (months % 64)) - 1
+                } else {
+                    u64::MAX
+                };
+                for shift in 0..self.window_months {
+                    *ask &= shifted_word(bits, w, shift);
+                }
+                any[w] |= *ask;
+            }
+        }
+        let mut first = None;
+        'months: for (w, &word) in any.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let t = 64 * w + word.trailing_zeros() as usize;
+                word &= word - 1;
+                requests.clear();
+                let asks = memory
+                    .asks
+                    .chunks_exact(words)
+                    .map(|a| a[w] >> (t % 64) & 1 == 1);
+                for (&i, asked) in fleet.convertible.iter().zip(asks) {
+                    if asked {
+                        requests.push(i);
+                    }
+                }
+                let room = self.max_concurrent;
+                keep_lowest_margins(requests, 0, room, table.margins(t), &mut memory.ranked);
+                if !requests.is_empty() && accept(t, requests) {
+                    first = Some(t);
+                    break 'months;
+                }
+            }
+        }
+        memory.any = any;
+        first
+    }
+}
+
+/// `flags` as a bit set in `out` (bit `t % 64` of word `t / 64` is
+/// `flags[t]`), eight flags per multiply.
+fn pack_bits<'a>(flags: &[bool], out: &'a mut Vec<u64>) -> &'a [u64] {
+    out.clear();
+    for chunk in flags.chunks(64) {
+        let mut word = 0;
+        for (b, eight) in chunk.chunks(8).enumerate() {
+            let mut bytes = [0u8; 8];
+            for (x, &f) in bytes.iter_mut().zip(eight) {
+                *x = u8::from(f);
+            }
+            // Byte i (0 or 1) lands on bit 56 + i, with no carries.
+            let packed = u64::from_le_bytes(bytes).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+            word |= packed << (8 * b);
+        }
+        out.push(word);
+    }
+    out
+}
+
+/// Word `w` of the bit set `bits` shifted up by `shift` bits (bit `t` of the
+/// result is bit `t - shift` of `bits`, 0 below `shift`).
+fn shifted_word(bits: &[u64], w: usize, shift: usize) -> u64 {
+    let (words, s) = (shift / 64, shift % 64);
+    let word = |k: usize| if k < words { 0 } else { bits[k - words] };
+    if s == 0 {
+        word(w)
+    } else {
+        let low = if w == 0 { 0 } else { word(w - 1) >> (64 - s) };
+        word(w) << s | low
+    }
 }
 
 /// Keeps, of the sites in `requests[start..]`, the `k` with the lowest
@@ -201,6 +349,9 @@ fn keep_lowest_margins(
     margin: MonthMargins<'_>,
     ranked: &mut Vec<(i64, usize)>,
 ) {
+    if requests.len() == start {
+        return; // no candidates (most months of a threshold policy)
+    }
     ranked.clear();
     if k > 0 {
         for &site in &requests[start..] {

@@ -242,6 +242,16 @@ pub struct Scratch {
     payment_delta: Vec<f64>,
 }
 
+impl Scratch {
+    /// Every site mining and the policy's memory fresh: the start of a
+    /// path, as [`Model::first_start`] tests it.
+    fn passive_reset(&mut self, n_sites: usize) {
+        self.sites.clear();
+        self.sites.resize(n_sites, SiteState::Mining);
+        self.memory.reset(n_sites);
+    }
+}
+
 /// Takes `i` out of the ascending list `sites`, keeping the order.
 fn remove_sorted(sites: &mut Vec<usize>, i: usize) {
     if let Ok(k) = sites.binary_search(&i) {
@@ -919,12 +929,42 @@ impl Model {
         seen: &[TreasuryState],
         scratch: &mut Scratch,
     ) -> Option<usize> {
-        let r = &self.rules;
-        let n_sites = self.fleet.len();
+        let months = self.months().min(seen.len());
+        if let Some(threshold) = self.policies[p].as_threshold() {
+            scratch.passive_reset(self.fleet.len());
+            // Its asks for every month at once (see `Threshold::passive_asks`).
+            let Scratch {
+                sites,
+                memory,
+                requests,
+                ..
+            } = scratch;
+            let days = &self.calendar.days[..months];
+            return threshold.passive_asks(
+                &self.fleet,
+                days,
+                market,
+                table,
+                memory,
+                requests,
+                |t, asks| self.passive_accepts(t, market, &seen[t], sites, asks),
+            );
+        }
+        self.first_start_by_month(p, market, table, &seen[..months], scratch)
+    }
+
+    /// [`Model::first_start`] for any policy: its `decide`, month by month,
+    /// on the passive path.
+    pub(crate) fn first_start_by_month(
+        &self,
+        p: usize,
+        market: &MarketPath,
+        table: &MiningTable,
+        seen: &[TreasuryState],
+        scratch: &mut Scratch,
+    ) -> Option<usize> {
         let policy = &self.policies[p];
-        scratch.sites.clear();
-        scratch.sites.resize(n_sites, SiteState::Mining);
-        scratch.memory.reset(n_sites);
+        scratch.passive_reset(self.fleet.len());
         for (t, tr) in seen.iter().enumerate().take(self.months()) {
             scratch.requests.clear();
             let view = self.view(
@@ -941,29 +981,40 @@ impl Model {
                 0,
             );
             policy.decide(&view, &mut scratch.memory, &mut scratch.requests);
-            if scratch.requests.is_empty() {
-                continue;
-            }
-            let s = market.btc_price_usd[t];
-            let mut budget = if r.strict_funding {
-                self.funding_budget(tr, s, t, &scratch.sites, &[])
-            } else {
-                f64::INFINITY
-            };
-            if r.strict_funding && budget < self.min_conversion_equity_usd {
-                continue;
-            }
-            let mut cap_spent = 0.0;
-            let cap = self.capex_cap[t];
-            if scratch
-                .requests
-                .iter()
-                .any(|&i| self.accepts(i, &scratch.sites, &mut budget, cap, &mut cap_spent))
+            if !scratch.requests.is_empty()
+                && self.passive_accepts(t, market, tr, &scratch.sites, &scratch.requests)
             {
                 return Some(t);
             }
         }
         None
+    }
+
+    /// Whether step 1 of month `t` on the passive path (treasury `tr` after
+    /// step 0, no site left mining) would start any of `requests`.
+    fn passive_accepts(
+        &self,
+        t: usize,
+        market: &MarketPath,
+        tr: &TreasuryState,
+        sites: &[SiteState],
+        requests: &[usize],
+    ) -> bool {
+        let r = &self.rules;
+        let s = market.btc_price_usd[t];
+        let mut budget = if r.strict_funding {
+            self.funding_budget(tr, s, t, sites, &[])
+        } else {
+            f64::INFINITY
+        };
+        if r.strict_funding && budget < self.min_conversion_equity_usd {
+            return false;
+        }
+        let mut cap_spent = 0.0;
+        let cap = self.capex_cap[t];
+        requests
+            .iter()
+            .any(|&i| self.accepts(i, sites, &mut budget, cap, &mut cap_spent))
     }
 
     /// The equity the treasury can still commit to new conversions in month t
