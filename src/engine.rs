@@ -819,6 +819,47 @@ mod tests {
         assert_eq!(bits(&sum_sq), bits(&want_sq));
     }
 
+    /// A reference scenario.
+    fn reference(name: &str) -> Scenario {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        crate::scenario::load(&dir.join(format!("{name}.toml"))).unwrap()
+    }
+
+    /// `sc` with its threshold policies set to these parameters.
+    fn with_threshold(
+        mut sc: Scenario,
+        hurdle: f64,
+        window_months: usize,
+        room: usize,
+    ) -> Scenario {
+        use crate::scenario::PolicyKind;
+        for spec in &mut sc.policies {
+            if let PolicyKind::Threshold { .. } = spec.kind {
+                spec.kind = PolicyKind::Threshold {
+                    hurdle,
+                    window_months,
+                    max_concurrent: room,
+                };
+            }
+        }
+        sc
+    }
+
+    /// `sc` with nothing to fund conversions with (no cash above the floor,
+    /// no mined BTC sold, a BTC floor above the reserve) until a large
+    /// equity raise in step 0 of `month`.
+    fn funded_only_from(mut sc: Scenario, month: usize) -> Scenario {
+        sc.treasury.sell_mined_fraction = 0.0;
+        sc.treasury.cash_usd = sc.treasury.min_cash_usd;
+        sc.treasury.reserve_floor_btc = 1e9;
+        sc.events.push(crate::scenario::Event {
+            date: sc.simulation.start,
+            month: Some(month),
+            kind: crate::scenario::EventKind::RaiseEquity { usd: 1e10 },
+        });
+        sc
+    }
+
     /// Policies that never start a conversion on a path get the passive
     /// policy's figures copied instead of a replay: the rows must be the
     /// ones full replays give, bit for bit. On the reference scenarios
@@ -828,9 +869,7 @@ mod tests {
     /// first start must occur.
     #[test]
     fn skipped_replays_give_the_rows_of_full_replays() {
-        use crate::scenario::{self, PolicyKind};
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-        let load = |name: &str| scenario::load(&dir.join(format!("{name}.toml"))).unwrap();
+        use crate::scenario::PolicyKind;
         let mut cases = Vec::new();
         for name in [
             "cango_2026",
@@ -838,32 +877,13 @@ mod tests {
             "cango_2026_colocation",
             "cango_2026_no_delever",
         ] {
-            cases.push((name.to_string(), load(name)));
+            cases.push((name.to_string(), reference(name)));
         }
-        let mut eager = load("cango_2026");
-        for spec in &mut eager.policies {
-            if let PolicyKind::Threshold { .. } = spec.kind {
-                spec.kind = PolicyKind::Threshold {
-                    hurdle: 0.0,
-                    window_months: 1,
-                    max_concurrent: 4,
-                };
-            }
-        }
+        let eager = with_threshold(reference("cango_2026"), 0.0, 1, 4);
         cases.push(("eager threshold".into(), eager.clone()));
-        // Nothing to fund conversions with until equity raised in step 0 of
-        // the last month: the test for a first start must see the treasury
-        // after the events.
-        let mut last_month_raise = eager.clone();
-        let last = last_month_raise.simulation.months - 1;
-        last_month_raise.treasury.sell_mined_fraction = 0.0;
-        last_month_raise.treasury.cash_usd = last_month_raise.treasury.min_cash_usd;
-        last_month_raise.treasury.reserve_floor_btc = 1e9;
-        last_month_raise.events.push(scenario::Event {
-            date: last_month_raise.simulation.start,
-            month: Some(last),
-            kind: scenario::EventKind::RaiseEquity { usd: 1e10 },
-        });
+        // The test for a first start must see the treasury after the events.
+        let months = eager.simulation.months;
+        let last_month_raise = funded_only_from(eager.clone(), months - 1);
         cases.push(("equity raised in the last month".into(), last_month_raise));
         let mut moved = eager.clone();
         moved.policies.rotate_left(1); // hold last, the baseline threshold's
@@ -922,12 +942,9 @@ mod tests {
     /// and a 100-month run (bit sets of two words).
     #[test]
     fn threshold_first_start_matches_its_decide_month_by_month() {
-        use crate::scenario::{self, PolicyKind};
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-        let load = |name: &str| scenario::load(&dir.join(format!("{name}.toml"))).unwrap();
         let mut cases = Vec::new();
         for name in ["cango_2026", "cango_2026_treasury", "cango_2026_colocation"] {
-            cases.push((name.to_string(), load(name)));
+            cases.push((name.to_string(), reference(name)));
         }
         let variants = [
             (0.0, 1, 4, 60),
@@ -938,44 +955,21 @@ mod tests {
             (0.8, 3, 1, 100),
             (0.0, 1, 4, 100),
         ];
-        for (hurdle, window_months, max_concurrent, months) in variants {
-            let mut sc = load("cango_2026");
+        for (hurdle, window_months, room, months) in variants {
+            let mut sc = with_threshold(reference("cango_2026"), hurdle, window_months, room);
             sc.simulation.months = months;
-            for spec in &mut sc.policies {
-                if let PolicyKind::Threshold { .. } = spec.kind {
-                    spec.kind = PolicyKind::Threshold {
-                        hurdle,
-                        window_months,
-                        max_concurrent,
-                    };
-                }
-            }
-            let name = format!(
-                "hurdle {hurdle} window {window_months} room {max_concurrent} months {months}"
-            );
+            let name =
+                format!("hurdle {hurdle} window {window_months} room {room} months {months}");
             cases.push((name, sc));
         }
-        // No funding until equity is raised in month 65: the first start
-        // is tested across the two words' boundary.
-        let mut late_raise = cases.last().unwrap().1.clone();
-        for spec in &mut late_raise.policies {
-            if let PolicyKind::Threshold { .. } = spec.kind {
-                spec.kind = PolicyKind::Threshold {
-                    hurdle: 0.0,
-                    window_months: 3,
-                    max_concurrent: 4,
-                };
-            }
-        }
-        late_raise.treasury.sell_mined_fraction = 0.0;
-        late_raise.treasury.cash_usd = late_raise.treasury.min_cash_usd;
-        late_raise.treasury.reserve_floor_btc = 1e9;
-        late_raise.events.push(scenario::Event {
-            date: late_raise.simulation.start,
-            month: Some(65),
-            kind: scenario::EventKind::RaiseEquity { usd: 1e10 },
-        });
-        cases.push(("equity raised in month 65 of 100".into(), late_raise));
+        // No funding until month 65 of 100: a first start tested across
+        // the bit sets' word boundary.
+        let mut late = with_threshold(reference("cango_2026"), 0.0, 3, 4);
+        late.simulation.months = 100;
+        cases.push((
+            "equity raised in month 65 of 100".into(),
+            funded_only_from(late, 65),
+        ));
         let (mut never, mut late) = (0, 0);
         for (name, sc) in cases {
             let engine = Engine::new(sc);

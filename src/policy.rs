@@ -216,7 +216,8 @@ impl Threshold {
     /// no AI MW and nothing converting), month by month: `accept(t, asks)`
     /// is called for each month `t` whose asks are not empty, the sites
     /// `decide` would push in that month, until it returns true; that month
-    /// is returned (None if it never does). `memory` must be fresh.
+    /// is returned (None if it never does). `memory` serves only as scratch:
+    /// the streaks are not read.
     ///
     /// On this path a site's test does not depend on earlier decisions, so
     /// every month's passes are computed first, with the months in vector
