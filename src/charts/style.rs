@@ -296,10 +296,11 @@ fn month_of_year(date: &str) -> u32 {
 }
 
 /// Month indices to label on an axis `width_px` wide: every 1, 3, 6, 12,
-/// 24, 36 or 60 months, the finest whose labels (`Jan 2028`) do not touch;
-/// aligned to January when yearly or coarser.
-pub fn month_ticks(dates: &[String], width_px: u32) -> Vec<f64> {
-    let label_px = 8.0 * TICK_PX * 0.6 + 16.0;
+/// 24, 36 or 60 months, the finest whose labels (`Jan 2028`, at most
+/// `label_px` wide as drawn) keep a gap of at least 16 px; aligned to
+/// January when yearly or coarser.
+pub fn month_ticks(dates: &[String], width_px: u32, label_px: f64) -> Vec<f64> {
+    let label_px = label_px + 16.0;
     let n = dates.len();
     let px_per_month = width_px as f64 / (n.max(2) - 1) as f64;
     let ticks = |step: usize| -> Vec<f64> {
@@ -484,7 +485,13 @@ pub fn month_panel<'a, DB: DrawingBackend>(
 ) -> ChartResult<ChartContext<'a, DB, MonthCoord>, DB> {
     let (w, _) = area.dim_in_pixel();
     let y_area = if p.y_desc.is_some() { 180 } else { 135 };
-    let ticks = month_ticks(p.dates, w.saturating_sub(y_area + 64 + 8));
+    // The widest month label as the font draws it.
+    let mut label_px = 0.0f64;
+    for date in p.dates {
+        let (lw, _) = area.estimate_text_size(&month_label(date), &text(TICK_PX, &INK))?;
+        label_px = label_px.max(lw as f64);
+    }
+    let ticks = month_ticks(p.dates, w.saturating_sub(y_area + 64 + 8), label_px);
     let last = (p.dates.len().max(2) - 1) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(p.title, bold(PANEL_TITLE_PX, &p.title_color))

@@ -114,8 +114,17 @@ fn month_ticks_fit_the_width() {
         .iter()
         .map(|m| m.date.clone())
         .collect();
-    let wide = style::month_ticks(&dates, 1600);
-    let narrow = style::month_ticks(&dates, 400);
+    // About the width of `Jan 2028` at the tick size.
+    let label_px = 115.0;
+    let wide = style::month_ticks(&dates, 1600, label_px);
+    let narrow = style::month_ticks(&dates, 400, label_px);
+    // Yearly exactly when a year's width holds a label and the gap.
+    let px_per_month = |w: f64| w / 59.0;
+    for w in [600u32, 650, 700, 760] {
+        let yearly = style::month_ticks(&dates, w, label_px).len() == 5;
+        let room = 12.0 * px_per_month(w as f64) >= label_px + 16.0;
+        assert_eq!(yearly, room, "width {w}");
+    }
     assert!(wide.len() > narrow.len());
     assert!(!narrow.is_empty());
     // Yearly or coarser ticks fall on January.
