@@ -132,7 +132,8 @@ pub fn draw_rows<DB: DrawingBackend>(
     let col_areas = rest.split_by_breakpoints(breaks, Vec::<i32>::new());
     let n = rows.len().max(1) as f64;
     let mut row_centres: Vec<i32> = Vec::new();
-    for (column, col_area) in columns.iter().zip(&col_areas) {
+    let last_column = columns.len().saturating_sub(1);
+    for (c, (column, col_area)) in columns.iter().zip(&col_areas).enumerate() {
         let (cw, _) = col_area.dim_in_pixel();
         let header = 84;
         col_area.draw_text(
@@ -157,9 +158,29 @@ pub fn draw_rows<DB: DrawingBackend>(
         };
         let money = MoneyAxis::for_range(lo, hi);
         let pct_decimals = if hi < 0.03 { 1 } else { 0 };
-        let fmt = move |x: &f64| match column.axis {
-            Axis::Money => money.fmt(*x),
+        let label = move |x: f64| match column.axis {
+            Axis::Money => money.fmt(x),
             Axis::Probability => format!("{:.*}%", pct_decimals, 100.0 * x),
+        };
+        // A tick label is centred on its tick. Between two columns, one that
+        // would reach more than `SPILL_PX` into the 48 px between their axes
+        // is left out, so neighbouring columns' end labels never touch. (The
+        // backend is busy while the mesh formats its labels: a label's width
+        // is taken as its length in digit widths, measured here.)
+        const SPILL_PX: f64 = 18.0;
+        let digit_px = f64::from(col_area.estimate_text_size("0", &text(TICK_PX, &INK))?.0);
+        let body_w = f64::from(cw.saturating_sub(48));
+        let fmt = |x: &f64| {
+            let s = label(*x);
+            let half = s.chars().count() as f64 * digit_px / 2.0;
+            let at = (x - lo) / (hi - lo) * body_w;
+            let spills_left = c > 0 && half - at > SPILL_PX;
+            let spills_right = c < last_column && at + half - body_w > SPILL_PX;
+            if spills_left || spills_right {
+                String::new()
+            } else {
+                s
+            }
         };
         let mut chart = ChartBuilder::on(&body)
             .x_label_area_size(44)
