@@ -215,9 +215,12 @@ impl Threshold {
     /// This policy's asks on the passive path (no site has left mining, so
     /// no AI MW and nothing converting), month by month: `accept(t, asks)`
     /// is called for each month `t` whose asks are not empty, the sites
-    /// `decide` would push in that month, until it returns true; that month
-    /// is returned (None if it never does). `memory` serves only as scratch:
-    /// the streaks are not read.
+    /// `decide` would push in that month (the same set; in `decide`'s order
+    /// only when they were ranked), until it returns true; that month is
+    /// returned (None if it never does). `accept` must not depend on the
+    /// order of the asks (step 1's test starts none or some, whatever
+    /// their order, as nothing is spent before the first start). `memory`
+    /// serves only as scratch: the streaks are not read.
     ///
     /// On this path a site's test does not depend on earlier decisions, so
     /// every month's passes are computed first, with the months in vector
@@ -291,8 +294,12 @@ impl Threshold {
                         requests.push(i);
                     }
                 }
+                // The test accepts any of the asks or none, whatever their
+                // order: only more asks than room need ranking.
                 let room = self.max_concurrent;
-                keep_lowest_margins(requests, 0, room, table.margins(t), &mut memory.ranked);
+                if requests.len() > room {
+                    keep_lowest_margins(requests, 0, room, table.margins(t), &mut memory.ranked);
+                }
                 if !requests.is_empty() && accept(t, requests) {
                     first = Some(t);
                     break 'months;
