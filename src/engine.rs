@@ -715,8 +715,6 @@ impl Engine {
     }
 }
 
-/// Metric `m` of every pilot path, in path order, gathered from the pilot's
-/// chunks (each column-major over `n_metrics` metrics).
 /// Adds a row into the chunk's sums and sums of squares: one path at a
 /// time, in path order, so the same bits as summing each column. Each
 /// metric is its own lane (no reassociation), so the copy compiled for AVX2
@@ -747,6 +745,8 @@ fn add_row_generic(sum: &mut [f64], sum_sq: &mut [f64], row: &[f64]) {
     }
 }
 
+/// Metric `m` of every pilot path, in path order, gathered from the pilot's
+/// chunks (each column-major over `n_metrics` metrics).
 fn pilot_column(chunks: &[Vec<f64>], n_metrics: usize, m: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(chunks.iter().map(|c| c.len() / n_metrics).sum());
     for chunk in chunks {

@@ -340,8 +340,7 @@ impl Fleet {
         let (rate, per_price) = ai.split_at(months);
         let by_site = self.convertible.iter().zip(passes.chunks_exact_mut(months));
         for (j, (&i, passes)) in by_site.enumerate() {
-            // `ai_mw + it_mw` with no AI MW.
-            let it_mw = 0.0 + c.it_mw[j];
+            let it_mw = c.it_mw[j];
             let price = c.power_usd_per_mwh[j];
             let it_per_mw = c.it_mw_per_mw[j];
             let annuity = c.capex_annuity_usd_per_mw_month[j];
@@ -353,12 +352,14 @@ impl Fleet {
                 .zip(margins);
             for (pass, (((&demand_mw, &rate), &per_price), &margin)) in passes.iter_mut().zip(rows)
             {
-                let u = self.u_max.min(demand_mw / it_mw);
                 let month = AiMonth {
                     rate_usd_per_mw_it: rate,
                     power_usd_per_mw_it_per_usd_mwh: per_price,
                 };
-                let excess = month.margin_usd_per_mw(self, u, price, it_per_mw) - hurdle * annuity;
+                // No AI MW live or converting on the passive path.
+                let excess = self.threshold_excess(
+                    &month, demand_mw, 0.0, hurdle, it_mw, price, it_per_mw, annuity,
+                );
                 *pass = excess > margin;
             }
         }
@@ -390,9 +391,32 @@ impl Fleet {
         let sites = c.it_mw.iter().zip(&c.power_usd_per_mwh);
         let sites = sites.zip(c.it_mw_per_mw.iter().zip(&c.capex_annuity_usd_per_mw_month));
         for (x, ((&it_mw, &price), (&it_per_mw, &annuity))) in out.iter_mut().zip(sites) {
-            let u = self.u_max.min(demand_mw / (ai_mw + it_mw));
-            *x = ai.margin_usd_per_mw(self, u, price, it_per_mw) - hurdle * annuity;
+            *x = self.threshold_excess(
+                ai, demand_mw, ai_mw, hurdle, it_mw, price, it_per_mw, annuity,
+            );
         }
+    }
+
+    /// The threshold test quantity of one convertible site (IT MW `it_mw`,
+    /// power price `price`, IT MW per grid MW `it_per_mw`, capex annuity per
+    /// MW `annuity`): its AI margin per MW at `u = min(u_max, demand /
+    /// (ai_mw + it_mw))`, minus `hurdle` times the annuity. Written once for
+    /// the monthly test and the passive path's all-months test.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn threshold_excess(
+        &self,
+        ai: &AiMonth,
+        demand_mw: f64,
+        ai_mw: f64,
+        hurdle: f64,
+        it_mw: f64,
+        price: f64,
+        it_per_mw: f64,
+        annuity: f64,
+    ) -> f64 {
+        let u = self.u_max.min(demand_mw / (ai_mw + it_mw));
+        ai.margin_usd_per_mw(self, u, price, it_per_mw) - hurdle * annuity
     }
 }
 

@@ -578,17 +578,10 @@ impl Model {
                 cap_period = period;
                 cap_spent = 0.0;
             }
-            if !scratch.requests.is_empty() {
-                let mut budget = if r.strict_funding {
-                    self.funding_budget(&tr, s, t, &scratch.sites, &scratch.left)
-                } else {
-                    f64::INFINITY
-                };
-                // Below the least equity any conversion needs, every request
-                // fails the test `equity > budget` below: drop them.
-                if r.strict_funding && budget < self.min_conversion_equity_usd {
-                    scratch.requests.clear();
-                }
+            if !scratch.requests.is_empty()
+                && let Some(mut budget) =
+                    self.step1_budget(&tr, s, t, &scratch.sites, &scratch.left)
+            {
                 for &i in &scratch.requests {
                     if !self.accepts(i, &scratch.sites, &mut budget, cap, &mut cap_spent) {
                         continue;
@@ -869,6 +862,30 @@ impl Model {
         }
     }
 
+    /// The equity step 1 of month `t` may commit to new conversions
+    /// ([`Model::funding_budget`] under strict funding, else unlimited);
+    /// `None` if it is below the least equity any conversion needs, so that
+    /// every request would fail [`Model::accepts`].
+    fn step1_budget(
+        &self,
+        tr: &TreasuryState,
+        s: f64,
+        t: usize,
+        sites: &[SiteState],
+        left: &[usize],
+    ) -> Option<f64> {
+        if !self.rules.strict_funding {
+            return Some(f64::INFINITY);
+        }
+        let budget = self.funding_budget(tr, s, t, sites, left);
+        // (A NaN budget is not below it: the requests go on to the test.)
+        if budget < self.min_conversion_equity_usd {
+            None
+        } else {
+            Some(budget)
+        }
+    }
+
     /// Step 1's test of one request (MODEL.md section 3): the site is still
     /// mining and convertible (policies only ask for those; guarded anyway),
     /// its equity share of the capex fits `budget` under strict funding, and
@@ -954,7 +971,7 @@ impl Model {
     }
 
     /// [`Model::first_start`] for any policy: its `decide`, month by month,
-    /// on the passive path.
+    /// on the passive path (`seen` holds the months to test).
     pub(crate) fn first_start_by_month(
         &self,
         p: usize,
@@ -965,7 +982,7 @@ impl Model {
     ) -> Option<usize> {
         let policy = &self.policies[p];
         scratch.passive_reset(self.fleet.len());
-        for (t, tr) in seen.iter().enumerate().take(self.months()) {
+        for (t, tr) in seen.iter().enumerate() {
             scratch.requests.clear();
             let view = self.view(
                 t,
@@ -1000,16 +1017,10 @@ impl Model {
         sites: &[SiteState],
         requests: &[usize],
     ) -> bool {
-        let r = &self.rules;
         let s = market.btc_price_usd[t];
-        let mut budget = if r.strict_funding {
-            self.funding_budget(tr, s, t, sites, &[])
-        } else {
-            f64::INFINITY
-        };
-        if r.strict_funding && budget < self.min_conversion_equity_usd {
+        let Some(mut budget) = self.step1_budget(tr, s, t, sites, &[]) else {
             return false;
-        }
+        };
         let mut cap_spent = 0.0;
         let cap = self.capex_cap[t];
         requests
