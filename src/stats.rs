@@ -726,15 +726,20 @@ impl QuantileHistograms {
                 counts[2 * j + 2] += gaps[2 * g] as u16;
                 counts[2 * j + 1] += gaps[2 * g + 1] as u16;
             }
-            // The rest: in a window, below the first bound (or NaN), or above
-            // the last.
-            for &i in &pass1.pending[..pass1.n_pending] {
+            // In a window: an edge at or below the value and one above it,
+            // so never an end cell (no extremes to track).
+            for &i in &pass1.inside[..pass1.n_inside] {
+                let x = block[i as usize];
+                let c = codes[i as usize] as usize / 2;
+                let cell = Self::window_cell(ml, edges, edges32, grids, c, x);
+                debug_assert!(cell != 0 && cell != 2 * k);
+                counts[cell] += 1;
+            }
+            // Below the first bound (or NaN), or at or above the last.
+            for &i in &pass1.outside[..pass1.n_outside] {
                 let x = block[i as usize];
                 let code = codes[i as usize] as usize;
-                let c = code / 2;
-                let cell = if c & 1 == 1 {
-                    Self::window_cell(ml, edges, edges32, grids, c, x)
-                } else if c == 0 && !x.is_nan() {
+                let cell = if code / 2 == 0 && !x.is_nan() {
                     0
                 } else {
                     // Above the last bound (its atom if equal), or NaN
@@ -921,19 +926,30 @@ impl AddAssign<&QuantileHistograms> for QuantileHistograms {
 /// Values per block of a column count (a block's indices fit a `u8`).
 const BLOCK: usize = 256;
 
-/// Which zone codes the second pass takes: values in a window (an odd
-/// number of bounds below them), below the first bound (or NaN), or at or
-/// above the last. The others are in a gap and counted by code.
-const PENDING_CODE: [bool; 22] = {
-    let mut t = [false; 22];
+/// Which zone codes the second pass takes, and in which of its two lists:
+/// [`INSIDE`] for a value in a window (an odd number of bounds below it),
+/// [`OUTSIDE`] for one below the first bound (or NaN) or at or above the
+/// last. The others are in a gap and counted by code.
+const PENDING_CODE: [u8; 22] = {
+    let mut t = [0; 22];
     let mut code = 0;
     while code < 22 {
         let c = code / 2;
-        t[code] = c % 2 == 1 || c == 0 || c == 10;
+        t[code] = if c % 2 == 1 {
+            INSIDE
+        } else if c == 0 || c == 10 {
+            OUTSIDE
+        } else {
+            0
+        };
         code += 1;
     }
     t
 };
+/// [`PENDING_CODE`] of a value in a window.
+const INSIDE: u8 = 1;
+/// [`PENDING_CODE`] of a value outside the outer bounds (or NaN).
+const OUTSIDE: u8 = 2;
 
 /// The codes of the gap zones, counted in the first pass: for the gaps
 /// `c = 2, 4, 6, 8`, the code `2c` (inside the gap) then `2c + 1` (equal
@@ -944,29 +960,39 @@ const GAP_CODES: [u8; 8] = [4, 5, 8, 9, 12, 13, 16, 17];
 struct Pass1 {
     /// Zone code of every value of the block ([`zone_codes_generic`]).
     codes: [u8; BLOCK],
-    /// Indices (ascending) of the values left to the second pass, in
-    /// `pending[..n_pending]`; 4 spare bytes let the vector loop store
-    /// four candidates at a time.
-    pending: [u8; BLOCK + 4],
-    n_pending: usize,
+    /// Indices (ascending) of the values in a window, left to the second
+    /// pass, in `inside[..n_inside]`; 4 spare bytes let the vector loop
+    /// store four candidates at a time.
+    inside: [u8; BLOCK + 4],
+    n_inside: usize,
+    /// Likewise, the values outside the outer bounds (or NaN). Kept apart
+    /// so that the second pass does not branch on which kind a value is,
+    /// and tracks the extremes only for these.
+    outside: [u8; BLOCK + 4],
+    n_outside: usize,
 }
 
 impl Pass1 {
     fn new() -> Pass1 {
         Pass1 {
             codes: [0; BLOCK],
-            pending: [0; BLOCK + 4],
-            n_pending: 0,
+            inside: [0; BLOCK + 4],
+            n_inside: 0,
+            outside: [0; BLOCK + 4],
+            n_outside: 0,
         }
     }
 
     /// Appends, of the values `range` (codes already set), those of a
-    /// pending code, one at a time without a branch.
+    /// pending code to their list, one at a time without a branch.
     #[inline(always)]
     fn push_pending(&mut self, range: std::ops::Range<usize>) {
         for i in range {
-            self.pending[self.n_pending] = i as u8;
-            self.n_pending += usize::from(PENDING_CODE[self.codes[i] as usize]);
+            let kind = PENDING_CODE[self.codes[i] as usize];
+            self.inside[self.n_inside] = i as u8;
+            self.n_inside += usize::from(kind == INSIDE);
+            self.outside[self.n_outside] = i as u8;
+            self.n_outside += usize::from(kind == OUTSIDE);
         }
     }
 }
@@ -997,7 +1023,8 @@ fn classify(bounds: &[f64; 10], block: &[f64], out: &mut Pass1) -> [u32; 8] {
 fn classify_generic(bounds: &[f64; 10], block: &[f64], out: &mut Pass1) -> [u32; 8] {
     let n = block.len();
     zone_codes_generic(bounds, block, &mut out.codes[..n]);
-    out.n_pending = 0;
+    out.n_inside = 0;
+    out.n_outside = 0;
     out.push_pending(0..n);
     count_gap_codes(&out.codes[..n])
 }
@@ -1024,7 +1051,8 @@ const PACKED_LANES: [(u32, usize); 16] = {
 
 /// [`classify_generic`] four values at a time: ten `vcmppd` whose masks are
 /// summed, five for the atom test, the four codes packed to bytes, and the
-/// pending lanes (odd count, none below, or all ten below) as a 4-bit mask.
+/// pending lanes as two 4-bit masks: inside (odd count) and outside (none
+/// below, or all ten below).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn classify_avx2(bounds: &[f64; 10], block: &[f64], out: &mut Pass1) -> [u32; 8] {
@@ -1036,7 +1064,7 @@ unsafe fn classify_avx2(bounds: &[f64; 10], block: &[f64], out: &mut Pass1) -> [
         0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, //
         0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     );
-    let mut n_pending = 0;
+    let (mut n_inside, mut n_outside) = (0, 0);
     let mut i = 0;
     while i + 4 <= n {
         // SAFETY: i + 4 <= block.len().
@@ -1072,15 +1100,19 @@ unsafe fn classify_avx2(bounds: &[f64; 10], block: &[f64], out: &mut Pass1) -> [
         let odd = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_slli_epi64::<63>(below)));
         let none = !_mm256_movemask_pd(_mm256_castsi256_pd(le0)) & 0xf;
         let all = _mm256_movemask_pd(_mm256_castsi256_pd(le9));
-        let (lanes, count) = PACKED_LANES[((odd | none | all) & 0xf) as usize];
         // Each byte is at most 3 + i <= 255: adding i to every byte never carries.
-        let indices = lanes + (i as u32) * 0x0101_0101;
-        out.pending[n_pending..n_pending + 4].copy_from_slice(&indices.to_le_bytes());
-        n_pending += count;
+        let base = (i as u32) * 0x0101_0101;
+        let (lanes, count) = PACKED_LANES[(odd & 0xf) as usize];
+        out.inside[n_inside..n_inside + 4].copy_from_slice(&(lanes + base).to_le_bytes());
+        n_inside += count;
+        let (lanes, count) = PACKED_LANES[((none | all) & 0xf) as usize];
+        out.outside[n_outside..n_outside + 4].copy_from_slice(&(lanes + base).to_le_bytes());
+        n_outside += count;
         i += 4;
     }
     zone_codes_generic(bounds, &block[i..n], &mut out.codes[i..n]);
-    out.n_pending = n_pending;
+    out.n_inside = n_inside;
+    out.n_outside = n_outside;
     out.push_pending(i..n);
     count_gap_codes(&out.codes[..n])
 }
@@ -1810,15 +1842,17 @@ mod tests {
                 let fast_gaps = classify(bounds, block, &mut fast);
                 let portable_gaps = classify_generic(bounds, block, &mut portable);
                 let mut want_codes = Vec::new();
-                let mut want_pending = Vec::new();
+                let (mut want_inside, mut want_outside) = (Vec::new(), Vec::new());
                 let mut want_gaps = [0u32; 8];
                 for (i, &x) in block.iter().enumerate() {
                     let below = bounds.iter().filter(|&&b| b <= x).count();
                     let atom = bounds.iter().skip(1).step_by(2).any(|&b| b == x);
                     let code = 2 * below + usize::from(atom);
                     want_codes.push(code as u8);
-                    if PENDING_CODE[code] {
-                        want_pending.push(i as u8);
+                    match PENDING_CODE[code] {
+                        INSIDE => want_inside.push(i as u8),
+                        OUTSIDE => want_outside.push(i as u8),
+                        _ => {}
                     }
                     if let Some(g) = GAP_CODES.iter().position(|&c| c as usize == code) {
                         want_gaps[g] += 1;
@@ -1830,9 +1864,10 @@ mod tests {
                         &want_codes[..],
                         "bounds {bounds:?}, len {len}"
                     );
+                    assert_eq!(&got.inside[..got.n_inside], &want_inside[..], "len {len}");
                     assert_eq!(
-                        &got.pending[..got.n_pending],
-                        &want_pending[..],
+                        &got.outside[..got.n_outside],
+                        &want_outside[..],
                         "len {len}"
                     );
                     assert_eq!(gaps, want_gaps, "bounds {bounds:?}, len {len}");
