@@ -251,6 +251,9 @@ const INTERVALS_MAX: usize = 4096;
 struct MetricLayout {
     /// Index of the first edge in `edges`.
     edge_start: usize,
+    /// Index of the first edge's f32 copy in `QuantileLayout::edges32`
+    /// (`k` copies, then `GRID_SCAN - 1` of +inf).
+    edge32_start: usize,
     /// Number of distinct edges, `k`; the metric has `2k + 1` cells (1 if k = 0).
     k: usize,
     /// Index of the first cell in the counts array.
@@ -295,7 +298,11 @@ impl MetricLayout {
 /// in later cells above it.
 #[inline(always)]
 fn grid_cell(d: f64, scale: f64) -> usize {
-    ((d * scale) as usize).min(GRID_CELLS - 1)
+    // Clamped in f64 first (NaN to 0), so the truncation needs none of the
+    // checks of a saturating `as` cast.
+    let cell = (d * scale).max(0.0).min((GRID_CELLS - 1) as f64);
+    // SAFETY: `cell` is finite and in 0 ..= GRID_CELLS - 1, so it fits a u32.
+    (unsafe { cell.to_int_unchecked::<u32>() }) as usize
 }
 
 /// Cell numbering within a metric, for `k` distinct edges `e_0 < ... < e_{k-1}`:
@@ -376,7 +383,10 @@ pub struct QuantileLayout {
     /// Distinct edges of all metrics, each metric's ascending.
     edges: Vec<f64>,
     /// `edges` rounded to f32 (monotone, so they order as the edges do, up
-    /// to ties): what the window scan reads first, in half the bytes.
+    /// to ties): what the window scan reads first, in half the bytes. Each
+    /// metric's are followed by `GRID_SCAN - 1` copies of +inf, so that the
+    /// scan reads [`GRID_SCAN`] whole entries from any edge of the metric
+    /// (every one past a window's last edge is above a value in it).
     edges32: Vec<f32>,
     /// Per metric and window, `GRID_CELLS + 1` prefix counts: entry `g` is
     /// the number of the window's edges (from its first, up to but not
@@ -512,6 +522,7 @@ impl QuantileLayout {
         }
         let ml = MetricLayout {
             edge_start: self.edges.len(),
+            edge32_start: self.edges32.len(),
             k,
             cell_start: self.n_cells,
             bounds,
@@ -524,6 +535,7 @@ impl QuantileLayout {
         self.metrics.push(ml);
         self.edges.extend_from_slice(edges);
         self.edges32.extend(edges.iter().map(|&e| e as f32));
+        self.edges32.extend([f32::INFINITY; GRID_SCAN - 1]);
     }
 
     /// Number of metrics (the length of a row).
@@ -686,7 +698,7 @@ impl QuantileHistograms {
             return;
         };
         let k = ml.k;
-        prefetch_slice(&layout.edges32[ml.edge_start..ml.edge_start + k]);
+        prefetch_slice(&layout.edges32[ml.edge32_start..ml.edge32_start + k]);
         prefetch_slice(&layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)]);
         prefetch_slice(&self.recent[ml.cells()]);
     }
@@ -706,7 +718,7 @@ impl QuantileHistograms {
             return;
         }
         let edges = &layout.edges[ml.edge_start..ml.edge_start + k];
-        let edges32 = &layout.edges32[ml.edge_start..ml.edge_start + k];
+        let edges32 = &layout.edges32[ml.edge32_start..ml.edge32_start + k + GRID_SCAN - 1];
         let grids = &layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)];
         let mut pass1 = Pass1::new();
         let cells = ml.cells();
@@ -784,18 +796,18 @@ impl QuantileHistograms {
         // Edges in earlier cells are all < x; count those in x's cell.
         let s = lo + grid[g] as usize;
         let j = if ml.grid_short[w] {
-            // Edges past the cell are > x; edges[hi] > x stands in for any
-            // index past the window.
+            // Edges past the cell are > x, and so are those past the
+            // window (the next windows', or the +inf padding): their copies
+            // are >= x32, so below x32 never, and equal to it only in a tie.
             let x32 = x as f32;
-            let (mut below, mut tie) = (0, false);
-            for d in 0..GRID_SCAN {
-                let e = edges32[(s + d).min(hi)];
-                below += usize::from(e <= x32);
-                tie |= e == x32;
-            }
+            let scanned: &[f32; GRID_SCAN] = edges32[s..s + GRID_SCAN]
+                .try_into()
+                .expect("GRID_SCAN entries");
+            let (below, tie) = scan_f32(scanned, x32);
             if !tie {
                 return 2 * (s + below - 1) + 2;
             }
+            // Edges past the window are > x; edges[hi] stands in for them.
             let below: usize = (0..GRID_SCAN)
                 .map(|d| usize::from(edges[(s + d).min(hi)] <= x))
                 .sum();
@@ -920,6 +932,33 @@ impl AddAssign<&QuantileHistograms> for QuantileHistograms {
         for (a, &b) in self.max.iter_mut().zip(&rhs.max) {
             *a = total_max(*a, b);
         }
+    }
+}
+
+/// How many of the four `edges` are `<= x`, and whether any equals `x`.
+/// On x86-64 two SSE compares (baseline, no detection needed) and their
+/// lane masks; elsewhere the loop.
+#[inline(always)]
+fn scan_f32(edges: &[f32; GRID_SCAN], x: f32) -> (usize, bool) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        const _: () = assert!(GRID_SCAN == 4);
+        // Bits set in a 4-bit mask (`popcnt` is not in the baseline).
+        const ONES: [u8; 16] = [0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4];
+        // SAFETY: SSE is part of the x86-64 baseline; `edges` is four f32.
+        unsafe {
+            let e = _mm_loadu_ps(edges.as_ptr());
+            let x = _mm_set1_ps(x);
+            let below = ONES[(_mm_movemask_ps(_mm_cmple_ps(e, x)) & 0xf) as usize];
+            let tie = _mm_movemask_ps(_mm_cmpeq_ps(e, x)) != 0;
+            (usize::from(below), tie)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let below = edges.iter().filter(|&&e| e <= x).count();
+        (below, edges.contains(&x))
     }
 }
 
