@@ -3,6 +3,8 @@
 //!
 //! - `step`: one path of the reference scenario (sampling, mining table,
 //!   the four policies) and one policy's replay of a fixed path;
+//! - `aggregate`: one chunk's percentile metrics counted into histograms
+//!   (the reference run's rows, bins from an 8,192-path pilot);
 //! - `run`: whole runs of `cango_2026` at 1,000 and 10,000 paths;
 //! - `scaling`: sites (10, 40, 160), months (12, 60, 240), paths, threads.
 
@@ -11,11 +13,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use pivotsim::engine::{Engine, RunOptions};
+use pivotsim::engine::{CHUNK_PATHS, Engine, HISTOGRAM_INTERVALS, PILOT_PATHS, RunOptions};
 use pivotsim::fleet::MiningTable;
 use pivotsim::market::MarketPath;
 use pivotsim::scenario::{self, Overrides, Scenario, Site};
 use pivotsim::sim::{PolicyOutcome, Scratch};
+use pivotsim::stats::{QuantileHistograms, QuantileLayout};
 
 fn reference(paths: u64, months: Option<usize>) -> Scenario {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/cango_2026.toml");
@@ -135,5 +138,41 @@ fn scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, step, whole_runs, scaling);
+/// The histogram count alone, as the engine does it after each chunk: the
+/// reference scenario's percentile metrics of `CHUNK_PATHS` paths, column
+/// by column, into bins placed from a `PILOT_PATHS`-path pilot (the same
+/// layout a run of more than `PILOT_PATHS` paths builds).
+fn aggregate(c: &mut Criterion) {
+    let engine = Engine::new(reference(1, None));
+    let nq = engine.layout.n_quantile;
+    let mut w = engine.worker();
+    let mut rows = |first: u64, n: u64| -> Vec<f64> {
+        let mut out = Vec::with_capacity(n as usize * nq);
+        for path in first..first + n {
+            engine.simulate_path(&mut w, path);
+            out.extend_from_slice(&w.row()[..nq]);
+        }
+        out
+    };
+    let pilot = rows(0, PILOT_PATHS);
+    let layout = std::sync::Arc::new(QuantileLayout::from_pilot(&pilot, nq, HISTOGRAM_INTERVALS));
+    let chunk = rows(PILOT_PATHS, CHUNK_PATHS);
+    let cols: Vec<Vec<f64>> = (0..nq)
+        .map(|m| chunk.chunks_exact(nq).map(|row| row[m]).collect())
+        .collect();
+    let mut h = QuantileHistograms::new(layout);
+    let mut g = c.benchmark_group("aggregate");
+    g.throughput(Throughput::Elements(CHUNK_PATHS));
+    g.bench_function("count_chunk", |b| {
+        b.iter(|| {
+            for (m, col) in cols.iter().enumerate() {
+                h.prefetch(m + 1);
+                h.insert_column(m, black_box(col));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, step, aggregate, whole_runs, scaling);
 criterion_main!(benches);

@@ -172,8 +172,10 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// The row [`Engine::simulate_path`] filled last.
-    fn row(&self) -> &[f64] {
+    /// The row [`Engine::simulate_path`] filled last: every metric of the
+    /// path, the first [`RowLayout::n_quantile`] of them the ones with
+    /// percentiles.
+    pub fn row(&self) -> &[f64] {
         let n = self.tile.len() / TILE_PATHS;
         &self.tile[self.slot * n..(self.slot + 1) * n]
     }
