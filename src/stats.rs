@@ -1873,13 +1873,25 @@ mod tests {
             let full = vec![bounds[3] + 0.5 * (bounds[4] - bounds[3]).abs(); BLOCK];
             shuffle(&mut probes, &mut r);
             probes.truncate(BLOCK);
-            let lens = [0, 1, 3, 4, 5, 7, 8, probes.len()];
+            let lens = [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, probes.len()];
             let blocks = lens.iter().map(|&len| &probes[..len]).chain([&full[..]]);
             for block in blocks {
                 let len = block.len();
-                let (mut fast, mut portable) = (Pass1::new(), Pass1::new());
-                let fast_gaps = classify(bounds, block, &mut fast);
-                let portable_gaps = classify_generic(bounds, block, &mut portable);
+                // Every code path this CPU can run: the dispatcher's choice,
+                // the portable definition, and the vector kernel directly.
+                let mut runs: Vec<(Pass1, [u32; 8])> = Vec::new();
+                let mut run = |f: &dyn Fn(&mut Pass1) -> [u32; 8]| {
+                    let mut p = Pass1::new();
+                    let gaps = f(&mut p);
+                    runs.push((p, gaps));
+                };
+                run(&|p| classify(bounds, block, p));
+                run(&|p| classify_generic(bounds, block, p));
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2.
+                    run(&|p| unsafe { classify_avx2(bounds, block, p) });
+                }
                 let mut want_codes = Vec::new();
                 let (mut want_inside, mut want_outside) = (Vec::new(), Vec::new());
                 let mut want_gaps = [0u32; 8];
@@ -1897,7 +1909,8 @@ mod tests {
                         want_gaps[g] += 1;
                     }
                 }
-                for (got, gaps) in [(&fast, fast_gaps), (&portable, portable_gaps)] {
+                for (got, gaps) in &runs {
+                    let gaps = *gaps;
                     assert_eq!(
                         &got.codes[..len],
                         &want_codes[..],
