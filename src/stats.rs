@@ -281,8 +281,12 @@ const GRID_CELLS: usize = 64;
 /// Edges scanned after a value's grid cell start when no cell of the window
 /// holds more (otherwise a binary search within the cell).
 const GRID_SCAN: usize = 4;
-// A window's edge count fits the grid's u8 prefix counts.
+// A window's edge count fits the grid's u8 prefix counts, and a metric's
+// cells (2k + 1 for the k edges of its five windows) fit the second pass's
+// u16 cell indices.
 const _: () = assert!(2.0 * MAX_WINDOW * (INTERVALS_MAX as f64) + 3.0 < u8::MAX as f64);
+const _: () =
+    assert!(2.0 * 5.0 * (2.0 * MAX_WINDOW * (INTERVALS_MAX as f64) + 3.0) + 1.0 < u16::MAX as f64);
 
 impl MetricLayout {
     /// The metric's cells in a histogram's counts: `2k + 1`, or 1 if `k = 0`.
@@ -740,12 +744,18 @@ impl QuantileHistograms {
             }
             // In a window: an edge at or below the value and one above it,
             // so never an end cell (no extremes to track).
-            for &i in &pass1.inside[..pass1.n_inside] {
+            // Their cells are found first and counted after: each lookup
+            // is a chain of dependent loads, and with the count's
+            // read-modify-write in the same loop fewer of them overlap.
+            let n_inside = pass1.n_inside;
+            for (found, &i) in pass1.found.iter_mut().zip(&pass1.inside[..n_inside]) {
                 let x = block[i as usize];
                 let c = codes[i as usize] as usize / 2;
-                let cell = Self::window_cell(ml, edges, edges32, grids, c, x);
-                debug_assert!(cell != 0 && cell != 2 * k);
-                counts[cell] += 1;
+                *found = Self::window_cell(ml, edges, edges32, grids, c, x) as u16;
+            }
+            for &cell in &pass1.found[..n_inside] {
+                debug_assert!(cell != 0 && usize::from(cell) != 2 * k);
+                counts[usize::from(cell)] += 1;
             }
             // Below the first bound (or NaN), or at or above the last.
             for &i in &pass1.outside[..pass1.n_outside] {
@@ -1009,6 +1019,9 @@ struct Pass1 {
     /// and tracks the extremes only for these.
     outside: [u8; BLOCK + 4],
     n_outside: usize,
+    /// The cells of the values in `inside`, in order (scratch of the
+    /// second pass; a metric has fewer than 2^16 cells).
+    found: [u16; BLOCK],
 }
 
 impl Pass1 {
@@ -1019,6 +1032,7 @@ impl Pass1 {
             n_inside: 0,
             outside: [0; BLOCK + 4],
             n_outside: 0,
+            found: [0; BLOCK],
         }
     }
 
