@@ -297,9 +297,9 @@ impl MetricLayout {
 }
 
 /// Grid cell of a value `d = x - window_lo >= 0`. Monotone in `d` (IEEE
-/// subtraction, multiplication and the saturating cast all are), which is all
-/// the lookup's exactness needs: edges in earlier cells are below `x`, edges
-/// in later cells above it.
+/// subtraction and multiplication, the clamps and the truncation all are),
+/// which is all the lookup's exactness needs: edges in earlier cells are
+/// below `x`, edges in later cells above it.
 #[inline(always)]
 fn grid_cell(d: f64, scale: f64) -> usize {
     // Clamped in f64 first (NaN to 0), so the truncation needs none of the
@@ -743,10 +743,10 @@ impl QuantileHistograms {
                 counts[2 * j + 1] += gaps[2 * g + 1] as u16;
             }
             // In a window: an edge at or below the value and one above it,
-            // so never an end cell (no extremes to track).
-            // Their cells are found first and counted after: each lookup
-            // is a chain of dependent loads, and with the count's
-            // read-modify-write in the same loop fewer of them overlap.
+            // so never an end cell (no extremes to track). Their cells are
+            // found first and counted after: each lookup is a chain of
+            // dependent loads, and with the count's read-modify-write in
+            // the same loop fewer of them overlap.
             let n_inside = pass1.n_inside;
             for (found, &i) in pass1.found.iter_mut().zip(&pass1.inside[..n_inside]) {
                 let x = block[i as usize];
