@@ -371,9 +371,33 @@ fn windows(intervals: usize, pilot: usize) -> [(usize, usize); 5] {
 }
 
 // The windows must not overlap (the lookup relies on their bounds being in
-// order): the closest percentiles are 20 points apart, and with `intervals`
-// of at least about 15 the rounding to whole intervals keeps them apart.
+// order): the closest percentiles are 20 points apart, and the constructors
+// reject the few coarse `intervals` (1 to 9, and 13) whose rounding to whole
+// intervals makes neighbouring windows meet (see `check_intervals`).
 const _: () = assert!(MAX_WINDOW < 0.1);
+
+/// Whether `intervals` is fine enough that no two percentile windows meet.
+/// The widest windows (a pilot of one value) are checked: a larger pilot's
+/// lie inside them.
+fn windows_apart(intervals: usize) -> bool {
+    windows(intervals, 1)
+        .windows(2)
+        .all(|pair| pair[0].1 < pair[1].0)
+}
+
+/// Panics unless `intervals` is in `1..=INTERVALS_MAX` and
+/// [`windows_apart`].
+fn check_intervals(intervals: usize) {
+    assert!(
+        (1..=INTERVALS_MAX).contains(&intervals),
+        "intervals must be in 1..={INTERVALS_MAX}"
+    );
+    assert!(
+        windows_apart(intervals),
+        "intervals {intervals} is too coarse: neighbouring percentile windows meet \
+         (14 or more never do)"
+    );
+}
 
 /// Histogram bin edges for every metric, at the quantiles of a pilot run,
 /// with a lookup grid per metric so that binning a value costs a few ns.
@@ -414,13 +438,11 @@ impl QuantileLayout {
     /// independently, so the result does not depend on the thread count).
     ///
     /// # Panics
-    /// If `intervals` is not in `1..=4096` or `pilot.len()` is not a
+    /// If `intervals` is not in `1..=4096`, or is so coarse (1 to 9, or 13)
+    /// that neighbouring percentile windows meet, or `pilot.len()` is not a
     /// multiple of `n_metrics`.
     pub fn from_pilot(pilot: &[f64], n_metrics: usize, intervals: usize) -> QuantileLayout {
-        assert!(
-            (1..=INTERVALS_MAX).contains(&intervals),
-            "intervals must be in 1..={INTERVALS_MAX}"
-        );
+        check_intervals(intervals);
         assert!(
             n_metrics == 0 || pilot.len().is_multiple_of(n_metrics),
             "pilot length {} is not a multiple of n_metrics {}",
@@ -438,7 +460,8 @@ impl QuantileLayout {
     /// run's threads).
     ///
     /// # Panics
-    /// If `intervals` is not in `1..=4096`.
+    /// If `intervals` is not in `1..=4096`, or is so coarse (1 to 9, or 13)
+    /// that neighbouring percentile windows meet.
     pub fn from_column_fn(
         n_metrics: usize,
         intervals: usize,
@@ -453,10 +476,7 @@ impl QuantileLayout {
         intervals: usize,
         column: impl Fn(usize) -> Vec<f64> + Sync,
     ) -> QuantileLayout {
-        assert!(
-            (1..=INTERVALS_MAX).contains(&intervals),
-            "intervals must be in 1..={INTERVALS_MAX}"
-        );
+        check_intervals(intervals);
         let mut layout = QuantileLayout {
             n_metrics,
             metrics: Vec::with_capacity(n_metrics),
@@ -1960,8 +1980,10 @@ mod tests {
         assert_eq!(w[1], (226, 286));
         // The median's is capped at 3 points.
         assert_eq!(w[2], (481, 543));
-        for pilot in (1..200).chain([1_000, 8_192, 1_000_000]) {
-            for intervals in [16, 100, 1024, INTERVALS_MAX] {
+        // Every `intervals` the constructors accept, at any pilot size.
+        for intervals in (10..=INTERVALS_MAX).filter(|&i| i != 13) {
+            assert!(windows_apart(intervals), "intervals {intervals}");
+            for pilot in (1..200).chain([1_000, 8_192, 1_000_000]) {
                 let w = windows(intervals, pilot);
                 for pair in w.windows(2) {
                     assert!(
@@ -1971,6 +1993,17 @@ mod tests {
                 }
             }
         }
+        // And the coarse ones they reject do meet.
+        for intervals in (1..=9).chain([13]) {
+            assert!(!windows_apart(intervals), "intervals {intervals}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "too coarse")]
+    fn a_layout_whose_windows_would_meet_is_refused() {
+        let pilot: Vec<f64> = (0..100).map(f64::from).collect();
+        QuantileLayout::from_pilot(&pilot, 1, 13);
     }
 
     #[test]
