@@ -821,6 +821,12 @@ impl QuantileHistograms {
         let w = c / 2;
         let lo = ml.bound_idx[c - 1] as usize;
         let hi = ml.bound_idx[c] as usize;
+        if x == ml.bounds[c - 1] {
+            // The window's first edge itself: an atom (a point mass that
+            // reaches into the window, such as zeros below a percentile
+            // that is not zero). Predictable: a column is one metric.
+            return 2 * lo + 1;
+        }
         let g = grid_cell(x - ml.bounds[c - 1], ml.grid_scale[w]);
         let grid = &grids[w * (GRID_CELLS + 1)..];
         // Edges in earlier cells are all < x; count those in x's cell.
