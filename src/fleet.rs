@@ -292,10 +292,15 @@ impl Fleet {
         assert!(months <= table.months && months <= market.gpu_hour_usd.len());
         // The months' AI rates, then their power costs per USD/MWh.
         scratch.clear();
-        let month = |(&days, &gpu_hour_usd)| self.ai_month(days, gpu_hour_usd);
-        let ai = days.iter().zip(&market.gpu_hour_usd).map(month);
-        scratch.extend(ai.clone().map(|ai| ai.rate_usd_per_mw_it));
-        scratch.extend(ai.map(|ai| ai.power_usd_per_mw_it_per_usd_mwh));
+        scratch.resize(2 * months, 0.0);
+        let (rates, per_price) = scratch.split_at_mut(months);
+        let months_ai = days.iter().zip(&market.gpu_hour_usd);
+        for ((rate, per_price), (&days, &gpu_hour_usd)) in
+            rates.iter_mut().zip(per_price).zip(months_ai)
+        {
+            let ai = self.ai_month(days, gpu_hour_usd);
+            (*rate, *per_price) = (ai.rate_usd_per_mw_it, ai.power_usd_per_mw_it_per_usd_mwh);
+        }
         passes.clear();
         passes.resize(self.convertible.len() * months, false);
         #[cfg(target_arch = "x86_64")]

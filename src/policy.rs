@@ -257,9 +257,8 @@ impl Threshold {
         let n_conv = fleet.convertible.len();
         memory.asks.clear();
         memory.asks.resize(n_conv * words, 0);
-        let mut any = std::mem::take(&mut memory.any);
-        any.clear();
-        any.resize(words, 0);
+        memory.any.clear();
+        memory.any.resize(words, 0);
         for (passes, asks) in memory
             .passes
             .chunks_exact(months)
@@ -275,11 +274,11 @@ impl Threshold {
                 for shift in 0..self.window_months {
                     *ask &= shifted_word(bits, w, shift);
                 }
-                any[w] |= *ask;
+                memory.any[w] |= *ask;
             }
         }
         let mut first = None;
-        'months: for (w, &word) in any.iter().enumerate() {
+        'months: for (w, &word) in memory.any.iter().enumerate() {
             let mut word = word;
             while word != 0 {
                 let t = 64 * w + word.trailing_zeros() as usize;
@@ -306,7 +305,6 @@ impl Threshold {
                 }
             }
         }
-        memory.any = any;
         first
     }
 }

@@ -442,7 +442,6 @@ impl QuantileLayout {
     /// that neighbouring percentile windows meet, or `pilot.len()` is not a
     /// multiple of `n_metrics`.
     pub fn from_pilot(pilot: &[f64], n_metrics: usize, intervals: usize) -> QuantileLayout {
-        check_intervals(intervals);
         assert!(
             n_metrics == 0 || pilot.len().is_multiple_of(n_metrics),
             "pilot length {} is not a multiple of n_metrics {}",
