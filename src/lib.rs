@@ -19,6 +19,7 @@ pub mod cli;
 pub mod compare;
 pub mod deck;
 pub mod engine;
+pub mod expm;
 pub mod fleet;
 pub mod format;
 pub mod html;

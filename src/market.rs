@@ -13,6 +13,7 @@ use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::calendar::{BLOCKS_PER_DAY, Calendar, DT_YEARS};
+use crate::expm::exp_in_place;
 use crate::scenario::Market;
 
 /// Random stream of a path, one per model.
@@ -198,6 +199,15 @@ impl MarketModel {
     }
 
     /// Sample one path from the given generators (one per stream).
+    ///
+    /// In three passes, so that the exponentials, which no draw and no
+    /// recursion waits on, are taken a whole series at a time
+    /// ([`crate::expm::exp_in_place`]): (1) month by month, the draws in
+    /// each stream's order, the regimes, and every month's exponent; (2) the
+    /// exponentials, and the price, GPU-hour and demand series as running
+    /// products; (3) the hashrate's recursion (it reads the lagged price) on
+    /// the log scale, then its exponentials. Every value is the same
+    /// operations in the same order as a single month-by-month loop.
     pub fn sample_with<R: Rng>(
         &self,
         diffusion: &mut R,
@@ -207,25 +217,18 @@ impl MarketModel {
         out: &mut MarketPath,
     ) {
         let months = out.months();
+        if months == 0 {
+            return;
+        }
         let switching = self.regimes.len() > 1;
         let l = &self.chol;
-        let mut s = self.s0_usd;
-        let mut ln_h = self.h0_ehs.ln();
-        let mut p = self.p0;
-        let mut d = self.d0;
         let mut regime = 0usize;
+        // Pass 1. Until pass 2, month t + 1 of the price, GPU-hour and
+        // demand series holds the exponent of the step from month t, the
+        // fee series the fee's exponent, and month t + 1 of the hashrate
+        // series the hashrate shock W of month t.
         for t in 0..months {
-            // H[0] = H0 exactly; later months come from the log dynamics.
-            let h = if t == 0 { self.h0_ehs } else { ln_h.exp() };
-            let fee = self.fee_mean_btc
-                * (self.fee_sigma * normal(fees) - 0.5 * self.fee_sigma * self.fee_sigma).exp();
-            out.btc_price_usd[t] = s;
-            out.hashrate_ehs[t] = h;
-            out.fee_btc[t] = fee;
-            out.hashprice_usd_per_eh_day[t] =
-                hashprice_usd_per_eh_day(self.subsidy_btc[t], fee, s, h);
-            out.gpu_hour_usd[t] = p;
-            out.ai_demand_mw[t] = d;
+            out.fee_btc[t] = self.fee_sigma * normal(fees) - 0.5 * self.fee_sigma * self.fee_sigma;
             out.regime[t] = regime as u8;
             if t + 1 == months {
                 break;
@@ -241,25 +244,14 @@ impl MarketModel {
             let w = l[1][0] * e[0] + l[1][1] * e[1];
             let u = l[2][0] * e[0] + l[2][1] * e[1] + l[2][2] * e[2];
             let v = l[3][0] * e[0] + l[3][1] * e[1] + l[3][2] * e[2] + l[3][3] * e[3];
-
-            // Hashrate: uses H_eq of month t - L (clamped at 0) and S of that month.
-            let lagged = t.saturating_sub(self.lag_months);
-            let ln_h_eq = (self.h_eq_per_usd[lagged] * out.btc_price_usd[lagged]).ln();
-            let gap = ln_h_eq - ln_h;
-            let kappa_dt = if gap > 0.0 {
-                self.kappa_up_dt
-            } else {
-                self.kappa_down_dt
-            };
-            ln_h += kappa_dt * gap + self.h_drift + self.h_vol * w;
+            out.hashrate_ehs[t + 1] = w;
 
             // BTC price: Merton jump-diffusion in the current regime.
             let rs = &self.regimes[regime];
             let jump = self.jump_sum(jumps);
-            s *= (rs.drift + rs.vol * z + jump).exp();
-
-            p *= (self.p_drift + self.p_vol * u).exp();
-            d *= (self.d_drift + self.d_vol * v).exp();
+            out.btc_price_usd[t + 1] = rs.drift + rs.vol * z + jump;
+            out.gpu_hour_usd[t + 1] = self.p_drift + self.p_vol * u;
+            out.ai_demand_mw[t + 1] = self.d_drift + self.d_vol * v;
 
             if switching && regimes.random::<f64>() < rs.p_leave {
                 // Leave to one of the other regimes, uniformly.
@@ -268,6 +260,55 @@ impl MarketModel {
                 let pick = pick.min(others - 1);
                 regime = if pick >= regime { pick + 1 } else { pick };
             }
+        }
+
+        // Pass 2.
+        exp_in_place(&mut out.fee_btc[..months]);
+        for f in &mut out.fee_btc[..months] {
+            *f *= self.fee_mean_btc;
+        }
+        for (series, start) in [
+            (&mut out.btc_price_usd, self.s0_usd),
+            (&mut out.gpu_hour_usd, self.p0),
+            (&mut out.ai_demand_mw, self.d0),
+        ] {
+            let series = &mut series[..months];
+            exp_in_place(&mut series[1..]);
+            // Month 0 is the start; month t + 1 is month t times its step.
+            let mut x = start;
+            series[0] = x;
+            for step in &mut series[1..] {
+                x *= *step;
+                *step = x;
+            }
+        }
+
+        // Pass 3: ln H, month by month. H[0] = H0 exactly; later months come
+        // from the log dynamics, which use H_eq of month t - L (clamped at
+        // 0) and S of that month.
+        let mut ln_h = self.h0_ehs.ln();
+        for t in 0..months - 1 {
+            let lagged = t.saturating_sub(self.lag_months);
+            let ln_h_eq = (self.h_eq_per_usd[lagged] * out.btc_price_usd[lagged]).ln();
+            let gap = ln_h_eq - ln_h;
+            let kappa_dt = if gap > 0.0 {
+                self.kappa_up_dt
+            } else {
+                self.kappa_down_dt
+            };
+            let w = out.hashrate_ehs[t + 1];
+            ln_h += kappa_dt * gap + self.h_drift + self.h_vol * w;
+            out.hashrate_ehs[t + 1] = ln_h;
+        }
+        exp_in_place(&mut out.hashrate_ehs[1..months]);
+        out.hashrate_ehs[0] = self.h0_ehs;
+        for t in 0..months {
+            out.hashprice_usd_per_eh_day[t] = hashprice_usd_per_eh_day(
+                self.subsidy_btc[t],
+                out.fee_btc[t],
+                out.btc_price_usd[t],
+                out.hashrate_ehs[t],
+            );
         }
     }
 
