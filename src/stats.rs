@@ -2046,6 +2046,64 @@ mod tests {
         }
     }
 
+    /// Columns with ties in bulk: an atom at zero beside a narrow cluster
+    /// (as a month's revenue with idle paths), one far outlier, all equal,
+    /// both signs; several ranges per column, each read against a full
+    /// sort.
+    #[test]
+    fn sort_ranks_matches_a_full_sort_on_atoms_and_outliers() {
+        let mut r = rng(47);
+        for n in [2_048, 5_000, 8_192] {
+            let columns: [Vec<f64>; 5] = [
+                (0..n)
+                    .map(|i| {
+                        if i % 10 == 0 {
+                            0.0
+                        } else {
+                            3.3e7 * (1.0 + 0.01 * normal(&mut r))
+                        }
+                    })
+                    .collect(),
+                (0..n)
+                    .map(|i| {
+                        if i == 7 {
+                            1e300
+                        } else {
+                            1.0 + 1e-3 * normal(&mut r)
+                        }
+                    })
+                    .collect(),
+                vec![2.5; n],
+                (0..n)
+                    .map(|i| if i % 3 == 0 { -0.0 } else { normal(&mut r) })
+                    .collect(),
+                (0..n).map(|_| normal(&mut r)).collect(),
+            ];
+            for mut values in columns {
+                shuffle(&mut values, &mut r);
+                let mut sorted = values.clone();
+                sorted.sort_unstable_by(f64::total_cmp);
+                let ranges: Vec<(usize, usize)> = [0.05, 0.25, 0.5, 0.75, 0.95]
+                    .iter()
+                    .map(|q| {
+                        let i = (q * (n - 1) as f64) as usize;
+                        (i.saturating_sub(40), i + 40)
+                    })
+                    .collect();
+                let mut got = values.clone();
+                sort_ranks(&mut got, &ranges);
+                for &(a, b) in &ranges {
+                    for i in a..=b {
+                        assert_eq!(got[i].to_bits(), sorted[i].to_bits(), "n {n}, rank {i}");
+                    }
+                }
+                got.sort_unstable_by(f64::total_cmp);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&sorted), "not a permutation, n {n}");
+            }
+        }
+    }
+
     #[test]
     fn sort_ranks_places_the_same_order_statistics_as_a_full_sort() {
         let mut r = rng(31);
