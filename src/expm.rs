@@ -11,7 +11,9 @@
 //! `exp` on this project's machines, so moving the sampler onto it changed no
 //! output. Here they are the same on every platform: the kernel is plain
 //! IEEE arithmetic with fused multiply-adds (`f64::mul_add`, exact by
-//! definition), so a run's market no longer depends on the C library.
+//! definition), so the market path's monthly exponentials no longer depend
+//! on the C library. Its logarithms, and the exponentials in the per-run
+//! constants (`f64::exp`), still do.
 //!
 //! Arguments outside `2^-54 <= |x| < 512` (and NaN) are not in the kernel's
 //! range; they go to `f64::exp`, as glibc's own special cases. The sampler's
