@@ -484,10 +484,21 @@ pub fn annuity_factor(i: f64, n: f64) -> f64 {
 /// are independent sums, so each month's total still adds the sites in
 /// fleet order (the same bits as a site-by-site loop), but several months'
 /// sums advance per instruction instead of one dependent addition chain per
-/// site.
+/// site. Every site goes into the totals, but only the convertible sites'
+/// rows are stored: the others never leave mining, so a replay reads them
+/// only in a month where most of the fleet has left (and the ledger for its
+/// site counts), and [`MiningTable::site`] computes those. Storing every
+/// site's rows made the fill bound by its stores (about 100 KB a path,
+/// past L1).
 #[derive(Debug, Clone, Default)]
 pub struct MiningTable {
     months: usize,
+    /// Per site, whether its rows below are kept: the convertible sites,
+    /// the only ones that can leave mining (so the only ones a replay takes
+    /// out of the fleet's totals) and the only ones a policy ranks or
+    /// tests. The other sites' rows are not written (and their margins are
+    /// NaN): [`MiningTable::site`] computes their months when asked.
+    kept: Vec<bool>,
     /// 1 if the site's machines run in the month, 0 if idle.
     runs: Vec<u8>,
     btc_mined: Vec<f64>,
@@ -498,15 +509,19 @@ pub struct MiningTable {
     margin_usd_per_mw: Vec<f64>,
     /// Per month, the sum over every site of the fleet.
     pub fleet_total: Vec<FleetMining>,
-    /// Per month, the BTC one EH/s mines (`days * 144 * (subsidy + F) / H`).
+    /// Per month, the BTC one EH/s mines (`days * 144 * (subsidy + F) / H`),
+    /// the BTC price and the days: the inputs of a site's month.
     btc_per_eh: Vec<f64>,
+    btc_price_usd: Vec<f64>,
+    days: Vec<f64>,
     /// Per month, the fleet totals as the fill sums them (BTC mined,
     /// revenue, power, opex, idle MW), one array each; `fleet_total` is
     /// built from them.
     totals: [Vec<f64>; 5],
 }
 
-/// The mining margins per MW of one month, by site.
+/// The mining margins per MW of one month, by site; only the convertible
+/// sites' are kept (NaN for the others).
 #[derive(Debug, Clone, Copy)]
 pub struct MonthMargins<'a> {
     /// Site-major, `[i * months + t]`.
@@ -526,7 +541,8 @@ impl<'a> MonthMargins<'a> {
         }
     }
 
-    /// Mining margin per MW of site `i` in this month, USD.
+    /// Mining margin per MW of convertible site `i` in this month, USD
+    /// (NaN if site `i` is not convertible).
     #[inline]
     pub fn get(&self, i: usize) -> f64 {
         self.values[i * self.months + self.t]
@@ -579,16 +595,29 @@ impl MiningTable {
             &mut self.revenue_usd,
             &mut self.power_usd,
             &mut self.opex_usd,
-            &mut self.margin_usd_per_mw,
         ] {
             v.resize(cells, 0.0);
         }
         self.runs.resize(cells, 0);
+        // Only the kept rows are written below, so the others' margins are
+        // set to NaN whenever the shape or the fleet changes.
+        let kept = fleet.sites.iter().map(|s| s.convertible);
+        if self.margin_usd_per_mw.len() != cells || !self.kept.iter().copied().eq(kept.clone()) {
+            self.margin_usd_per_mw.clear();
+            self.margin_usd_per_mw.resize(cells, f64::NAN);
+            self.kept.clear();
+            self.kept.extend(kept);
+        }
         self.btc_per_eh.clear();
         self.btc_per_eh.extend((0..months).map(|t| {
             cal.days[t] * BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fee_btc[t])
                 / market.hashrate_ehs[t]
         }));
+        self.btc_price_usd.clear();
+        self.btc_price_usd
+            .extend_from_slice(&market.btc_price_usd[..months]);
+        self.days.clear();
+        self.days.extend_from_slice(&cal.days[..months]);
         for total in &mut self.totals {
             total.clear();
             total.resize(months, 0.0);
@@ -605,9 +634,22 @@ impl MiningTable {
         }));
     }
 
-    /// Site i's mining outcome in month t.
+    /// Site i's mining outcome in month t (`fleet` is the one the table
+    /// was filled for): read from the table for a convertible site, else
+    /// computed, by the same operations as the fill, so the same bits.
     #[inline]
-    pub fn site(&self, t: usize, i: usize) -> SiteMining {
+    pub fn site(&self, fleet: &Fleet, t: usize, i: usize) -> SiteMining {
+        if !self.kept[i] {
+            return self.site_computed(fleet, t, i);
+        }
+        self.convertible_site(t, i)
+    }
+
+    /// [`MiningTable::site`] of a convertible site `i` (whose rows the table
+    /// keeps), read from the table.
+    #[inline(always)]
+    pub fn convertible_site(&self, t: usize, i: usize) -> SiteMining {
+        debug_assert!(self.kept[i], "site {i} is not convertible");
         let k = i * self.months + t;
         SiteMining {
             runs: self.runs[k] != 0,
@@ -618,7 +660,15 @@ impl MiningTable {
         }
     }
 
-    /// Mining margins per MW of month t, by site.
+    /// [`MiningTable::site`] of a site whose rows are not kept.
+    #[inline(never)]
+    fn site_computed(&self, fleet: &Fleet, t: usize, i: usize) -> SiteMining {
+        let (btc_per_eh, price, days) = (self.btc_per_eh[t], self.btc_price_usd[t], self.days[t]);
+        fleet.sites[i].mining(fleet, btc_per_eh, price, days)
+    }
+
+    /// Mining margins per MW of month t, by site (the convertible sites'
+    /// only; NaN for the others).
     #[inline]
     pub fn margins(&self, t: usize) -> MonthMargins<'_> {
         MonthMargins {
@@ -715,18 +765,20 @@ unsafe fn fill_sites_avx2(
                 _mm256_set1_pd(site.opex_usd),
                 runs,
             );
-            let margin = _mm256_div_pd(
-                _mm256_sub_pd(_mm256_sub_pd(revenue, power), opex),
-                _mm256_set1_pd(site.power_mw),
-            );
             let idle_mw = _mm256_andnot_pd(runs, _mm256_set1_pd(site.power_mw));
-            store(&mut table.btc_mined, k, btc);
-            store(&mut table.revenue_usd, k, revenue);
-            store(&mut table.power_usd, k, power);
-            store(&mut table.opex_usd, k, opex);
-            store(&mut table.margin_usd_per_mw, k, margin);
-            let runs_bytes = RUNS_BYTES[(_mm256_movemask_pd(runs) & 0xf) as usize];
-            table.runs[k..k + 4].copy_from_slice(&runs_bytes.to_le_bytes());
+            if site.convertible {
+                let margin = _mm256_div_pd(
+                    _mm256_sub_pd(_mm256_sub_pd(revenue, power), opex),
+                    _mm256_set1_pd(site.power_mw),
+                );
+                store(&mut table.margin_usd_per_mw, k, margin);
+                store(&mut table.btc_mined, k, btc);
+                store(&mut table.revenue_usd, k, revenue);
+                store(&mut table.power_usd, k, power);
+                store(&mut table.opex_usd, k, opex);
+                let runs_bytes = RUNS_BYTES[(_mm256_movemask_pd(runs) & 0xf) as usize];
+                table.runs[k..k + 4].copy_from_slice(&runs_bytes.to_le_bytes());
+            }
             // As FleetMining::add: an idle site adds 0.0 (leaving the sums'
             // bits unchanged) to all but the idle MW, a running one 0.0 there.
             for (sum, x) in tot.iter_mut().zip([btc, revenue, power, opex, idle_mw]) {
@@ -763,20 +815,18 @@ fn fill_sites_generic(
     let tot_idle = &mut tot_idle[from..months];
     for (i, site) in fleet.sites.iter().enumerate() {
         let range = i * months + from..(i + 1) * months;
-        let runs = &mut table.runs[range.clone()];
-        let btc = &mut table.btc_mined[range.clone()];
-        let revenue = &mut table.revenue_usd[range.clone()];
-        let power = &mut table.power_usd[range.clone()];
-        let opex = &mut table.opex_usd[range.clone()];
-        let margin = &mut table.margin_usd_per_mw[range];
         for t in 0..n {
             let m = site.mining(fleet, btc_per_eh[t], price[t], days[t]);
-            runs[t] = u8::from(m.runs);
-            btc[t] = m.btc_mined;
-            revenue[t] = m.revenue_usd;
-            power[t] = m.power_usd;
-            opex[t] = m.opex_usd;
-            margin[t] = m.margin_usd() / site.power_mw;
+            // Only the kept (convertible) sites' rows.
+            if site.convertible {
+                let k = range.start + t;
+                table.runs[k] = u8::from(m.runs);
+                table.btc_mined[k] = m.btc_mined;
+                table.revenue_usd[k] = m.revenue_usd;
+                table.power_usd[k] = m.power_usd;
+                table.opex_usd[k] = m.opex_usd;
+                table.margin_usd_per_mw[k] = m.margin_usd() / site.power_mw;
+            }
             // As FleetMining::add (adding 0.0 for a running site leaves
             // the sum's bits unchanged).
             tot_btc[t] += m.btc_mined;
@@ -831,14 +881,17 @@ mod tests {
                         idle_seen += usize::from(!m.runs);
                         let margin = m.margin_usd() / site.power_mw;
                         for tab in [&table, &portable] {
-                            let got = tab.site(t, i);
+                            let got = tab.site(&fleet, t, i);
                             assert_eq!(got.runs, m.runs);
                             for (a, b) in [
                                 (got.btc_mined, m.btc_mined),
                                 (got.revenue_usd, m.revenue_usd),
                                 (got.power_usd, m.power_usd),
                                 (got.opex_usd, m.opex_usd),
-                                (tab.margins(t).get(i), margin),
+                                (
+                                    tab.margins(t).get(i),
+                                    if site.convertible { margin } else { f64::NAN },
+                                ),
                             ] {
                                 assert_eq!(
                                     a.to_bits(),

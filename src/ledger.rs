@@ -406,7 +406,7 @@ pub fn replay(engine: &Engine, p: usize, path: u64) -> Ledger {
         let (mut mining, mut curtailed, mut converting, mut ai) = (0, 0, 0, 0);
         for (i, st) in r.sites.iter().enumerate() {
             match st {
-                SiteState::Mining if table.site(t, i).runs => mining += 1,
+                SiteState::Mining if table.site(&model.fleet, t, i).runs => mining += 1,
                 SiteState::Mining => curtailed += 1,
                 SiteState::Converting { .. } => converting += 1,
                 SiteState::Ai => ai += 1,

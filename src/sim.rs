@@ -606,14 +606,14 @@ impl Model {
             let mining = if 2 * scratch.left.len() <= n_sites {
                 let mut m = fleet_total[t];
                 for &i in &scratch.left {
-                    m.sub(&table.site(t, i), fleet.sites[i].power_mw);
+                    m.sub(&table.convertible_site(t, i), fleet.sites[i].power_mw);
                 }
                 m
             } else {
                 // In fleet order, as a sum over the whole fleet would add them.
                 let mut m = FleetMining::default();
                 for &i in &scratch.mining {
-                    m.add(&table.site(t, i), fleet.sites[i].power_mw);
+                    m.add(&table.site(fleet, t, i), fleet.sites[i].power_mw);
                 }
                 m
             };

@@ -288,3 +288,78 @@ fn distress_and_liquidation_paths_are_reached_and_reconcile() {
         check_balances(r);
     }
 }
+
+/// A month's mining flows are the sum, over the sites still mining that
+/// month, of each site's mining (`SiteEcon::mining`), whichever way the
+/// replay takes it (the fleet's total less the sites that left, or the sum
+/// of the few that remain). With all but one site in eight convertible and
+/// every request accepted, `full_pivot` takes more than half the fleet out
+/// of mining, so both ways are exercised, the second also over
+/// non-convertible sites, whose months the mining table does not keep.
+#[test]
+fn mining_flows_are_the_sum_over_the_sites_still_mining() {
+    let mut all_convertible = load("cango_2026");
+    for (i, site) in all_convertible.sites.iter_mut().enumerate() {
+        site.convertible = i % 8 != 0;
+        site.lead_months = site.convertible.then_some(site.lead_months.unwrap_or(6));
+    }
+    all_convertible.financing.capex_funding = CapexFunding::Borrow;
+    all_convertible.name = "cango_2026, 7 in 8 sites convertible".to_string();
+    let mut engines = engines();
+    engines.push(Engine::new(all_convertible));
+    let (mut few_left, mut most_left) = (0, 0);
+    for engine in &engines {
+        let fleet = &engine.model.fleet;
+        let cal = &engine.model.calendar;
+        for path in 0..3 {
+            let market = sample(engine, path);
+            for p in 0..engine.scenario.policies.len() {
+                let (records, _) = replay_market(engine, p, &market);
+                for r in &records {
+                    let t = r.t;
+                    let btc_per_eh = cal.days[t]
+                        * pivotsim::calendar::BLOCKS_PER_DAY
+                        * (cal.subsidy_btc[t] + market.fee_btc[t])
+                        / market.hashrate_ehs[t];
+                    let (mut btc, mut revenue, mut power, mut opex) = (0.0, 0.0, 0.0, 0.0);
+                    let mut left = 0;
+                    for (site, state) in fleet.sites.iter().zip(&r.sites) {
+                        if *state != SiteState::Mining {
+                            left += 1;
+                            continue;
+                        }
+                        let m =
+                            site.mining(fleet, btc_per_eh, market.btc_price_usd[t], cal.days[t]);
+                        btc += m.btc_mined;
+                        revenue += m.revenue_usd;
+                        power += m.power_usd;
+                        opex += m.opex_usd;
+                    }
+                    if 2 * left > fleet.len() {
+                        most_left += 1;
+                    } else {
+                        few_left += 1;
+                    }
+                    let f = &r.flows;
+                    let sc = &engine.scenario.name;
+                    for (what, got, want) in [
+                        ("btc", f.btc_mined, btc),
+                        ("revenue", f.mining_revenue_usd, revenue),
+                        ("power", f.mining_power_usd, power),
+                        ("opex", f.mining_opex_usd, opex),
+                    ] {
+                        // Summed in another order: equal up to rounding.
+                        assert!(
+                            close(got, want, 1e-9),
+                            "{sc} path {path} policy {p} month {t}: {what} {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        few_left > 100 && most_left > 100,
+        "{few_left} / {most_left}"
+    );
+}
