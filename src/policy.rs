@@ -316,10 +316,18 @@ fn pack_bits<'a>(flags: &[bool], out: &'a mut Vec<u64>) -> &'a [u64] {
     for chunk in flags.chunks(64) {
         let mut word = 0;
         for (b, eight) in chunk.chunks(8).enumerate() {
-            let mut bytes = [0u8; 8];
-            for (x, &f) in bytes.iter_mut().zip(eight) {
-                *x = u8::from(f);
-            }
+            // Eight flags as the bytes of a u64 (a fixed-size copy: no
+            // `memcpy` call for a whole group of eight).
+            let bytes: [u8; 8] = match <&[bool; 8]>::try_from(eight) {
+                Ok(eight) => eight.map(u8::from),
+                Err(_) => {
+                    let mut bytes = [0u8; 8];
+                    for (x, &f) in bytes.iter_mut().zip(eight) {
+                        *x = u8::from(f);
+                    }
+                    bytes
+                }
+            };
             // Byte i (0 or 1) lands on bit 56 + i, with no carries.
             let packed = u64::from_le_bytes(bytes).wrapping_mul(0x0102_0408_1020_4080) >> 56;
             word |= packed << (8 * b);
@@ -390,6 +398,27 @@ mod tests {
     /// `f64::total_cmp`, then the first `k`. Margins drawn from a few
     /// values (many ties) with signed zeros and NaN, candidates in an
     /// arbitrary order after a prefix that must stay untouched.
+    /// The bit set against its definition (bit `t % 64` of word `t / 64`
+    /// is flag `t`), on every length up to three words and a ragged tail.
+    #[test]
+    fn pack_bits_sets_bit_t_for_flag_t() {
+        let mut r = Xoshiro256PlusPlus::seed_from_u64(9);
+        let mut out = Vec::new();
+        for len in 0..=200usize {
+            let flags: Vec<bool> = (0..len).map(|_| r.random_bool(0.5)).collect();
+            let bits = pack_bits(&flags, &mut out);
+            assert_eq!(bits.len(), len.div_ceil(64), "length {len}");
+            for t in 0..64 * bits.len() {
+                let want = flags.get(t).copied().unwrap_or(false);
+                assert_eq!(
+                    bits[t / 64] >> (t % 64) & 1 == 1,
+                    want,
+                    "length {len}, flag {t}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn keeping_the_lowest_margins_is_a_stable_sort_then_the_first_k() {
         let mut r = Xoshiro256PlusPlus::seed_from_u64(5);
