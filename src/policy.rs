@@ -220,7 +220,10 @@ impl Threshold {
     /// returned (None if it never does). `accept` must not depend on the
     /// order of the asks (step 1's test starts none or some, whatever
     /// their order, as nothing is spent before the first start). `memory`
-    /// serves only as scratch: the streaks are not read.
+    /// serves only as scratch: the streaks are not read. `may_accept(t)`
+    /// must be false only for months where `accept` is false whatever the
+    /// asks (no equity to spend): those months are skipped, and if there is
+    /// no other month, nothing is computed.
     ///
     /// On this path a site's test does not depend on earlier decisions, so
     /// every month's passes are computed first, with the months in vector
@@ -235,11 +238,16 @@ impl Threshold {
         table: &MiningTable,
         memory: &mut PolicyMemory,
         requests: &mut Vec<usize>,
+        may_accept: impl Fn(usize) -> bool,
         mut accept: impl FnMut(usize, &[usize]) -> bool,
     ) -> Option<usize> {
         let months = days.len();
         if months == 0 || self.window_months > months {
             return None; // a streak is at most t + 1 in month t
+        }
+        // A site first asks in month window - 1 (its streak is at most t + 1).
+        if !(self.window_months.saturating_sub(1)..months).any(&may_accept) {
+            return None;
         }
         fleet.threshold_passes_passive(
             self.hurdle,
@@ -283,6 +291,9 @@ impl Threshold {
             while word != 0 {
                 let t = 64 * w + word.trailing_zeros() as usize;
                 word &= word - 1;
+                if !may_accept(t) {
+                    continue;
+                }
                 requests.clear();
                 let asks = memory
                     .asks

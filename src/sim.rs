@@ -964,6 +964,7 @@ impl Model {
                 table,
                 memory,
                 requests,
+                |t| self.passive_may_accept(t, market, &seen[t], sites),
                 |t, asks| self.passive_accepts(t, market, &seen[t], sites, asks),
             );
         }
@@ -1005,6 +1006,21 @@ impl Model {
             }
         }
         None
+    }
+
+    /// False if step 1 of month `t` on the passive path (treasury `tr` after
+    /// step 0, no site left mining) would start no request at all (the
+    /// equity it may commit is below what any conversion needs): the first
+    /// test of [`Model::passive_accepts`].
+    fn passive_may_accept(
+        &self,
+        t: usize,
+        market: &MarketPath,
+        tr: &TreasuryState,
+        sites: &[SiteState],
+    ) -> bool {
+        let s = market.btc_price_usd[t];
+        self.step1_budget(tr, s, t, sites, &[]).is_some()
     }
 
     /// Whether step 1 of month `t` on the passive path (treasury `tr` after
