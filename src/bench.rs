@@ -53,7 +53,7 @@ impl BenchReport {
         let per_s = |x: f64| thousands(x, 0);
         let all: Vec<String> = self.runs.iter().map(|r| per_s(r.paths_per_s)).collect();
         format!(
-            "{scenario}: {paths} paths x {months} months x {sites} sites x {policies} policies, {threads} threads\n\
+            "{scenario}: {paths} paths x {months} months x {sites} sites x {policies} policies, {threads} thread{s}\n\
              paths/s            {pps}   (median of {n}: {all})\n\
              site-months/s      {sm}\n\
              peak memory        {mem:.0} MiB\n\
@@ -65,6 +65,7 @@ impl BenchReport {
             sites = self.sites,
             policies = self.policies,
             threads = p.threads,
+            s = if p.threads == 1 { "" } else { "s" },
             pps = per_s(pps),
             n = self.runs.len(),
             all = all.join(", "),
