@@ -814,12 +814,12 @@ fn fill_sites_generic(
     let (tot_power, tot_opex) = (&mut tot_power[from..months], &mut tot_opex[from..months]);
     let tot_idle = &mut tot_idle[from..months];
     for (i, site) in fleet.sites.iter().enumerate() {
-        let range = i * months + from..(i + 1) * months;
+        let row = i * months + from;
         for t in 0..n {
             let m = site.mining(fleet, btc_per_eh[t], price[t], days[t]);
             // Only the kept (convertible) sites' rows.
             if site.convertible {
-                let k = range.start + t;
+                let k = row + t;
                 table.runs[k] = u8::from(m.runs);
                 table.btc_mined[k] = m.btc_mined;
                 table.revenue_usd[k] = m.revenue_usd;

@@ -405,10 +405,6 @@ mod tests {
     use super::*;
     use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
 
-    /// The selection against its definition: a stable sort by
-    /// `f64::total_cmp`, then the first `k`. Margins drawn from a few
-    /// values (many ties) with signed zeros and NaN, candidates in an
-    /// arbitrary order after a prefix that must stay untouched.
     /// The bit set against its definition (bit `t % 64` of word `t / 64`
     /// is flag `t`), on every length up to three words and a ragged tail.
     #[test]
@@ -430,6 +426,10 @@ mod tests {
         }
     }
 
+    /// The selection against its definition: a stable sort by
+    /// `f64::total_cmp`, then the first `k`. Margins drawn from a few
+    /// values (many ties) with signed zeros and NaN, candidates in an
+    /// arbitrary order after a prefix that must stay untouched.
     #[test]
     fn keeping_the_lowest_margins_is_a_stable_sort_then_the_first_k() {
         let mut r = Xoshiro256PlusPlus::seed_from_u64(5);
