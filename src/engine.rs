@@ -433,18 +433,15 @@ impl Engine {
                 sum_sq,
             });
         }
-        let mut pilot = Vec::with_capacity(if keep_pilot { nq * len } else { 0 });
-        for m in 0..nq {
-            let column = &w.cols[m * stride..m * stride + len];
-            if let Some(h) = &mut acc.histograms {
-                h.prefetch(m + 1);
-                h.insert_column(m, column);
-            }
-            if keep_pilot {
-                pilot.extend_from_slice(column);
-            }
+        let column = |m: usize| &w.cols[m * stride..m * stride + len];
+        if let Some(h) = &mut acc.histograms {
+            h.insert_chunk(column);
         }
         if keep_pilot {
+            let mut pilot = Vec::with_capacity(nq * len);
+            for m in 0..nq {
+                pilot.extend_from_slice(column(m));
+            }
             acc.pilot.push(pilot);
         }
         acc.paths += len as u64;

@@ -273,6 +273,14 @@ struct MetricLayout {
     /// Index of the metric's first entry in `QuantileLayout::grids`
     /// (`5 * (GRID_CELLS + 1)` entries per metric).
     grid_start: usize,
+    /// The first metric with exactly this metric's edges and bounds, if it
+    /// is another: the two have the same cells, so a batch whose values
+    /// are the same for both adds the same counts to each
+    /// ([`QuantileHistograms::insert_chunk`]).
+    alias: Option<u32>,
+    /// For a metric that later metrics alias: its slot among those
+    /// ([`QuantileLayout::shared`]), where a chunk's counts are kept for them.
+    shared: Option<u32>,
 }
 
 /// Cells of the lookup grid over each window: uniform in value, each says
@@ -422,6 +430,12 @@ pub struct QuantileLayout {
     grids: Vec<u8>,
     /// Total number of cells (length of a histogram's counts).
     n_cells: usize,
+    /// Per metric that later metrics alias ([`MetricLayout::shared`]), in
+    /// metric order: its index and the start of its cells in a histogram's
+    /// record of the current chunk (`QuantileHistograms::chunk`).
+    shared: Vec<(usize, usize)>,
+    /// Cells of all the `shared` metrics together.
+    n_shared_cells: usize,
 }
 
 impl QuantileLayout {
@@ -483,6 +497,8 @@ impl QuantileLayout {
             edges32: Vec::new(),
             grids: Vec::new(),
             n_cells: 0,
+            shared: Vec::new(),
+            n_shared_cells: 0,
         };
         let per_metric: Vec<(Vec<f64>, [f64; 10])> = (0..n_metrics)
             .into_par_iter()
@@ -512,7 +528,43 @@ impl QuantileLayout {
         for (metric_edges, bounds) in per_metric {
             layout.push_metric(&metric_edges, bounds);
         }
+        layout.find_aliases();
         layout
+    }
+
+    /// Points each metric whose edges and bounds are bit for bit those of
+    /// an earlier metric at the first such metric (its alias), and gives
+    /// every aliased metric a slot for its chunk counts. Such metrics have
+    /// the same cells: a metric that is another by construction (a
+    /// policy's revenue and its mining revenue before any AI site can be
+    /// live; the months before a policy can act, which are the passive
+    /// policy's) has the same pilot, hence the same layout.
+    fn find_aliases(&mut self) {
+        let key = |ml: &MetricLayout, edges: &[f64]| -> Vec<u64> {
+            let edges = &edges[ml.edge_start..ml.edge_start + ml.k];
+            ml.bounds.iter().chain(edges).map(|x| x.to_bits()).collect()
+        };
+        let mut first: std::collections::HashMap<Vec<u64>, usize> =
+            std::collections::HashMap::new();
+        let mut aliased = vec![false; self.metrics.len()];
+        for m in 0..self.metrics.len() {
+            match first.entry(key(&self.metrics[m], &self.edges)) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let a = *e.get();
+                    self.metrics[m].alias = Some(a as u32);
+                    aliased[a] = true;
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(m);
+                }
+            }
+        }
+        for a in (0..self.metrics.len()).filter(|&a| aliased[a]) {
+            let ml = &mut self.metrics[a];
+            ml.shared = Some(self.shared.len() as u32);
+            self.shared.push((a, self.n_shared_cells));
+            self.n_shared_cells += ml.cells().len();
+        }
     }
 
     fn push_metric(&mut self, edges: &[f64], bounds: [f64; 10]) {
@@ -553,6 +605,8 @@ impl QuantileLayout {
             grid_scale,
             grid_short,
             grid_start,
+            alias: None,
+            shared: None,
         };
         self.n_cells = ml.cells().end;
         self.metrics.push(ml);
@@ -672,6 +726,13 @@ pub struct QuantileHistograms {
     min: Vec<f64>,
     /// Per metric, largest non-NaN value seen above the last edge (-inf if none).
     max: Vec<f64>,
+    /// Scratch of [`insert_chunk`](Self::insert_chunk): per metric that
+    /// others alias (`QuantileLayout::shared`), the counts its column of
+    /// the current chunk added, and that column's contribution to `min`
+    /// and `max`.
+    chunk: Vec<u16>,
+    chunk_min: Vec<f64>,
+    chunk_max: Vec<f64>,
 }
 
 impl QuantileHistograms {
@@ -684,6 +745,9 @@ impl QuantileHistograms {
             recent_n: vec![0; n],
             min: vec![f64::INFINITY; n],
             max: vec![f64::NEG_INFINITY; n],
+            chunk: vec![0; layout.n_shared_cells],
+            chunk_min: vec![f64::INFINITY; layout.shared.len()],
+            chunk_max: vec![f64::NEG_INFINITY; layout.shared.len()],
             layout,
         }
     }
@@ -708,6 +772,91 @@ impl QuantileHistograms {
     pub fn insert_column(&mut self, m: usize, values: &[f64]) {
         let layout = Arc::clone(&self.layout);
         self.insert_column_in(&layout, m, values);
+    }
+
+    /// Counts a batch of paths given column by column: `column(m)` is metric
+    /// `m`'s values, the same number for every metric. The same counts and
+    /// extremes as [`insert_column`](Self::insert_column) of every column,
+    /// with less work where metrics repeat one another.
+    ///
+    /// A metric whose layout is an earlier metric's (its alias, see
+    /// [`QuantileLayout`]) and whose column is bit for bit the alias's
+    /// column in this batch gets the alias's counts of the batch, recorded
+    /// while the alias was counted, instead of being counted again. In a
+    /// batch where the two columns differ it is counted as any other.
+    pub fn insert_chunk<'a>(&mut self, column: impl Fn(usize) -> &'a [f64]) {
+        let layout = Arc::clone(&self.layout);
+        let n = layout.n_metrics;
+        let Some(len) = (0..n).map(|m| column(m).len()).next() else {
+            return;
+        };
+        if len > u16::MAX as usize {
+            // Too many for a record in 16-bit counts: count every column.
+            for m in 0..n {
+                self.insert_column_in(&layout, m, column(m));
+            }
+            return;
+        }
+        for m in 0..n {
+            let ml = &layout.metrics[m];
+            let values = column(m);
+            assert_eq!(values.len(), len, "columns of different lengths");
+            if let Some(a) = ml.alias
+                && same_bits(values, column(a as usize))
+            {
+                let slot = layout.metrics[a as usize]
+                    .shared
+                    .expect("an alias is shared") as usize;
+                self.add_recorded(ml, m, slot, len);
+                continue;
+            }
+            self.prefetch(m + 1);
+            match ml.shared {
+                Some(slot) => self.insert_recorded(&layout, m, slot as usize, values),
+                None => self.insert_column_in(&layout, m, values),
+            }
+        }
+    }
+
+    /// Counts metric `m`'s column (at most `u16::MAX` values) and records
+    /// what it added in shared slot `slot`.
+    fn insert_recorded(&mut self, layout: &QuantileLayout, m: usize, slot: usize, values: &[f64]) {
+        let ml = &layout.metrics[m];
+        let cells = ml.cells();
+        let start = layout.shared[slot].1;
+        // No flush during the count, so that `recent` after minus before
+        // is what the column added.
+        if self.recent_n[m] as usize + values.len() > u16::MAX as usize {
+            self.flush(m);
+        }
+        let record = &mut self.chunk[start..start + cells.len()];
+        record.copy_from_slice(&self.recent[cells.clone()]);
+        let (min, max) = (self.min[m], self.max[m]);
+        (self.min[m], self.max[m]) = (f64::INFINITY, f64::NEG_INFINITY);
+        self.insert_column_in(layout, m, values);
+        let record = &mut self.chunk[start..start + cells.len()];
+        for (r, &now) in record.iter_mut().zip(&self.recent[cells]) {
+            *r = now - *r;
+        }
+        (self.chunk_min[slot], self.chunk_max[slot]) = (self.min[m], self.max[m]);
+        self.min[m] = total_min(min, self.min[m]);
+        self.max[m] = total_max(max, self.max[m]);
+    }
+
+    /// Adds to metric `m` the `len` values recorded in shared slot `slot`.
+    fn add_recorded(&mut self, ml: &MetricLayout, m: usize, slot: usize, len: usize) {
+        if self.recent_n[m] as usize + len > u16::MAX as usize {
+            self.flush(m);
+        }
+        self.recent_n[m] += len as u32;
+        let start = self.layout.shared[slot].1;
+        let cells = ml.cells();
+        let record = &self.chunk[start..start + cells.len()];
+        for (c, &r) in self.recent[cells].iter_mut().zip(record) {
+            *c += r;
+        }
+        self.min[m] = total_min(self.min[m], self.chunk_min[slot]);
+        self.max[m] = total_max(self.max[m], self.chunk_max[slot]);
     }
 
     /// Asks the CPU to start loading metric `m`'s edges, grid and counts
@@ -1252,6 +1401,19 @@ fn prefetch_slice<T>(data: &[T]) {
     let _ = data;
 }
 
+/// Whether `a` and `b` hold the same values bit for bit (a whole-slice
+/// fold per block, which the compiler vectorises, rather than a test per
+/// value).
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.chunks(32).zip(b.chunks(32)).all(|(x, y)| {
+            x.iter()
+                .zip(y)
+                .fold(0u64, |d, (p, q)| d | (p.to_bits() ^ q.to_bits()))
+                == 0
+        })
+}
+
 /// Minimum in the IEEE total order, ignoring NaN. Unlike `f64::min`, it picks
 /// -0.0 over 0.0 whatever the argument order, so merges are bit-exact.
 fn total_min(a: f64, b: f64) -> f64 {
@@ -1671,6 +1833,82 @@ mod tests {
         assert_eq!(h.quantiles(3).values, [42.0; 5]);
         assert_eq!(h.quantiles(3).max_rank_error, 0.0);
         assert_eq!(h.quantiles(2).values[1], 0.0);
+    }
+
+    /// `insert_chunk` gives the histograms `insert_column` of every column
+    /// gives, bit for bit, extremes included: on metrics that alias others
+    /// (same pilot) with the same column in most chunks and a different
+    /// one in some, values in the end cells and NaN, -0.0 against 0.0,
+    /// enough chunks to pass the 16-bit flush, and a short last chunk.
+    #[test]
+    fn chunk_count_with_aliases_matches_column_counts() {
+        const METRICS: usize = 8;
+        let mut r = rng(31);
+        // Pilot: 1 repeats 0, 3 repeats 2 (zeros), 6 repeats 5, 7 repeats
+        // 0; 4 is 0 nudged (same ranks, other values: no alias).
+        let pilot: Vec<f64> = (0..8_192)
+            .flat_map(|_| {
+                let z = normal(&mut r);
+                let w = normal(&mut r).exp();
+                [z, z, 0.0, 0.0, z + 1e-9, w, w, z]
+            })
+            .collect();
+        let layout = Arc::new(QuantileLayout::from_pilot(&pilot, METRICS, 1024));
+        let alias: Vec<Option<u32>> = layout.metrics.iter().map(|ml| ml.alias).collect();
+        assert_eq!(
+            alias,
+            [None, Some(0), None, Some(2), None, None, Some(5), Some(0)]
+        );
+        let shared: Vec<usize> = layout.shared.iter().map(|&(m, _)| m).collect();
+        assert_eq!(shared, [0, 2, 5]);
+
+        let mut by_chunk = QuantileHistograms::new(layout.clone());
+        let mut by_column = QuantileHistograms::new(layout.clone());
+        for c in 0..300 {
+            let len = if c == 299 { 77 } else { 256 };
+            let mut cols = vec![Vec::new(); METRICS];
+            for _ in 0..len {
+                let z = 3.0 * normal(&mut r);
+                let w = (2.0 * normal(&mut r)).exp();
+                let tail = match r.random_range(0..40) {
+                    0 => f64::NAN,
+                    1 => -1e300,
+                    2 => 1e300,
+                    3 => -0.0,
+                    _ => 0.0,
+                };
+                let row = [z, z, tail, tail, z, w, w, z];
+                for (col, x) in cols.iter_mut().zip(row) {
+                    col.push(x);
+                }
+            }
+            // Some chunks where an alias's column differs from its alias's.
+            if c % 7 == 0 {
+                cols[1][len / 2] += 1.0;
+            }
+            if c == 150 {
+                cols[3][0] = -0.0;
+                cols[3][1] = 0.0;
+                cols[7][len - 1] = -cols[7][len - 1];
+            }
+            if c % 13 == 0 {
+                cols[6][3] = f64::NAN;
+            }
+            by_chunk.insert_chunk(|m| &cols[m]);
+            for (m, col) in cols.iter().enumerate() {
+                by_column.insert_column(m, col);
+            }
+        }
+        assert!(by_chunk == by_column);
+        for m in 0..METRICS {
+            assert_eq!(by_chunk.count(m), 299 * 256 + 77);
+            let (a, b) = (by_chunk.quantiles(m), by_column.quantiles(m));
+            assert_eq!(a.values.map(f64::to_bits), b.values.map(f64::to_bits));
+            assert_eq!(a.max_rank_error, b.max_rank_error);
+        }
+        // The extremes of the end cells reach the aliases too.
+        assert_eq!(by_chunk.min[3].to_bits(), (-1e300f64).to_bits());
+        assert_eq!(by_chunk.max[6], by_column.max[6]);
     }
 
     #[test]
