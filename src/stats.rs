@@ -787,9 +787,10 @@ impl QuantileHistograms {
     pub fn insert_chunk<'a>(&mut self, column: impl Fn(usize) -> &'a [f64]) {
         let layout = Arc::clone(&self.layout);
         let n = layout.n_metrics;
-        let Some(len) = (0..n).map(|m| column(m).len()).next() else {
+        if n == 0 {
             return;
-        };
+        }
+        let len = column(0).len();
         if len > u16::MAX as usize {
             // Too many for a record in 16-bit counts: count every column.
             for m in 0..n {
