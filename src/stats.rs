@@ -31,6 +31,8 @@
 //! 0 on most paths) come out exact.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::ops::{Add, AddAssign};
 use std::sync::Arc;
 
@@ -544,17 +546,16 @@ impl QuantileLayout {
             let edges = &edges[ml.edge_start..ml.edge_start + ml.k];
             ml.bounds.iter().chain(edges).map(|x| x.to_bits()).collect()
         };
-        let mut first: std::collections::HashMap<Vec<u64>, usize> =
-            std::collections::HashMap::new();
+        let mut first: HashMap<Vec<u64>, usize> = HashMap::new();
         let mut aliased = vec![false; self.metrics.len()];
         for m in 0..self.metrics.len() {
             match first.entry(key(&self.metrics[m], &self.edges)) {
-                std::collections::hash_map::Entry::Occupied(e) => {
+                Entry::Occupied(e) => {
                     let a = *e.get();
                     self.metrics[m].alias = Some(a as u32);
                     aliased[a] = true;
                 }
-                std::collections::hash_map::Entry::Vacant(e) => {
+                Entry::Vacant(e) => {
                     e.insert(m);
                 }
             }
@@ -802,6 +803,7 @@ impl QuantileHistograms {
             let ml = &layout.metrics[m];
             let values = column(m);
             assert_eq!(values.len(), len, "columns of different lengths");
+            self.prefetch(m + 1);
             if let Some(a) = ml.alias
                 && same_bits(values, column(a as usize))
             {
@@ -811,7 +813,6 @@ impl QuantileHistograms {
                 self.add_recorded(ml, m, slot, len);
                 continue;
             }
-            self.prefetch(m + 1);
             match ml.shared {
                 Some(slot) => self.insert_recorded(&layout, m, slot as usize, values),
                 None => self.insert_column_in(&layout, m, values),
