@@ -234,6 +234,8 @@ pub struct Scratch {
     started: Vec<usize>,
     /// Sites that have left mining (converting or AI), in the order they started.
     left: Vec<usize>,
+    /// Of those, the sites still converting, in the same order.
+    converting: Vec<usize>,
     /// Sites still mining, in fleet order (the complement of `left`).
     mining: Vec<usize>,
     /// Convertible sites still mining, in fleet order.
@@ -397,6 +399,7 @@ impl Model {
         scratch.sites.resize(n_sites, SiteState::Mining);
         scratch.memory.reset(n_sites);
         scratch.left.clear();
+        scratch.converting.clear();
         scratch.mining.clear();
         scratch.mining.extend(0..n_sites);
         scratch.convertible_mining.clear();
@@ -468,20 +471,25 @@ impl Model {
 
             // Sites whose lead time ends go live at the start of the month.
             if converting > 0 {
-                for &i in &scratch.left {
-                    if let SiteState::Converting { start } = scratch.sites[i] {
-                        let site = &fleet.sites[i];
-                        if start as usize + site.lead_months == t {
-                            scratch.sites[i] = SiteState::Ai;
-                            converting -= 1;
-                            converting_mw -= site.power_mw;
-                            converting_it_mw -= site.it_mw;
-                            installments_usd -= site.installment_usd;
-                            ai_mw += site.it_mw;
-                            ai_power_coef += site.it_mw * site.power_usd_per_mwh;
-                        }
+                // The converting sites in the order they started (`left`
+                // without the live ones): the same order, so the same sums.
+                scratch.converting.retain(|&i| {
+                    let SiteState::Converting { start } = scratch.sites[i] else {
+                        return false;
+                    };
+                    let site = &fleet.sites[i];
+                    if start as usize + site.lead_months != t {
+                        return true;
                     }
-                }
+                    scratch.sites[i] = SiteState::Ai;
+                    converting -= 1;
+                    converting_mw -= site.power_mw;
+                    converting_it_mw -= site.it_mw;
+                    installments_usd -= site.installment_usd;
+                    ai_mw += site.it_mw;
+                    ai_power_coef += site.it_mw * site.power_usd_per_mwh;
+                    false
+                });
                 if converting == 0 {
                     // Clear rounding residue of the running sums.
                     converting_mw = 0.0;
@@ -580,7 +588,7 @@ impl Model {
             }
             if !scratch.requests.is_empty()
                 && let Some(mut budget) =
-                    self.step1_budget(&tr, s, t, &scratch.sites, &scratch.left)
+                    self.step1_budget(&tr, s, t, &scratch.sites, &scratch.converting)
             {
                 for &i in &scratch.requests {
                     if !self.accepts(i, &scratch.sites, &mut budget, cap, &mut cap_spent) {
@@ -590,6 +598,7 @@ impl Model {
                     scratch.sites[i] = SiteState::Converting { start: t as u32 };
                     scratch.started.push(i);
                     scratch.left.push(i);
+                    scratch.converting.push(i);
                     remove_sorted(&mut scratch.mining, i);
                     remove_sorted(&mut scratch.convertible_mining, i);
                     converting += 1;
@@ -872,12 +881,12 @@ impl Model {
         s: f64,
         t: usize,
         sites: &[SiteState],
-        left: &[usize],
+        converting: &[usize],
     ) -> Option<f64> {
         if !self.rules.strict_funding {
             return Some(f64::INFINITY);
         }
-        let budget = self.funding_budget(tr, s, t, sites, left);
+        let budget = self.funding_budget(tr, s, t, sites, converting);
         // (A NaN budget is not below it: the requests go on to the test.)
         if budget < self.min_conversion_equity_usd {
             None
@@ -1047,19 +1056,20 @@ impl Model {
     /// The equity the treasury can still commit to new conversions in month t
     /// (MODEL.md section 3, step 1): spendable cash and free BTC above the
     /// floor, minus the equity share of the installments not yet paid (this
-    /// month's included) of the conversions under way.
+    /// month's included) of the conversions under way: the sites of
+    /// `converting` (in the order they started) whose state is converting.
     fn funding_budget(
         &self,
         tr: &TreasuryState,
         s: f64,
         t: usize,
         sites: &[SiteState],
-        left: &[usize],
+        converting: &[usize],
     ) -> f64 {
         let r = &self.rules;
         let liquid = (tr.cash_usd - r.min_cash_usd).max(0.0)
             + (tr.free_btc(s, r.initial_ltv) - r.reserve_floor_btc).max(0.0) * s;
-        let committed: f64 = left
+        let committed: f64 = converting
             .iter()
             .filter_map(|&i| match sites[i] {
                 SiteState::Converting { start } => {
