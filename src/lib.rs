@@ -29,6 +29,7 @@ pub mod output;
 pub mod policy;
 pub mod report;
 pub mod scenario;
+pub mod select;
 pub mod sim;
 pub mod stats;
 pub mod summary;

@@ -39,6 +39,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::select::select_nth;
+
 /// The percentiles reported for every metric, as fractions: 5, 25, 50, 75, 95.
 pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
@@ -505,23 +507,29 @@ impl QuantileLayout {
         let per_metric: Vec<(Vec<f64>, [f64; 10])> = (0..n_metrics)
             .into_par_iter()
             .map(|m| {
-                let mut column = column(m);
-                column.retain(|x| x.is_finite());
+                // The finite values as integer keys in `f64::total_cmp`
+                // order (in the column's own buffer).
+                let mut keys: Vec<i64> = column(m)
+                    .into_iter()
+                    .filter(|x| x.is_finite())
+                    .map(total_order_key)
+                    .collect();
+                // `+ 0.0` turns -0.0 into 0.0, so a zero edge prints as 0.
+                let at = |keys: &[i64], r: usize| from_total_order_key(keys[r]) + 0.0;
                 let mut metric_edges = Vec::new();
                 let mut bounds = [0.0; 10];
-                if let Some(last) = column.len().checked_sub(1) {
+                if let Some(last) = keys.len().checked_sub(1) {
                     // Only the ranks inside the windows are read: put those
                     // in sorted order, and leave the rest merely partitioned.
                     let ranges = windows(intervals, last + 1).map(|(lo, hi)| {
                         (rank_of(lo, last, intervals), rank_of(hi, last, intervals))
                     });
-                    sort_ranks(&mut column, &ranges);
-                    // `+ 0.0` turns -0.0 into 0.0, so a zero edge prints as 0.
-                    metric_edges.extend(edge_ranks(last, intervals).map(|r| column[r] + 0.0));
+                    sort_key_ranks(&mut keys, &ranges);
+                    metric_edges.extend(edge_ranks(last, intervals).map(|r| at(&keys, r)));
                     metric_edges.dedup();
                     for (w, (lo, hi)) in windows(intervals, last + 1).into_iter().enumerate() {
-                        bounds[2 * w] = column[rank_of(lo, last, intervals)] + 0.0;
-                        bounds[2 * w + 1] = column[rank_of(hi, last, intervals)] + 0.0;
+                        bounds[2 * w] = at(&keys, rank_of(lo, last, intervals));
+                        bounds[2 * w + 1] = at(&keys, rank_of(hi, last, intervals));
                     }
                 }
                 (metric_edges, bounds)
@@ -1471,7 +1479,18 @@ pub fn exact_quantiles(values: &mut [f64]) -> [f64; 5] {
 /// comparisons plus the ranges' own sorts, instead of `n log2 n` for a full
 /// sort. Order statistics are unique, so the values read are the same bits.
 pub fn sort_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
-    let n = values.len();
+    // Integer keys in the same order as `f64::total_cmp`: integer compares
+    // are cheaper, and the keys map back to the same bits.
+    let mut keys: Vec<i64> = values.iter().map(|&x| total_order_key(x)).collect();
+    sort_key_ranks(&mut keys, ranges);
+    for (x, &key) in values.iter_mut().zip(&keys) {
+        *x = from_total_order_key(key);
+    }
+}
+
+/// [`sort_ranks`] of the keys ([`total_order_key`]) of the values.
+pub(crate) fn sort_key_ranks(keys: &mut [i64], ranges: &[(usize, usize)]) {
+    let n = keys.len();
     let mut merged: Vec<(usize, usize)> = ranges
         .iter()
         .filter(|&&(a, _)| a < n)
@@ -1486,13 +1505,7 @@ pub fn sort_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
             _ => disjoint.push((a, b)),
         }
     }
-    // Integer keys in the same order as `f64::total_cmp`: integer compares
-    // are cheaper, and the keys map back to the same bits.
-    let mut keys: Vec<i64> = values.iter().map(|&x| total_order_key(x)).collect();
-    sort_disjoint_ranks(&mut keys, 0, &disjoint);
-    for (x, &key) in values.iter_mut().zip(&keys) {
-        *x = from_total_order_key(key);
-    }
+    sort_disjoint_ranks(keys, 0, &disjoint, &mut Vec::new());
 }
 
 /// An integer whose order is `f64::total_cmp`'s (the same transform it uses).
@@ -1503,7 +1516,7 @@ pub(crate) fn total_order_key(x: f64) -> i64 {
 
 /// The inverse of [`total_order_key`].
 #[inline]
-fn from_total_order_key(key: i64) -> f64 {
+pub(crate) fn from_total_order_key(key: i64) -> f64 {
     f64::from_bits(flip_negatives(key) as u64)
 }
 
@@ -1516,7 +1529,13 @@ fn flip_negatives(bits: i64) -> i64 {
 
 /// [`sort_ranks`] on `keys`, which starts at rank `offset` of the whole,
 /// for disjoint ascending `ranges` of whole ranks that lie inside it.
-fn sort_disjoint_ranks(keys: &mut [i64], offset: usize, ranges: &[(usize, usize)]) {
+/// `scratch` is the selections' buffer ([`select_nth`]).
+fn sort_disjoint_ranks(
+    keys: &mut [i64],
+    offset: usize,
+    ranges: &[(usize, usize)],
+    scratch: &mut Vec<i64>,
+) {
     if ranges.is_empty() {
         return;
     }
@@ -1526,14 +1545,20 @@ fn sort_disjoint_ranks(keys: &mut [i64], offset: usize, ranges: &[(usize, usize)
     }
     let mid = ranges.len() / 2;
     let (a, b) = (ranges[mid].0 - offset, ranges[mid].1 - offset);
-    let (_, _, right) = keys.select_nth_unstable(a);
+    select_nth(keys, a, scratch);
     if b > a {
-        right.select_nth_unstable(b - a - 1);
+        let right = &mut keys[a + 1..];
+        select_nth(right, b - a - 1, scratch);
         right[..b - a - 1].sort_unstable();
     }
     let (left, rest) = keys.split_at_mut(a);
-    sort_disjoint_ranks(left, offset, &ranges[..mid]);
-    sort_disjoint_ranks(&mut rest[b - a + 1..], offset + b + 1, &ranges[mid + 1..]);
+    sort_disjoint_ranks(left, offset, &ranges[..mid], scratch);
+    sort_disjoint_ranks(
+        &mut rest[b - a + 1..],
+        offset + b + 1,
+        &ranges[mid + 1..],
+        scratch,
+    );
 }
 
 // ---------------------------------------------------------------------------
