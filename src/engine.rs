@@ -438,11 +438,18 @@ impl Engine {
             h.insert_chunk(column);
         }
         if keep_pilot {
-            let mut pilot = Vec::with_capacity(nq * len);
-            for m in 0..nq {
-                pilot.extend_from_slice(column(m));
+            if len == stride {
+                // A full chunk is kept as it is (the worker takes a fresh
+                // buffer), not copied.
+                let fresh = vec![0.0; nq * stride];
+                acc.pilot.push(std::mem::replace(&mut w.cols, fresh));
+            } else {
+                let mut pilot = Vec::with_capacity(nq * len);
+                for m in 0..nq {
+                    pilot.extend_from_slice(column(m));
+                }
+                acc.pilot.push(pilot);
             }
-            acc.pilot.push(pilot);
         }
         acc.paths += len as u64;
         acc.time_aggregate += ta.elapsed();
