@@ -142,7 +142,8 @@ fn scaling(c: &mut Criterion) {
 /// The histogram count alone, as the engine does it after each chunk: the
 /// reference scenario's percentile metrics of `CHUNK_PATHS` paths, column
 /// by column, into bins placed from a `PILOT_PATHS`-path pilot (the same
-/// layout a run of more than `PILOT_PATHS` paths builds).
+/// layout a run of more than `PILOT_PATHS` paths builds). Before it, the
+/// placing of the bins itself (`pilot/place_bins`, per metric).
 fn aggregate(c: &mut Criterion) {
     let engine = Engine::new(reference(1, None));
     let nq = engine.layout.n_quantile;
@@ -156,6 +157,30 @@ fn aggregate(c: &mut Criterion) {
         out
     };
     let pilot = rows(0, PILOT_PATHS);
+    // Placing the bins: the pilot's first `BINS_METRICS` metrics, each
+    // column gathered into a fresh buffer as the engine gathers it from
+    // the pilot's chunks, on one thread (a run places each metric on its
+    // own, on all its threads).
+    const BINS_METRICS: usize = 128;
+    let part: Vec<Vec<f64>> = (0..BINS_METRICS)
+        .map(|m| pilot.chunks_exact(nq).map(|row| row[m]).collect())
+        .collect();
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    let mut g = c.benchmark_group("pilot");
+    g.throughput(Throughput::Elements(BINS_METRICS as u64));
+    g.bench_function("place_bins", |b| {
+        b.iter(|| {
+            one_thread.install(|| {
+                QuantileLayout::from_column_fn(BINS_METRICS, HISTOGRAM_INTERVALS, |m| {
+                    black_box(&part[m]).clone()
+                })
+            })
+        })
+    });
+    g.finish();
     let layout = std::sync::Arc::new(QuantileLayout::from_pilot(&pilot, nq, HISTOGRAM_INTERVALS));
     let chunk = rows(PILOT_PATHS, CHUNK_PATHS);
     let cols: Vec<Vec<f64>> = (0..nq)
