@@ -234,8 +234,9 @@ pub struct Scratch {
     started: Vec<usize>,
     /// Sites that have left mining (converting or AI), in the order they started.
     left: Vec<usize>,
-    /// Of those, the sites still converting, in the same order.
-    converting: Vec<usize>,
+    /// Of those, the sites still converting, in the same order, each with
+    /// the month it goes live (its start plus its lead time).
+    converting: Vec<(usize, usize)>,
     /// Sites still mining, in fleet order (the complement of `left`).
     mining: Vec<usize>,
     /// Convertible sites still mining, in fleet order.
@@ -473,14 +474,11 @@ impl Model {
             if converting > 0 {
                 // The converting sites in the order they started (`left`
                 // without the live ones): the same order, so the same sums.
-                scratch.converting.retain(|&i| {
-                    let SiteState::Converting { start } = scratch.sites[i] else {
-                        return false;
-                    };
-                    let site = &fleet.sites[i];
-                    if start as usize + site.lead_months != t {
+                scratch.converting.retain(|&(i, live)| {
+                    if live != t {
                         return true;
                     }
+                    let site = &fleet.sites[i];
                     scratch.sites[i] = SiteState::Ai;
                     converting -= 1;
                     converting_mw -= site.power_mw;
@@ -587,8 +585,7 @@ impl Model {
                 cap_spent = 0.0;
             }
             if !scratch.requests.is_empty()
-                && let Some(mut budget) =
-                    self.step1_budget(&tr, s, t, &scratch.sites, &scratch.converting)
+                && let Some(mut budget) = self.step1_budget(&tr, s, t, &scratch.converting)
             {
                 for &i in &scratch.requests {
                     if !self.accepts(i, &scratch.sites, &mut budget, cap, &mut cap_spent) {
@@ -598,7 +595,7 @@ impl Model {
                     scratch.sites[i] = SiteState::Converting { start: t as u32 };
                     scratch.started.push(i);
                     scratch.left.push(i);
-                    scratch.converting.push(i);
+                    scratch.converting.push((i, t + site.lead_months));
                     remove_sorted(&mut scratch.mining, i);
                     remove_sorted(&mut scratch.convertible_mining, i);
                     converting += 1;
@@ -880,13 +877,12 @@ impl Model {
         tr: &TreasuryState,
         s: f64,
         t: usize,
-        sites: &[SiteState],
-        converting: &[usize],
+        converting: &[(usize, usize)],
     ) -> Option<f64> {
         if !self.rules.strict_funding {
             return Some(f64::INFINITY);
         }
-        let budget = self.funding_budget(tr, s, t, sites, converting);
+        let budget = self.funding_budget(tr, s, t, converting);
         // (A NaN budget is not below it: the requests go on to the test.)
         if budget < self.min_conversion_equity_usd {
             None
@@ -973,7 +969,7 @@ impl Model {
                 table,
                 memory,
                 requests,
-                |t| self.passive_may_accept(t, market, &seen[t], sites),
+                |t| self.passive_may_accept(t, market, &seen[t]),
                 |t, asks| self.passive_accepts(t, market, &seen[t], sites, asks),
             );
         }
@@ -1021,15 +1017,9 @@ impl Model {
     /// step 0, no site left mining) would start no request at all (the
     /// equity it may commit is below what any conversion needs): the first
     /// test of [`Model::passive_accepts`].
-    fn passive_may_accept(
-        &self,
-        t: usize,
-        market: &MarketPath,
-        tr: &TreasuryState,
-        sites: &[SiteState],
-    ) -> bool {
+    fn passive_may_accept(&self, t: usize, market: &MarketPath, tr: &TreasuryState) -> bool {
         let s = market.btc_price_usd[t];
-        self.step1_budget(tr, s, t, sites, &[]).is_some()
+        self.step1_budget(tr, s, t, &[]).is_some()
     }
 
     /// Whether step 1 of month `t` on the passive path (treasury `tr` after
@@ -1043,7 +1033,7 @@ impl Model {
         requests: &[usize],
     ) -> bool {
         let s = market.btc_price_usd[t];
-        let Some(mut budget) = self.step1_budget(tr, s, t, sites, &[]) else {
+        let Some(mut budget) = self.step1_budget(tr, s, t, &[]) else {
             return false;
         };
         let mut cap_spent = 0.0;
@@ -1056,29 +1046,21 @@ impl Model {
     /// The equity the treasury can still commit to new conversions in month t
     /// (MODEL.md section 3, step 1): spendable cash and free BTC above the
     /// floor, minus the equity share of the installments not yet paid (this
-    /// month's included) of the conversions under way: the sites of
-    /// `converting` (in the order they started) whose state is converting.
+    /// month's included) of the conversions under way: `converting`, each
+    /// site with the month it goes live, in the order they started.
     fn funding_budget(
         &self,
         tr: &TreasuryState,
         s: f64,
         t: usize,
-        sites: &[SiteState],
-        converting: &[usize],
+        converting: &[(usize, usize)],
     ) -> f64 {
         let r = &self.rules;
         let liquid = (tr.cash_usd - r.min_cash_usd).max(0.0)
             + (tr.free_btc(s, r.initial_ltv) - r.reserve_floor_btc).max(0.0) * s;
         let committed: f64 = converting
             .iter()
-            .filter_map(|&i| match sites[i] {
-                SiteState::Converting { start } => {
-                    let site = &self.fleet.sites[i];
-                    let remaining = start as usize + site.lead_months - t;
-                    Some(remaining as f64 * site.installment_usd)
-                }
-                _ => None,
-            })
+            .map(|&(i, live)| (live - t) as f64 * self.fleet.sites[i].installment_usd)
             .sum();
         liquid - r.equity_share * committed
     }
