@@ -14,7 +14,6 @@
 //! them, and the rank error of each reported percentile is measured and
 //! reported (`percentiles.max_rank_error`).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -491,35 +490,15 @@ impl Engine {
                 return pilot;
             }
             // Phase 2: bins from the pilot, then every other path counted in.
+            // Each metric's pilot is counted on its bins as they are placed,
+            // while its column is still in cache.
             let chunks = &pilot.pilot;
-            let qlayout = Arc::new(QuantileLayout::from_column_fn(
+            let hist = QuantileLayout::counted_from_column_fn(
                 self.layout.n_quantile,
                 HISTOGRAM_INTERVALS,
                 |m| pilot_column(chunks, self.layout.n_quantile, m),
-            ));
-            // The pilot's own counts: metrics split over the threads, each
-            // part counted into its own histograms, then merged (exact).
-            let nq = self.layout.n_quantile;
-            let per_part = nq.div_ceil(threads).max(1);
-            let hist = (0..nq.div_ceil(per_part))
-                .into_par_iter()
-                .map(|part| {
-                    let mut h = QuantileHistograms::new(qlayout.clone());
-                    for m in part * per_part..((part + 1) * per_part).min(nq) {
-                        // Chunk by chunk, in place (counts do not depend
-                        // on how a column is split).
-                        for chunk in chunks {
-                            let len = chunk.len() / nq;
-                            h.insert_column(m, &chunk[m * len..(m + 1) * len]);
-                        }
-                    }
-                    h
-                })
-                .reduce_with(|mut a, b| {
-                    a += &b;
-                    a
-                })
-                .unwrap_or_else(|| QuantileHistograms::new(qlayout.clone()));
+            );
+            let qlayout = hist.layout().clone();
             let mut pilot = pilot;
             pilot.pilot = Vec::new();
             pilot.histograms = Some(hist);

@@ -487,31 +487,65 @@ impl QuantileLayout {
         Self::build(n_metrics, intervals, column)
     }
 
+    /// As [`from_column_fn`](Self::from_column_fn), and the pilot's own
+    /// counts on the layout: the same histograms as counting every
+    /// `column(m)` into empty histograms on it with
+    /// [`QuantileHistograms::insert_column`], but each column is counted
+    /// while it is still in cache from placing its bins, instead of read
+    /// again afterwards (`column(m)` is called once per metric).
+    ///
+    /// # Panics
+    /// As [`from_column_fn`](Self::from_column_fn).
+    pub fn counted_from_column_fn(
+        n_metrics: usize,
+        intervals: usize,
+        column: impl Fn(usize) -> Vec<f64> + Sync,
+    ) -> QuantileHistograms {
+        let (layout, counted) = Self::build_counted(n_metrics, intervals, column, true);
+        let mut h = QuantileHistograms::new(Arc::new(layout));
+        for (m, (cells, min, max)) in counted.into_iter().enumerate() {
+            h.set_counts(m, &cells, min, max);
+        }
+        h
+    }
+
     /// The layout of `n_metrics` metrics whose pilot values `column(m)` gives.
     fn build(
         n_metrics: usize,
         intervals: usize,
         column: impl Fn(usize) -> Vec<f64> + Sync,
     ) -> QuantileLayout {
+        Self::build_counted(n_metrics, intervals, column, false).0
+    }
+
+    /// [`build`](Self::build), and if `count`, each metric's pilot counted
+    /// on its own layout: its cells, smallest and largest end-cell values
+    /// (as [`QuantileHistograms`] keeps them).
+    #[allow(clippy::type_complexity)]
+    fn build_counted(
+        n_metrics: usize,
+        intervals: usize,
+        column: impl Fn(usize) -> Vec<f64> + Sync,
+        count: bool,
+    ) -> (QuantileLayout, Vec<(Vec<u32>, f64, f64)>) {
         check_intervals(intervals);
-        let mut layout = QuantileLayout {
-            n_metrics,
-            metrics: Vec::with_capacity(n_metrics),
-            edges: Vec::new(),
-            edges32: Vec::new(),
-            grids: Vec::new(),
-            n_cells: 0,
-            shared: Vec::new(),
-            n_shared_cells: 0,
-        };
-        let per_metric: Vec<(Vec<f64>, [f64; 10])> = (0..n_metrics)
+        let mut layout = QuantileLayout::empty(n_metrics);
+        let per_metric: Vec<(Vec<f64>, [f64; 10], Option<(Vec<u32>, f64, f64)>)> = (0..n_metrics)
             .into_par_iter()
             .map(|m| {
                 // The finite values as integer keys in `f64::total_cmp`
-                // order (in the column's own buffer).
+                // order (in the column's own buffer); the others set aside
+                // for the count.
+                let mut non_finite = Vec::new();
                 let mut keys: Vec<i64> = column(m)
                     .into_iter()
-                    .filter(|x| x.is_finite())
+                    .filter(|&x| {
+                        let finite = x.is_finite();
+                        if !finite && count {
+                            non_finite.push(x);
+                        }
+                        finite
+                    })
                     .map(total_order_key)
                     .collect();
                 // `+ 0.0` turns -0.0 into 0.0, so a zero edge prints as 0.
@@ -532,14 +566,42 @@ impl QuantileLayout {
                         bounds[2 * w + 1] = at(&keys, rank_of(hi, last, intervals));
                     }
                 }
-                (metric_edges, bounds)
+                let counted = count.then(|| {
+                    // The same values (the keys map back to the same bits),
+                    // in another order, which counts do not depend on.
+                    let mut values: Vec<f64> = keys.into_iter().map(from_total_order_key).collect();
+                    values.extend(non_finite);
+                    let mut one = QuantileLayout::empty(1);
+                    one.push_metric(&metric_edges, bounds);
+                    let mut h = QuantileHistograms::new(Arc::new(one));
+                    h.insert_column(0, &values);
+                    let cells = h.cells(0).into_iter().map(|c| c as u32).collect();
+                    (cells, h.min[0], h.max[0])
+                });
+                (metric_edges, bounds, counted)
             })
             .collect();
-        for (metric_edges, bounds) in per_metric {
+        let mut counted = Vec::with_capacity(if count { n_metrics } else { 0 });
+        for (metric_edges, bounds, c) in per_metric {
             layout.push_metric(&metric_edges, bounds);
+            counted.extend(c);
         }
         layout.find_aliases();
-        layout
+        (layout, counted)
+    }
+
+    /// A layout of `n_metrics` metrics, none pushed yet.
+    fn empty(n_metrics: usize) -> QuantileLayout {
+        QuantileLayout {
+            n_metrics,
+            metrics: Vec::with_capacity(n_metrics),
+            edges: Vec::new(),
+            edges32: Vec::new(),
+            grids: Vec::new(),
+            n_cells: 0,
+            shared: Vec::new(),
+            n_shared_cells: 0,
+        }
     }
 
     /// Points each metric whose edges and bounds are bit for bit those of
@@ -1042,6 +1104,18 @@ impl QuantileHistograms {
     /// Number of values counted for metric `m` (the number of rows inserted).
     pub fn count(&self, m: usize) -> u64 {
         self.cells(m).iter().sum()
+    }
+
+    /// Sets metric `m`'s counts to `cells` (its cells, in order) and its
+    /// end-cell extremes to `min` and `max`, as if those values had been
+    /// counted into it alone.
+    fn set_counts(&mut self, m: usize, cells: &[u32], min: f64, max: f64) {
+        let range = self.layout.metrics[m].cells();
+        assert_eq!(range.len(), cells.len(), "cells of another layout");
+        self.counts[range.clone()].copy_from_slice(cells);
+        self.recent[range].fill(0);
+        self.recent_n[m] = 0;
+        (self.min[m], self.max[m]) = (min, max);
     }
 
     /// Metric `m`'s cell counts.
@@ -1860,6 +1934,47 @@ mod tests {
         assert_eq!(h.quantiles(3).values, [42.0; 5]);
         assert_eq!(h.quantiles(3).max_rank_error, 0.0);
         assert_eq!(h.quantiles(2).values[1], 0.0);
+    }
+
+    /// The pilot counted as its bins are placed gives the histograms of
+    /// counting every pilot column afterwards, bit for bit, extremes
+    /// included: on columns with NaN, infinities, -0.0 and 0.0, ties, a
+    /// constant, only non-finite values, a single value, and none.
+    #[test]
+    fn pilot_counted_with_its_bins_matches_counting_it_afterwards() {
+        let mut r = rng(47);
+        let n = 3_000;
+        let columns: Vec<Vec<f64>> = vec![
+            (0..n).map(|_| normal(&mut r)).collect(),
+            (0..n)
+                .map(|_| match r.random_range(0..30) {
+                    0 => f64::NAN,
+                    1 => -f64::NAN,
+                    2 => f64::INFINITY,
+                    3 => f64::NEG_INFINITY,
+                    4 => -0.0,
+                    5..=12 => 0.0,
+                    _ => (3.0 * normal(&mut r)).exp(),
+                })
+                .collect(),
+            (0..n).map(|_| r.random_range(0..7) as f64).collect(),
+            vec![2.5; n],
+            vec![f64::NAN; 40],
+            vec![-0.0],
+            Vec::new(),
+        ];
+        let column = |m: usize| columns[m].clone();
+        let counted = QuantileLayout::counted_from_column_fn(columns.len(), 1024, column);
+        let layout = Arc::new(QuantileLayout::from_column_fn(columns.len(), 1024, column));
+        assert!(**counted.layout() == *layout);
+        let mut afterwards = QuantileHistograms::new(layout);
+        for (m, col) in columns.iter().enumerate() {
+            afterwards.insert_column(m, col);
+        }
+        assert!(counted == afterwards);
+        for (m, col) in columns.iter().enumerate() {
+            assert_eq!(counted.count(m), col.len() as u64);
+        }
     }
 
     /// `insert_chunk` gives the histograms `insert_column` of every column
