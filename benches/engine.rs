@@ -180,6 +180,17 @@ fn aggregate(c: &mut Criterion) {
             })
         })
     });
+    // The same, with each metric's pilot counted on its bins as the
+    // engine counts it.
+    g.bench_function("place_bins_counted", |b| {
+        b.iter(|| {
+            one_thread.install(|| {
+                QuantileLayout::counted_from_column_fn(BINS_METRICS, HISTOGRAM_INTERVALS, |m| {
+                    black_box(&part[m]).clone()
+                })
+            })
+        })
+    });
     g.finish();
     let layout = std::sync::Arc::new(QuantileLayout::from_pilot(&pilot, nq, HISTOGRAM_INTERVALS));
     let chunk = rows(PILOT_PATHS, CHUNK_PATHS);

@@ -537,28 +537,36 @@ impl QuantileLayout {
                 // order (in the column's own buffer); the others set aside
                 // for the count.
                 let mut non_finite = Vec::new();
-                let mut keys: Vec<i64> = column(m)
-                    .into_iter()
-                    .filter(|&x| {
-                        let finite = x.is_finite();
-                        if !finite && count {
-                            non_finite.push(x);
-                        }
-                        finite
-                    })
-                    .map(total_order_key)
-                    .collect();
+                let column = column(m);
+                let mut keys: Vec<i64> = if column.iter().all(|x| x.is_finite()) {
+                    // The usual case, without a branch per value.
+                    column.into_iter().map(total_order_key).collect()
+                } else {
+                    column
+                        .into_iter()
+                        .filter(|&x| {
+                            let finite = x.is_finite();
+                            if !finite && count {
+                                non_finite.push(x);
+                            }
+                            finite
+                        })
+                        .map(total_order_key)
+                        .collect()
+                };
                 // `+ 0.0` turns -0.0 into 0.0, so a zero edge prints as 0.
                 let at = |keys: &[i64], r: usize| from_total_order_key(keys[r]) + 0.0;
                 let mut metric_edges = Vec::new();
                 let mut bounds = [0.0; 10];
+                let mut sorted = Vec::new();
                 if let Some(last) = keys.len().checked_sub(1) {
                     // Only the ranks inside the windows are read: put those
                     // in sorted order, and leave the rest merely partitioned.
                     let ranges = windows(intervals, last + 1).map(|(lo, hi)| {
                         (rank_of(lo, last, intervals), rank_of(hi, last, intervals))
                     });
-                    sort_key_ranks(&mut keys, &ranges);
+                    sorted = disjoint_ranks(keys.len(), &ranges);
+                    sort_disjoint_ranks(&mut keys, 0, &sorted, &mut Vec::new());
                     metric_edges.extend(edge_ranks(last, intervals).map(|r| at(&keys, r)));
                     metric_edges.dedup();
                     for (w, (lo, hi)) in windows(intervals, last + 1).into_iter().enumerate() {
@@ -568,13 +576,23 @@ impl QuantileLayout {
                 }
                 let counted = count.then(|| {
                     // The same values (the keys map back to the same bits),
-                    // in another order, which counts do not depend on.
-                    let mut values: Vec<f64> = keys.into_iter().map(from_total_order_key).collect();
-                    values.extend(non_finite);
+                    // in another order, which counts do not depend on: the
+                    // ranks sorted above counted by one walk along the
+                    // edges, the rest (between the windows, mostly counted
+                    // by the first pass alone) and the non-finite values
+                    // as any column.
+                    let values: Vec<f64> = keys.into_iter().map(from_total_order_key).collect();
                     let mut one = QuantileLayout::empty(1);
                     one.push_metric(&metric_edges, bounds);
                     let mut h = QuantileHistograms::new(Arc::new(one));
-                    h.insert_column(0, &values);
+                    let mut rank = 0;
+                    for &(a, b) in &sorted {
+                        h.insert_column(0, &values[rank..a]);
+                        h.insert_sorted(0, &values[a..=b]);
+                        rank = b + 1;
+                    }
+                    h.insert_column(0, &values[rank..]);
+                    h.insert_column(0, &non_finite);
                     let cells = h.cells(0).into_iter().map(|c| c as u32).collect();
                     (cells, h.min[0], h.max[0])
                 });
@@ -1075,6 +1093,37 @@ impl QuantileHistograms {
         if edges[j] == x { 2 * j + 1 } else { 2 * j + 2 }
     }
 
+    /// Counts metric `m`'s `values`, which are finite and ascending (in
+    /// `f64::total_cmp` order), by one walk along its edges instead of a
+    /// lookup per value: the cells [`insert_column`](Self::insert_column)
+    /// gives them (a test checks it).
+    fn insert_sorted(&mut self, m: usize, values: &[f64]) {
+        let layout = Arc::clone(&self.layout);
+        let ml = &layout.metrics[m];
+        let k = ml.k;
+        let edges = &layout.edges[ml.edge_start..ml.edge_start + k];
+        let Some(&first) = values.first() else {
+            return;
+        };
+        // Edges at or below the value: never fewer for a later value (the
+        // order of `<=` is total_cmp's, except that -0.0 and 0.0 are equal).
+        let mut j = edges.partition_point(|&e| e <= first);
+        for &x in values {
+            debug_assert!(x.is_finite());
+            while j < k && edges[j] <= x {
+                j += 1;
+            }
+            let c = if j == 0 {
+                0
+            } else if edges[j - 1] == x {
+                2 * j - 1
+            } else {
+                2 * j
+            };
+            self.tally(ml, m, c, x);
+        }
+    }
+
     /// Counts `x` in cell `c` of metric `m`, tracking the extremes of the end cells.
     #[inline(always)]
     fn tally(&mut self, ml: &MetricLayout, m: usize, c: usize, x: f64) {
@@ -1564,7 +1613,14 @@ pub fn sort_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
 
 /// [`sort_ranks`] of the keys ([`total_order_key`]) of the values.
 pub(crate) fn sort_key_ranks(keys: &mut [i64], ranges: &[(usize, usize)]) {
-    let n = keys.len();
+    let disjoint = disjoint_ranks(keys.len(), ranges);
+    sort_disjoint_ranks(keys, 0, &disjoint, &mut Vec::new());
+}
+
+/// The rank ranges (inclusive) that [`sort_key_ranks`] puts in sorted
+/// order for `ranges` of `n` keys: clipped to the keys, overlapping or
+/// adjacent ones merged, ascending.
+fn disjoint_ranks(n: usize, ranges: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let mut merged: Vec<(usize, usize)> = ranges
         .iter()
         .filter(|&&(a, _)| a < n)
@@ -1579,7 +1635,7 @@ pub(crate) fn sort_key_ranks(keys: &mut [i64], ranges: &[(usize, usize)]) {
             _ => disjoint.push((a, b)),
         }
     }
-    sort_disjoint_ranks(keys, 0, &disjoint, &mut Vec::new());
+    disjoint
 }
 
 /// An integer whose order is `f64::total_cmp`'s (the same transform it uses).
