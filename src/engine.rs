@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use crate::fleet::MiningTable;
 use crate::market::{MarketModel, MarketPath};
 use crate::scenario::Scenario;
-use crate::sim::{Model, PolicyOutcome, Scratch, TreasuryState};
+use crate::sim::{Carry, Model, PolicyOutcome, Scratch, Start, TreasuryState};
 use crate::stats::{ChunkMoments, Moments, QuantileHistograms, QuantileLayout, exact_quantiles};
 use crate::summary::{
     MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, PolicyMonth,
@@ -166,6 +166,9 @@ pub struct Worker {
     /// Per month, the treasury the passive policy saw in step 1 of the
     /// current path (see [`Model::first_start`]).
     seen: Vec<TreasuryState>,
+    /// Per month, the passive replay's state at its start, from which the
+    /// replays of memoryless policies resume at their first conversion.
+    carries: Vec<Carry>,
     /// Per policy, the current path's NPV and terminal net reserve.
     npv_terminal: Vec<(f64, f64)>,
 }
@@ -258,6 +261,7 @@ impl Engine {
             tile: vec![0.0; TILE_PATHS * self.layout.n_total],
             slot: 0,
             seen: vec![TreasuryState::default(); self.model.months()],
+            carries: Vec::with_capacity(self.model.months()),
             npv_terminal: vec![(0.0, 0.0); self.layout.policies],
         }
     }
@@ -294,12 +298,24 @@ impl Engine {
             .into_iter()
             .chain((0..l.policies).filter(|&p| Some(p) != passive));
         for p in order {
+            // Months before the policy's first conversion are the passive
+            // replay's: none (never resumed), or from the first start on
+            // for a policy without memory between months.
+            let mut first_month = 0;
             if let Some(q) = passive
                 && p != q
-                && self
+            {
+                let first = self
                     .model
-                    .first_start(p, &w.market, &w.table, &w.seen, &mut w.scratch)
-                    .is_none()
+                    .first_start(p, &w.market, &w.table, &w.seen, &mut w.scratch);
+                match first {
+                    Some(t0) if self.model.policies[p].memoryless() => first_month = t0,
+                    Some(_) => {}
+                    None => first_month = months,
+                }
+            }
+            if let Some(q) = passive
+                && first_month == months
             {
                 let per_policy = POLICY_SERIES * months + POLICY_SCALARS;
                 row.copy_within(
@@ -314,13 +330,29 @@ impl Engine {
             let o = &mut w.outcome;
             let seen = &mut w.seen;
             let record = Some(p) == passive;
+            let start = match passive {
+                Some(q) if p == q => Start::Recording(&mut w.carries),
+                Some(_) if first_month > 0 => Start::Resume(first_month, &w.carries[first_month]),
+                _ => Start::Beginning,
+            };
             self.model
-                .replay(p, &w.market, &w.table, &mut w.scratch, o, |rec| {
+                .replay_from(p, &w.market, &w.table, &mut w.scratch, o, start, |rec| {
                     if record {
                         seen[rec.t] = *rec.seen;
                     }
                 });
             w.npv_terminal[p] = (o.npv_usd, o.terminal_net_reserve_usd);
+            if let Some(q) = passive.filter(|_| first_month > 0) {
+                // The months before the first start: the passive policy's.
+                for k in 0..POLICY_SERIES {
+                    let from = l.policy_month(q, k, 0);
+                    row.copy_within(from..from + first_month, l.policy_month(p, k, 0));
+                }
+                for k in 0..MW_SERIES {
+                    let from = l.policy_mw(q, k, 0);
+                    row.copy_within(from..from + first_month, l.policy_mw(p, k, 0));
+                }
+            }
             let monthly: [&[f64]; POLICY_SERIES] = [
                 &o.revenue_usd,
                 &o.mining_revenue_usd,
@@ -330,14 +362,20 @@ impl Engine {
                 &o.reserve_usd,
                 &o.net_reserve_usd,
             ];
+            let from = first_month;
             for (k, series) in monthly.into_iter().enumerate() {
-                row[l.policy_month(p, k, 0)..][..months].copy_from_slice(&series[..months]);
+                row[l.policy_month(p, k, from)..][..months - from]
+                    .copy_from_slice(&series[from..months]);
             }
-            let mw = &o.mw[..months];
+            let mw = &o.mw[from..months];
             let (mining, rest) = row[l.policy_mw(p, 0, 0)..].split_at_mut(months);
             let (idle, rest) = rest.split_at_mut(months);
             let (converting, rest) = rest.split_at_mut(months);
-            let by_state = mining.iter_mut().zip(idle).zip(converting).zip(rest);
+            let by_state = mining[from..]
+                .iter_mut()
+                .zip(&mut idle[from..])
+                .zip(&mut converting[from..])
+                .zip(&mut rest[from..months]);
             for ((((mining, idle), converting), ai), m) in by_state.zip(mw) {
                 (*mining, *idle, *converting, *ai) = (m.mining, m.idle, m.converting, m.ai);
             }
@@ -972,12 +1010,15 @@ mod tests {
     }
 
     /// Policies that never start a conversion on a path get the passive
-    /// policy's figures copied instead of a replay: the rows must be the
-    /// ones full replays give, bit for bit. On the reference scenarios
-    /// (`threshold` rarely converts), on a `threshold` eager enough to
-    /// convert on most paths, with `hold` neither first nor the baseline,
-    /// and with no passive policy at all; both outcomes of the test for a
-    /// first start must occur.
+    /// policy's figures copied instead of a replay, and memoryless ones
+    /// that do have their replay resumed at the month of their first start
+    /// from the passive replay: the rows must be the ones full replays
+    /// give, bit for bit. On the reference scenarios (`threshold` rarely
+    /// converts), on a `threshold` eager enough to convert on most paths,
+    /// with nothing to fund a conversion until the last month (a replay
+    /// resumed in it), with `hold` neither first nor the baseline, and with
+    /// no passive policy at all; both outcomes of the test for a first
+    /// start, and resumed replays, must occur.
     #[test]
     fn skipped_replays_give_the_rows_of_full_replays() {
         use crate::scenario::PolicyKind;
@@ -1011,7 +1052,7 @@ mod tests {
         no_hold.baseline = 0;
         cases.push(("no hold".into(), no_hold));
 
-        let (mut never, mut starts) = (0, 0);
+        let (mut never, mut starts, mut resumed) = (0, 0, 0);
         for (name, sc) in cases {
             let fast = Engine::new(sc.clone());
             let mut full = Engine::new(sc);
@@ -1033,15 +1074,20 @@ mod tests {
                         );
                         match first {
                             None => never += 1,
-                            Some(_) => starts += 1,
+                            Some(t0) => {
+                                starts += 1;
+                                if t0 > 0 && fast.model.policies[p].memoryless() {
+                                    resumed += 1;
+                                }
+                            }
                         }
                     }
                 }
             }
         }
         assert!(
-            never > 100 && starts > 100,
-            "never {never}, starts {starts}"
+            never > 100 && starts > 100 && resumed > 100,
+            "never {never}, starts {starts}, resumed {resumed}"
         );
     }
 

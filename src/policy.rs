@@ -94,6 +94,15 @@ pub trait Policy: Send + Sync {
     fn as_threshold(&self) -> Option<&Threshold> {
         None
     }
+
+    /// True if `decide` reads nothing from [`PolicyMemory`] that it wrote
+    /// in an earlier month (its asks depend on the month's view alone).
+    /// Until its first conversion starts, such a policy's replay is then
+    /// the passive one, state and all, so the engine resumes its replay at
+    /// that month from the passive replay ([`crate::sim::Start::Resume`]).
+    fn memoryless(&self) -> bool {
+        false
+    }
 }
 
 /// Build the policy a scenario names.
@@ -129,6 +138,10 @@ impl Policy for Hold {
     fn passive(&self) -> bool {
         true
     }
+
+    fn memoryless(&self) -> bool {
+        true
+    }
 }
 
 /// Every month, every convertible site still mining, in fleet order.
@@ -137,6 +150,10 @@ pub struct FullPivot;
 impl Policy for FullPivot {
     fn decide(&self, view: &PolicyView<'_>, _: &mut PolicyMemory, requests: &mut Vec<usize>) {
         requests.extend_from_slice(view.convertible_mining);
+    }
+
+    fn memoryless(&self) -> bool {
+        true
     }
 }
 
@@ -162,6 +179,11 @@ impl Policy for Staged {
         requests.extend_from_slice(view.convertible_mining);
         let margin = view.mining_margin_usd_per_mw;
         keep_lowest_margins(requests, start, want, margin, &mut memory.ranked);
+    }
+
+    /// Its memory is only the scratch of the ranking.
+    fn memoryless(&self) -> bool {
+        true
     }
 }
 

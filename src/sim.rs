@@ -225,6 +225,41 @@ impl PolicyOutcome {
     }
 }
 
+/// Where a replay starts ([`Model::replay_from`]).
+pub enum Start<'a> {
+    /// Month 0.
+    Beginning,
+    /// Month 0, keeping the replay's state at the start of every month in
+    /// the vector (for the passive policy, whose replay every policy follows
+    /// until its first conversion starts).
+    Recording(&'a mut Vec<Carry>),
+    /// Month `t0`, from the passive replay's state at the start of it. Only
+    /// for a policy whose first conversion starts in month `t0` ([`Model::first_start`])
+    /// and whose `decide` keeps no memory between months ([`crate::policy::Policy::memoryless`]):
+    /// until then its replay is the passive one, month for month.
+    Resume(usize, &'a Carry),
+}
+
+/// A replay's state at the start of a month, before any site has left
+/// mining (see [`Start`]): the treasury and the running figures.
+#[derive(Debug, Clone, Copy)]
+pub struct Carry {
+    treasury: TreasuryState,
+    npv: f64,
+    total_revenue: f64,
+    peak_usd: f64,
+    max_dd: f64,
+    peak_net: f64,
+    max_dd_net: f64,
+    min_reserve: f64,
+    tail_mining_margin: f64,
+    tail_ai_margin: f64,
+    margin_call: bool,
+    liquidation: bool,
+    first_distress_month: Option<usize>,
+    first_margin_call_month: Option<usize>,
+}
+
 /// Scratch buffers of one replay, reused across paths by a worker.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -386,6 +421,27 @@ impl Model {
         table: &MiningTable,
         scratch: &mut Scratch,
         out: &mut PolicyOutcome,
+        observe: F,
+    ) {
+        self.replay_from(p, market, table, scratch, out, Start::Beginning, observe);
+    }
+
+    /// [`Model::replay`] from where `start` says. Resumed at month `t0`, the
+    /// replay writes only months `t0..` of `out`'s monthly series (the
+    /// earlier months are the passive replay's) and `observe` sees only
+    /// those months; its other figures are the whole path's.
+    ///
+    /// # Panics
+    /// If a resumed replay's month is not below the months simulated.
+    #[allow(clippy::too_many_arguments)]
+    pub fn replay_from<F: FnMut(&MonthRecord<'_>)>(
+        &self,
+        p: usize,
+        market: &MarketPath,
+        table: &MiningTable,
+        scratch: &mut Scratch,
+        out: &mut PolicyOutcome,
+        start: Start<'_>,
         mut observe: F,
     ) {
         let months = self.months();
@@ -462,10 +518,58 @@ impl Model {
         out.first_distress_month = None;
         out.first_margin_call_month = None;
         // capex_budget: the period being counted and the capex accepted in it.
+        // (A replay resumed before its first conversion starts here too: a
+        // new period or not, nothing has been accepted in it.)
         let mut cap_period = usize::MAX;
         let mut cap_spent = 0.0;
 
-        for t in 0..months {
+        let mut first_month = 0;
+        let mut record = None;
+        match start {
+            Start::Beginning => {}
+            Start::Recording(carries) => {
+                carries.clear();
+                record = Some(carries);
+            }
+            Start::Resume(t0, c) => {
+                assert!(t0 < months, "resumed at month {t0} of {months}");
+                first_month = t0;
+                tr = c.treasury;
+                npv = c.npv;
+                total_revenue = c.total_revenue;
+                peak_usd = c.peak_usd;
+                max_dd = c.max_dd;
+                peak_net = c.peak_net;
+                max_dd_net = c.max_dd_net;
+                min_reserve = c.min_reserve;
+                tail_mining_margin = c.tail_mining_margin;
+                tail_ai_margin = c.tail_ai_margin;
+                out.margin_call = c.margin_call;
+                out.liquidation = c.liquidation;
+                out.first_distress_month = c.first_distress_month;
+                out.first_margin_call_month = c.first_margin_call_month;
+            }
+        }
+
+        for t in first_month..months {
+            if let Some(carries) = record.as_deref_mut() {
+                carries.push(Carry {
+                    treasury: tr,
+                    npv,
+                    total_revenue,
+                    peak_usd,
+                    max_dd,
+                    peak_net,
+                    max_dd_net,
+                    min_reserve,
+                    tail_mining_margin,
+                    tail_ai_margin,
+                    margin_call: out.margin_call,
+                    liquidation: out.liquidation,
+                    first_distress_month: out.first_distress_month,
+                    first_margin_call_month: out.first_margin_call_month,
+                });
+            }
             let s = price_usd[t];
             let days = days_in[t];
             let mut fl = MonthFlows::default();
@@ -987,8 +1091,14 @@ impl Model {
         scratch: &mut Scratch,
     ) -> Option<usize> {
         let policy = &self.policies[p];
+        let memoryless = policy.memoryless();
         scratch.passive_reset(self.fleet.len());
         for (t, tr) in seen.iter().enumerate() {
+            // No request can start in a month whose step 1 may commit too
+            // little equity; a policy with memory still decides in it.
+            if memoryless && !self.passive_may_accept(t, market, tr) {
+                continue;
+            }
             scratch.requests.clear();
             let view = self.view(
                 t,
