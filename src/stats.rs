@@ -2322,10 +2322,26 @@ mod tests {
         // (ascending), and count the gap codes, on bounds with ties (point
         // masses), signed zeros and non-finite probes, at every length (the
         // vector loop's tail included).
-        let bound_sets: [[f64; 10]; 3] = [
+        let bound_sets: [[f64; 10]; 6] = [
             [-5.0, -4.0, -1.0, 0.0, 0.0, 0.0, 0.0, 2.0, 3.0, 3.0],
             [-0.0, 0.0, 0.0, 1e-300, 1.0, 1.0, 1.0, 1.0, 7.5, 1e300],
             [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+            // One lower bound equal to the upper bound below it, one upper
+            // bound equal to its window's lower bound.
+            [1.0, 2.0, 2.0, 4.0, 5.0, 5.0, 7.0, 8.0, 9.0, 10.0],
+            [2.5; 10],
+            [
+                f64::NEG_INFINITY,
+                -1.0,
+                0.0,
+                1.0,
+                2.0,
+                3.0,
+                4.0,
+                5.0,
+                6.0,
+                f64::INFINITY,
+            ],
         ];
         let mut r = rng(21);
         let mut gap_codes_seen = [0u32; 8];
