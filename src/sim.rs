@@ -450,6 +450,7 @@ impl Model {
         let r = &self.rules;
         let n_sites = fleet.len();
         let policy = &self.policies[p];
+        let passive = policy.passive();
 
         out.reset(months);
         scratch.sites.clear();
@@ -667,7 +668,8 @@ impl Model {
             let seen = tr;
             scratch.requests.clear();
             scratch.started.clear();
-            {
+            // A passive policy asks for nothing: no view to build for it.
+            if !passive {
                 let view = self.view(
                     t,
                     market,
