@@ -585,9 +585,15 @@ impl QuantileLayout {
                     let mut one = QuantileLayout::empty(1);
                     one.push_metric(&metric_edges, bounds);
                     let mut h = QuantileHistograms::new(Arc::new(one));
-                    let mut rank = 0;
+                    let mut rank = 0usize;
                     for &(a, b) in &sorted {
-                        h.insert_column(0, &values[rank..a]);
+                        // Between two sorted ranges, by equality tests alone.
+                        match rank.checked_sub(1) {
+                            Some(last) => {
+                                h.insert_between(0, &values[rank..a], values[last], values[a])
+                            }
+                            None => h.insert_column(0, &values[rank..a]),
+                        }
                         h.insert_sorted(0, &values[a..=b]);
                         rank = b + 1;
                     }
@@ -1122,6 +1128,39 @@ impl QuantileHistograms {
             };
             self.tally(ml, m, c, x);
         }
+    }
+
+    /// Counts metric `m`'s `values`, which are finite and lie between
+    /// `below` and `above` (in `f64::total_cmp` order) with no edge strictly
+    /// between the two, as the values between two ranks sorted in place do:
+    /// a value equal to `below` or `above` takes its cell, any other the one
+    /// cell between them. By equality tests alone; where an end cell is
+    /// among them (its extremes are kept), by [`insert_column`](Self::insert_column).
+    /// The cells `insert_column` gives them (a test checks it).
+    fn insert_between(&mut self, m: usize, values: &[f64], below: f64, above: f64) {
+        let layout = Arc::clone(&self.layout);
+        let ml = &layout.metrics[m];
+        let (at_below, at_above) = (layout.cell_of(ml, below), layout.cell_of(ml, above));
+        // Above `below`'s edge (odd: its atom) and below the next edge.
+        let between = at_below + at_below % 2;
+        let end = |c: usize| c == 0 || c == 2 * ml.k;
+        if ml.k == 0 || end(at_below) || end(at_above) || end(between) {
+            self.insert_column(m, values);
+            return;
+        }
+        let (mut n_below, mut n_above) = (0u32, 0u32);
+        for &x in values {
+            n_below += u32::from(x == below);
+            n_above += u32::from(x == above);
+        }
+        if below == above {
+            n_above = 0; // every value equals both: counted once, at `below`
+        }
+        let n = values.len() as u32;
+        let counts = &mut self.counts[ml.cell_start..];
+        counts[at_below] += n_below;
+        counts[at_above] += n_above;
+        counts[between] += n - n_below - n_above;
     }
 
     /// Counts `x` in cell `c` of metric `m`, tracking the extremes of the end cells.
@@ -1992,10 +2031,13 @@ mod tests {
         assert_eq!(h.quantiles(2).values[1], 0.0);
     }
 
-    /// The pilot counted as its bins are placed gives the histograms of
-    /// counting every pilot column afterwards, bit for bit, extremes
-    /// included: on columns with NaN, infinities, -0.0 and 0.0, ties, a
-    /// constant, only non-finite values, a single value, and none.
+    /// The pilot counted as its bins are placed (the windows by a walk along
+    /// the edges, the values between them by equality tests, the ends as
+    /// any column) gives the histograms of counting every pilot column
+    /// afterwards, bit for bit, extremes included: on columns with NaN,
+    /// infinities, -0.0 and 0.0, ties (bounds equal to the values between
+    /// windows), a constant, only non-finite values, a single value, and
+    /// none.
     #[test]
     fn pilot_counted_with_its_bins_matches_counting_it_afterwards() {
         let mut r = rng(47);
