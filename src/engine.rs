@@ -298,35 +298,31 @@ impl Engine {
             .into_iter()
             .chain((0..l.policies).filter(|&p| Some(p) != passive));
         for p in order {
-            // Months before the policy's first conversion are the passive
-            // replay's: none (never resumed), or from the first start on
-            // for a policy without memory between months.
-            let mut first_month = 0;
-            if let Some(q) = passive
-                && p != q
-            {
+            // The months before the policy's first conversion are the
+            // passive replay's: all of them if it never starts one (copied,
+            // not replayed), else, for a policy without memory between
+            // months, those before its first start (its replay resumes there).
+            let first = passive.filter(|&q| q != p).map(|q| {
                 let first = self
                     .model
                     .first_start(p, &w.market, &w.table, &w.seen, &mut w.scratch);
-                match first {
-                    Some(t0) if self.model.policies[p].memoryless() => first_month = t0,
-                    Some(_) => {}
-                    None => first_month = months,
+                (q, first)
+            });
+            let first_month = match first {
+                Some((q, None)) => {
+                    // Never starts one: the passive figures, copied.
+                    let per_policy = POLICY_SERIES * months + POLICY_SCALARS;
+                    let from = l.policy_base(q);
+                    row.copy_within(from..from + per_policy, l.policy_base(p));
+                    let per_policy = MW_SERIES * months + POLICY_FLAGS;
+                    let from = l.mean_base(q);
+                    row.copy_within(from..from + per_policy, l.mean_base(p));
+                    w.npv_terminal[p] = w.npv_terminal[q];
+                    continue;
                 }
-            }
-            if let Some(q) = passive
-                && first_month == months
-            {
-                let per_policy = POLICY_SERIES * months + POLICY_SCALARS;
-                row.copy_within(
-                    l.policy_base(q)..l.policy_base(q) + per_policy,
-                    l.policy_base(p),
-                );
-                let per_policy = MW_SERIES * months + POLICY_FLAGS;
-                row.copy_within(l.mean_base(q)..l.mean_base(q) + per_policy, l.mean_base(p));
-                w.npv_terminal[p] = w.npv_terminal[q];
-                continue;
-            }
+                Some((_, Some(t0))) if self.model.policies[p].memoryless() => t0,
+                _ => 0,
+            };
             let o = &mut w.outcome;
             let seen = &mut w.seen;
             let record = Some(p) == passive;

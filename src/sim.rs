@@ -245,6 +245,12 @@ pub enum Start<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Carry {
     treasury: TreasuryState,
+    running: Running,
+}
+
+/// A replay's figures over the months so far: sums, peaks and flags.
+#[derive(Debug, Clone, Copy)]
+struct Running {
     npv: f64,
     total_revenue: f64,
     peak_usd: f64,
@@ -258,6 +264,25 @@ pub struct Carry {
     liquidation: bool,
     first_distress_month: Option<usize>,
     first_margin_call_month: Option<usize>,
+}
+
+impl Running {
+    /// Before month 0.
+    const START: Running = Running {
+        npv: 0.0,
+        total_revenue: 0.0,
+        peak_usd: 0.0,
+        max_dd: 0.0,
+        peak_net: f64::NEG_INFINITY,
+        max_dd_net: 0.0,
+        min_reserve: f64::INFINITY,
+        tail_mining_margin: 0.0,
+        tail_ai_margin: 0.0,
+        margin_call: false,
+        liquidation: false,
+        first_distress_month: None,
+        first_margin_call_month: None,
+    };
 }
 
 /// Scratch buffers of one replay, reused across paths by a worker.
@@ -504,20 +529,8 @@ impl Model {
         let mut installments_usd = 0.0; // capex installments of the converting sites
         let mut payment_usd = 0.0; // project-debt service due this month
 
-        let mut npv = 0.0;
-        let mut total_revenue = 0.0;
-        let mut peak_usd = 0.0f64;
-        let mut max_dd = 0.0f64;
-        let mut peak_net = f64::NEG_INFINITY;
-        let mut max_dd_net = 0.0f64;
-        let mut min_reserve = f64::INFINITY;
+        let mut run = Running::START;
         let tail_from = months.saturating_sub(12);
-        let mut tail_mining_margin = 0.0;
-        let mut tail_ai_margin = 0.0;
-        out.margin_call = false;
-        out.liquidation = false;
-        out.first_distress_month = None;
-        out.first_margin_call_month = None;
         // capex_budget: the period being counted and the capex accepted in it.
         // (A replay resumed before its first conversion starts here too: a
         // new period or not, nothing has been accepted in it.)
@@ -535,20 +548,7 @@ impl Model {
             Start::Resume(t0, c) => {
                 assert!(t0 < months, "resumed at month {t0} of {months}");
                 first_month = t0;
-                tr = c.treasury;
-                npv = c.npv;
-                total_revenue = c.total_revenue;
-                peak_usd = c.peak_usd;
-                max_dd = c.max_dd;
-                peak_net = c.peak_net;
-                max_dd_net = c.max_dd_net;
-                min_reserve = c.min_reserve;
-                tail_mining_margin = c.tail_mining_margin;
-                tail_ai_margin = c.tail_ai_margin;
-                out.margin_call = c.margin_call;
-                out.liquidation = c.liquidation;
-                out.first_distress_month = c.first_distress_month;
-                out.first_margin_call_month = c.first_margin_call_month;
+                (tr, run) = (c.treasury, c.running);
             }
         }
 
@@ -556,19 +556,7 @@ impl Model {
             if let Some(carries) = record.as_deref_mut() {
                 carries.push(Carry {
                     treasury: tr,
-                    npv,
-                    total_revenue,
-                    peak_usd,
-                    max_dd,
-                    peak_net,
-                    max_dd_net,
-                    min_reserve,
-                    tail_mining_margin,
-                    tail_ai_margin,
-                    margin_call: out.margin_call,
-                    liquidation: out.liquidation,
-                    first_distress_month: out.first_distress_month,
-                    first_margin_call_month: out.first_margin_call_month,
+                    running: run,
                 });
             }
             let s = price_usd[t];
@@ -660,8 +648,8 @@ impl Model {
                 }
             }
             if t == 0 {
-                peak_usd = tr.reserve_btc * s;
-                peak_net = tr.net_reserve_usd(s);
+                run.peak_usd = tr.reserve_btc * s;
+                run.peak_net = tr.net_reserve_usd(s);
             }
 
             // Step 1: the policy asks; the treasury accepts while fundable.
@@ -886,28 +874,28 @@ impl Model {
             let mining_margin = fl.mining_revenue_usd - fl.mining_power_usd - fl.mining_opex_usd;
             let ai_margin = fl.ai_revenue_usd - fl.ai_power_usd - fl.ai_opex_usd;
             let revenue = fl.mining_revenue_usd + fl.ai_revenue_usd;
-            npv += discount[t] * (mining_margin + ai_margin - fl.capex_usd);
-            total_revenue += revenue;
+            run.npv += discount[t] * (mining_margin + ai_margin - fl.capex_usd);
+            run.total_revenue += revenue;
             if t >= tail_from {
-                tail_mining_margin += mining_margin;
-                tail_ai_margin += ai_margin;
+                run.tail_mining_margin += mining_margin;
+                run.tail_ai_margin += ai_margin;
             }
             let reserve_usd = tr.reserve_btc * s;
             let net = tr.net_reserve_usd(s);
-            peak_usd = peak_usd.max(reserve_usd);
-            if peak_usd > 0.0 {
-                max_dd = max_dd.max((peak_usd - reserve_usd) / peak_usd);
+            run.peak_usd = run.peak_usd.max(reserve_usd);
+            if run.peak_usd > 0.0 {
+                run.max_dd = run.max_dd.max((run.peak_usd - reserve_usd) / run.peak_usd);
             }
-            peak_net = peak_net.max(net);
-            max_dd_net = max_dd_net.max(peak_net - net);
-            min_reserve = min_reserve.min(tr.reserve_btc);
-            out.margin_call |= fl.margin_call;
-            out.liquidation |= fl.liquidation;
-            if (fl.margin_call || fl.liquidation) && out.first_margin_call_month.is_none() {
-                out.first_margin_call_month = Some(t);
+            run.peak_net = run.peak_net.max(net);
+            run.max_dd_net = run.max_dd_net.max(run.peak_net - net);
+            run.min_reserve = run.min_reserve.min(tr.reserve_btc);
+            run.margin_call |= fl.margin_call;
+            run.liquidation |= fl.liquidation;
+            if fl.margin_call || fl.liquidation {
+                run.first_margin_call_month.get_or_insert(t);
             }
-            if fl.distress_month && out.first_distress_month.is_none() {
-                out.first_distress_month = Some(t);
+            if fl.distress_month {
+                run.first_distress_month.get_or_insert(t);
             }
             out_revenue[t] = revenue;
             out_mining_revenue[t] = fl.mining_revenue_usd;
@@ -929,15 +917,19 @@ impl Model {
             });
         }
 
-        npv += cal.terminal_discount
-            * (r.terminal_multiple_mining * tail_mining_margin
-                + r.terminal_multiple_ai * tail_ai_margin);
-        out.npv_usd = npv;
-        out.total_revenue_usd = total_revenue;
+        out.npv_usd = run.npv
+            + cal.terminal_discount
+                * (r.terminal_multiple_mining * run.tail_mining_margin
+                    + r.terminal_multiple_ai * run.tail_ai_margin);
+        out.total_revenue_usd = run.total_revenue;
         out.terminal_net_reserve_usd = out.net_reserve_usd[months - 1];
-        out.max_drawdown = max_dd;
-        out.max_drawdown_net_usd = max_dd_net;
-        out.min_reserve_btc = min_reserve;
+        out.max_drawdown = run.max_dd;
+        out.max_drawdown_net_usd = run.max_dd_net;
+        out.min_reserve_btc = run.min_reserve;
+        out.margin_call = run.margin_call;
+        out.liquidation = run.liquidation;
+        out.first_distress_month = run.first_distress_month;
+        out.first_margin_call_month = run.first_margin_call_month;
         out.conversions_started = scratch.left.len() as u32;
     }
 

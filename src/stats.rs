@@ -1644,19 +1644,14 @@ pub fn sort_ranks(values: &mut [f64], ranges: &[(usize, usize)]) {
     // Integer keys in the same order as `f64::total_cmp`: integer compares
     // are cheaper, and the keys map back to the same bits.
     let mut keys: Vec<i64> = values.iter().map(|&x| total_order_key(x)).collect();
-    sort_key_ranks(&mut keys, ranges);
+    let disjoint = disjoint_ranks(keys.len(), ranges);
+    sort_disjoint_ranks(&mut keys, 0, &disjoint, &mut Vec::new());
     for (x, &key) in values.iter_mut().zip(&keys) {
         *x = from_total_order_key(key);
     }
 }
 
-/// [`sort_ranks`] of the keys ([`total_order_key`]) of the values.
-pub(crate) fn sort_key_ranks(keys: &mut [i64], ranges: &[(usize, usize)]) {
-    let disjoint = disjoint_ranks(keys.len(), ranges);
-    sort_disjoint_ranks(keys, 0, &disjoint, &mut Vec::new());
-}
-
-/// The rank ranges (inclusive) that [`sort_key_ranks`] puts in sorted
+/// The rank ranges (inclusive) that [`sort_ranks`] puts in sorted
 /// order for `ranges` of `n` keys: clipped to the keys, overlapping or
 /// adjacent ones merged, ascending.
 fn disjoint_ranks(n: usize, ranges: &[(usize, usize)]) -> Vec<(usize, usize)> {
@@ -1685,7 +1680,7 @@ pub(crate) fn total_order_key(x: f64) -> i64 {
 
 /// The inverse of [`total_order_key`].
 #[inline]
-pub(crate) fn from_total_order_key(key: i64) -> f64 {
+fn from_total_order_key(key: i64) -> f64 {
     f64::from_bits(flip_negatives(key) as u64)
 }
 
