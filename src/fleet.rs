@@ -60,6 +60,14 @@ pub struct SiteEcon {
     power_usd_per_day: f64,
     /// Mining opex per month, USD.
     opex_usd: f64,
+    /// `uptime / j_per_th`: the EH/s one MW of the site delivers on average.
+    ehs_per_mw: f64,
+    /// `uptime * 24 * power_usd_per_mwh`: power cost per MW per day when running.
+    power_usd_per_mw_day: f64,
+    /// Mining opex per MW per month, USD (the fleet's).
+    opex_usd_per_mw: f64,
+    /// Margin per MW of an idle month: minus the curtailed share of the opex.
+    idle_margin_usd_per_mw: f64,
 }
 
 /// Mining result of one site in one month (whole site, not per MW).
@@ -72,13 +80,6 @@ pub struct SiteMining {
     pub power_usd: f64,
     /// Opex paid: full when running, the curtailed share when idle.
     pub opex_usd: f64,
-}
-
-impl SiteMining {
-    /// Revenue - power - opex.
-    pub fn margin_usd(&self) -> f64 {
-        self.revenue_usd - self.power_usd - self.opex_usd
-    }
 }
 
 impl Fleet {
@@ -124,6 +125,11 @@ impl Fleet {
                     effective_ehs: s.uptime * s.hashrate_ehs(),
                     power_usd_per_day: s.power_mw * s.uptime * 24.0 * s.power_usd_per_mwh,
                     opex_usd: s.power_mw * scenario.mining.opex_usd_per_mw_month,
+                    ehs_per_mw: s.uptime / s.j_per_th,
+                    power_usd_per_mw_day: s.uptime * 24.0 * s.power_usd_per_mwh,
+                    opex_usd_per_mw: scenario.mining.opex_usd_per_mw_month,
+                    idle_margin_usd_per_mw: -(scenario.mining.curtailed_opex_share
+                        * scenario.mining.opex_usd_per_mw_month),
                 }
             })
             .collect::<Vec<_>>();
@@ -461,6 +467,28 @@ impl SiteEcon {
             }
         }
     }
+
+    /// The mining margin per MW that the policies rank sites by (MODEL.md
+    /// section 4): from per-MW quantities, so that sites alike but for
+    /// their size tie exactly (and the tie goes to fleet order), revenue -
+    /// power - opex per MW if the month's outcome `runs` (the run-or-idle
+    /// test of [`mining`](Self::mining)), else minus the idle opex per MW.
+    #[inline(always)]
+    pub fn margin_usd_per_mw(
+        &self,
+        runs: bool,
+        btc_per_eh: f64,
+        btc_price_usd: f64,
+        days: f64,
+    ) -> f64 {
+        if runs {
+            btc_per_eh * self.ehs_per_mw * btc_price_usd
+                - self.power_usd_per_mw_day * days
+                - self.opex_usd_per_mw
+        } else {
+            self.idle_margin_usd_per_mw
+        }
+    }
 }
 
 /// Ordinary annuity factor: payment per unit of principal over `n` periods at
@@ -767,10 +795,19 @@ unsafe fn fill_sites_avx2(
             );
             let idle_mw = _mm256_andnot_pd(runs, _mm256_set1_pd(site.power_mw));
             if site.convertible {
-                let margin = _mm256_div_pd(
-                    _mm256_sub_pd(_mm256_sub_pd(revenue, power), opex),
-                    _mm256_set1_pd(site.power_mw),
+                // As SiteEcon::margin_usd_per_mw: per MW, then the outcome.
+                let running = _mm256_sub_pd(
+                    _mm256_sub_pd(
+                        _mm256_mul_pd(
+                            _mm256_mul_pd(btc_per_eh, _mm256_set1_pd(site.ehs_per_mw)),
+                            price,
+                        ),
+                        _mm256_mul_pd(_mm256_set1_pd(site.power_usd_per_mw_day), days),
+                    ),
+                    _mm256_set1_pd(site.opex_usd_per_mw),
                 );
+                let margin =
+                    _mm256_blendv_pd(_mm256_set1_pd(site.idle_margin_usd_per_mw), running, runs);
                 store(&mut table.margin_usd_per_mw, k, margin);
                 store(&mut table.btc_mined, k, btc);
                 store(&mut table.revenue_usd, k, revenue);
@@ -825,7 +862,8 @@ fn fill_sites_generic(
                 table.revenue_usd[k] = m.revenue_usd;
                 table.power_usd[k] = m.power_usd;
                 table.opex_usd[k] = m.opex_usd;
-                table.margin_usd_per_mw[k] = m.margin_usd() / site.power_mw;
+                table.margin_usd_per_mw[k] =
+                    site.margin_usd_per_mw(m.runs, btc_per_eh[t], price[t], days[t]);
             }
             // As FleetMining::add (adding 0.0 for a running site leaves
             // the sum's bits unchanged).
@@ -843,6 +881,71 @@ mod tests {
     use super::*;
     use crate::market::MarketModel;
     use crate::scenario;
+
+    /// Sites alike but for their size (same region, efficiency, uptime)
+    /// have the same mining margin per MW bit for bit, every month, in the
+    /// table (both fills): MODEL.md breaks ties by fleet order, which needs
+    /// exact ties. A margin taken as the site's total over its MW (the
+    /// form before) misses on most months of these paths; so does a fill
+    /// that divides. The reference fleet has four such groups of
+    /// convertible sites (us-01/03/05/07 among them).
+    #[test]
+    fn sites_alike_but_for_size_have_equal_margins_per_mw() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let sc = scenario::load(&dir.join("cango_2026.toml")).unwrap();
+        let fleet = Fleet::new(&sc);
+        let cal = Calendar::new(&sc);
+        let model = MarketModel::new(&sc.market, &cal);
+        let mut market = MarketPath::with_months(cal.months());
+        // Groups of convertible sites alike but for their size.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for &i in &fleet.convertible {
+            let (a, b) = (&sc.sites[i], &fleet.sites[i]);
+            let alike = |&j: &usize| {
+                let (c, d) = (&sc.sites[j], &fleet.sites[j]);
+                c.j_per_th == a.j_per_th
+                    && d.uptime == b.uptime
+                    && d.power_usd_per_mwh == b.power_usd_per_mwh
+            };
+            match groups.iter_mut().find(|g| alike(&g[0])) {
+                Some(g) => g.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        groups.retain(|g| g.len() > 1);
+        assert!(groups.len() >= 4, "{groups:?}");
+        let (mut table, mut portable) = (MiningTable::default(), MiningTable::default());
+        let (mut months, mut sizes_differ) = (0, 0);
+        for path in 0..8 {
+            model.sample(sc.simulation.seed, path, &mut market);
+            table.fill(&fleet, &cal, &market);
+            portable.fill(&fleet, &cal, &market);
+            fill_sites_generic(&mut portable, &fleet, &cal, &market, 0);
+            for t in 0..cal.months() {
+                for g in &groups {
+                    for tab in [&table, &portable] {
+                        let first = tab.margins(t).get(g[0]);
+                        for &i in &g[1..] {
+                            assert_eq!(tab.margins(t).get(i).to_bits(), first.to_bits());
+                        }
+                    }
+                    // The whole-site form would not tie here.
+                    let site_over_mw = |i: usize| {
+                        let m = table.site(&fleet, t, i);
+                        (m.revenue_usd - m.power_usd - m.opex_usd) / fleet.sites[i].power_mw
+                    };
+                    months += 1;
+                    sizes_differ += usize::from(
+                        g[1..]
+                            .iter()
+                            .any(|&i| site_over_mw(i) != site_over_mw(g[0])),
+                    );
+                }
+            }
+        }
+        // The test can fail: the old form breaks ties on many of these months.
+        assert!(sizes_differ > months / 10, "{sizes_differ} of {months}");
+    }
 
     /// The table filled with months in vector lanes (AVX2 where the CPU has
     /// it, and the portable loop) against the definition: every site's
@@ -879,7 +982,12 @@ mod tests {
                             site.mining(&fleet, btc_per_eh, market.btc_price_usd[t], cal.days[t]);
                         total.add(&m, site.power_mw);
                         idle_seen += usize::from(!m.runs);
-                        let margin = m.margin_usd() / site.power_mw;
+                        let margin = site.margin_usd_per_mw(
+                            m.runs,
+                            btc_per_eh,
+                            market.btc_price_usd[t],
+                            cal.days[t],
+                        );
                         for tab in [&table, &portable] {
                             let got = tab.site(&fleet, t, i);
                             assert_eq!(got.runs, m.runs);
