@@ -2,11 +2,14 @@
 //! one site in one month.
 //!
 //! Mining outcomes do not depend on the policy: a site that is mining earns
-//! the same in month t of a path whichever policy put it there. So the engine
-//! evaluates every site once per path and month ([`MiningTable`]) and each
-//! policy replay only sums the sites it still mines with. The run-or-idle
-//! test lives in one function, [`SiteEcon::mining`], used both by the mining
-//! step and by the margins the policies rank sites by (MODEL.md section 4).
+//! the same in month t of a path whichever policy put it there. And sites
+//! alike per MW (the same efficiency, uptime and power price: a
+//! [`MiningClass`]) earn the same per MW. So the engine evaluates every
+//! class once per path and month, per MW ([`MiningTable`]), a site's month
+//! is its class's times its MW, and each policy replay only sums the sites
+//! it still mines with. The run-or-idle test lives in one function,
+//! [`MiningClass::month_per_mw`], used both by the mining step and by the
+//! margins the policies rank sites by (MODEL.md section 4).
 
 use crate::calendar::{BLOCKS_PER_DAY, Calendar};
 use crate::market::MarketPath;
@@ -21,6 +24,14 @@ pub struct Fleet {
     /// The convertible sites' constants the threshold policy tests every
     /// month, as arrays in the order of `convertible` (for vector lanes).
     convertible_soa: ConvertibleSites,
+    /// The sites' mining classes (sites alike per MW), in the order of
+    /// their first site.
+    pub classes: Vec<MiningClass>,
+    /// `(1 - curtailed_opex_share) * opex` per MW: a month runs if its
+    /// revenue minus power per MW is at least this.
+    run_floor_usd_per_mw: f64,
+    /// `curtailed_opex_share * opex` per MW: the opex of an idle month.
+    idle_opex_usd_per_mw: f64,
     /// Mining opex, USD per MW per month.
     pub mining_opex_usd_per_mw_month: f64,
     pub curtailed_opex_share: f64,
@@ -54,20 +65,24 @@ pub struct SiteEcon {
     pub capex_annuity_usd_per_mw_month: f64,
     /// `it_mw / power_mw`: IT MW per grid MW.
     pub it_mw_per_mw: f64,
-    /// `uptime * hashrate_ehs`: the EH/s the site delivers on average.
-    effective_ehs: f64,
-    /// `power_mw * uptime * 24 * power_usd_per_mwh`: power cost per day when running.
-    power_usd_per_day: f64,
-    /// Mining opex per month, USD.
-    opex_usd: f64,
-    /// `uptime / j_per_th`: the EH/s one MW of the site delivers on average.
-    ehs_per_mw: f64,
+    /// Index of its mining class in [`Fleet::classes`].
+    pub class: usize,
+}
+
+/// Sites alike per MW (the same efficiency, uptime and power price; the
+/// opex per MW is the fleet's) mine alike per MW: the same BTC, revenue,
+/// power and opex per MW, the same run-or-idle choice, the same margin.
+/// Their mining month is computed once per class, per MW, and a site's is
+/// that times its `power_mw` (MODEL.md computes the margin the policies
+/// rank by from per-MW quantities).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiningClass {
+    /// `uptime / j_per_th`: the EH/s one MW delivers on average.
+    pub ehs_per_mw: f64,
     /// `uptime * 24 * power_usd_per_mwh`: power cost per MW per day when running.
-    power_usd_per_mw_day: f64,
-    /// Mining opex per MW per month, USD (the fleet's).
-    opex_usd_per_mw: f64,
-    /// Margin per MW of an idle month: minus the curtailed share of the opex.
-    idle_margin_usd_per_mw: f64,
+    pub power_usd_per_mw_day: f64,
+    /// Grid MW of the class's sites, summed in fleet order.
+    pub power_mw: f64,
 }
 
 /// Mining result of one site in one month (whole site, not per MW).
@@ -122,17 +137,32 @@ impl Fleet {
                     },
                     capex_annuity_usd_per_mw_month: annuity / s.power_mw,
                     it_mw_per_mw: it_mw / s.power_mw,
-                    effective_ehs: s.uptime * s.hashrate_ehs(),
-                    power_usd_per_day: s.power_mw * s.uptime * 24.0 * s.power_usd_per_mwh,
-                    opex_usd: s.power_mw * scenario.mining.opex_usd_per_mw_month,
-                    ehs_per_mw: s.uptime / s.j_per_th,
-                    power_usd_per_mw_day: s.uptime * 24.0 * s.power_usd_per_mwh,
-                    opex_usd_per_mw: scenario.mining.opex_usd_per_mw_month,
-                    idle_margin_usd_per_mw: -(scenario.mining.curtailed_opex_share
-                        * scenario.mining.opex_usd_per_mw_month),
+                    class: 0,
                 }
             })
             .collect::<Vec<_>>();
+        // Classes in the order of their first site; each site's MW added in fleet order.
+        let mut sites = sites;
+        let mut classes: Vec<MiningClass> = Vec::new();
+        for (site, s) in sites.iter_mut().zip(&scenario.sites) {
+            let class = MiningClass {
+                ehs_per_mw: s.uptime / s.j_per_th,
+                power_usd_per_mw_day: s.uptime * 24.0 * s.power_usd_per_mwh,
+                power_mw: 0.0,
+            };
+            let same = |c: &MiningClass| {
+                c.ehs_per_mw.to_bits() == class.ehs_per_mw.to_bits()
+                    && c.power_usd_per_mw_day.to_bits() == class.power_usd_per_mw_day.to_bits()
+            };
+            site.class = match classes.iter().position(same) {
+                Some(c) => c,
+                None => {
+                    classes.push(class);
+                    classes.len() - 1
+                }
+            };
+            classes[site.class].power_mw += s.power_mw;
+        }
         let convertible: Vec<usize> = (0..sites.len()).filter(|&i| sites[i].convertible).collect();
         let column = |f: fn(&SiteEcon) -> f64| convertible.iter().map(|&i| f(&sites[i])).collect();
         let convertible_soa = ConvertibleSites {
@@ -146,6 +176,11 @@ impl Fleet {
             convertible,
             convertible_soa,
             sites,
+            classes,
+            run_floor_usd_per_mw: (1.0 - scenario.mining.curtailed_opex_share)
+                * scenario.mining.opex_usd_per_mw_month,
+            idle_opex_usd_per_mw: scenario.mining.curtailed_opex_share
+                * scenario.mining.opex_usd_per_mw_month,
             mining_opex_usd_per_mw_month: scenario.mining.opex_usd_per_mw_month,
             curtailed_opex_share: scenario.mining.curtailed_opex_share,
             curtailment: scenario.mining.curtailment,
@@ -355,7 +390,7 @@ impl Fleet {
             let price = c.power_usd_per_mwh[j];
             let it_per_mw = c.it_mw_per_mw[j];
             let annuity = c.capex_annuity_usd_per_mw_month[j];
-            let margins = &table.margin_usd_per_mw[i * table.months..][..months];
+            let margins = &table.site_margins(i)[..months];
             let rows = demand
                 .iter()
                 .zip(rate)
@@ -431,11 +466,71 @@ impl Fleet {
     }
 }
 
+impl MiningClass {
+    /// The class's mining month per MW, with economic curtailment: the
+    /// machines run only if
+    /// `revenue - power >= (1 - curtailed_opex_share) * opex`
+    /// (per MW, which is the site's test divided by its MW); an
+    /// idle month mines nothing, pays no power and pays the curtailed share
+    /// of the opex. `btc_per_eh` is `days * 144 * (subsidy + F) / H`, the
+    /// BTC one EH/s mines in the month.
+    #[inline(always)]
+    pub fn month_per_mw(
+        &self,
+        fleet: &Fleet,
+        btc_per_eh: f64,
+        btc_price_usd: f64,
+        days: f64,
+    ) -> SiteMining {
+        let btc_mined = btc_per_eh * self.ehs_per_mw;
+        let revenue_usd = btc_mined * btc_price_usd;
+        let power_usd = self.power_usd_per_mw_day * days;
+        let runs = !fleet.curtailment || revenue_usd - power_usd >= fleet.run_floor_usd_per_mw;
+        if runs {
+            SiteMining {
+                runs,
+                btc_mined,
+                revenue_usd,
+                power_usd,
+                opex_usd: fleet.mining_opex_usd_per_mw_month,
+            }
+        } else {
+            SiteMining {
+                runs,
+                btc_mined: 0.0,
+                revenue_usd: 0.0,
+                power_usd: 0.0,
+                opex_usd: fleet.idle_opex_usd_per_mw,
+            }
+        }
+    }
+}
+
+impl SiteMining {
+    /// Revenue - power - opex. Per MW, the margin the policies rank sites
+    /// by (for an idle month, minus the idle opex: `0 - 0 - x` is `-x`
+    /// exactly), which is `max(running margin, idle margin)`.
+    #[inline(always)]
+    pub fn margin_usd(&self) -> f64 {
+        self.revenue_usd - self.power_usd - self.opex_usd
+    }
+
+    /// A month per MW times `power_mw`: the month of a site of that size.
+    #[inline(always)]
+    pub fn times_mw(&self, power_mw: f64) -> SiteMining {
+        SiteMining {
+            runs: self.runs,
+            btc_mined: self.btc_mined * power_mw,
+            revenue_usd: self.revenue_usd * power_mw,
+            power_usd: self.power_usd * power_mw,
+            opex_usd: self.opex_usd * power_mw,
+        }
+    }
+}
+
 impl SiteEcon {
-    /// The mining month of this site, with economic curtailment: the machines
-    /// run only if `revenue - power >= (1 - curtailed_opex_share) * opex`.
-    /// `btc_per_eh` is `days * 144 * (subsidy + F) / H`, the BTC one EH/s mines
-    /// in the month.
+    /// The mining month of this site: its class's month per MW times its
+    /// `power_mw` (see [`MiningClass::month_per_mw`]).
     #[inline]
     pub fn mining(
         &self,
@@ -444,50 +539,9 @@ impl SiteEcon {
         btc_price_usd: f64,
         days: f64,
     ) -> SiteMining {
-        let btc_mined = btc_per_eh * self.effective_ehs;
-        let revenue_usd = btc_mined * btc_price_usd;
-        let power_usd = self.power_usd_per_day * days;
-        let runs = !fleet.curtailment
-            || revenue_usd - power_usd >= (1.0 - fleet.curtailed_opex_share) * self.opex_usd;
-        if runs {
-            SiteMining {
-                runs,
-                btc_mined,
-                revenue_usd,
-                power_usd,
-                opex_usd: self.opex_usd,
-            }
-        } else {
-            SiteMining {
-                runs,
-                btc_mined: 0.0,
-                revenue_usd: 0.0,
-                power_usd: 0.0,
-                opex_usd: fleet.curtailed_opex_share * self.opex_usd,
-            }
-        }
-    }
-
-    /// The mining margin per MW that the policies rank sites by (MODEL.md
-    /// section 4): from per-MW quantities, so that sites alike but for
-    /// their size tie exactly (and the tie goes to fleet order), revenue -
-    /// power - opex per MW if the month's outcome `runs` (the run-or-idle
-    /// test of [`mining`](Self::mining)), else minus the idle opex per MW.
-    #[inline(always)]
-    pub fn margin_usd_per_mw(
-        &self,
-        runs: bool,
-        btc_per_eh: f64,
-        btc_price_usd: f64,
-        days: f64,
-    ) -> f64 {
-        if runs {
-            btc_per_eh * self.ehs_per_mw * btc_price_usd
-                - self.power_usd_per_mw_day * days
-                - self.opex_usd_per_mw
-        } else {
-            self.idle_margin_usd_per_mw
-        }
+        fleet.classes[self.class]
+            .month_per_mw(fleet, btc_per_eh, btc_price_usd, days)
+            .times_mw(self.power_mw)
     }
 }
 
@@ -504,76 +558,66 @@ pub fn annuity_factor(i: f64, n: f64) -> f64 {
     }
 }
 
-/// Mining outcomes of every site in every month of one path, and each
-/// site's mining margin per MW (what the policies rank by).
+/// Mining outcomes of every mining class (sites alike per MW, see
+/// [`MiningClass`]) in every month of one path, per MW, with the margin
+/// per MW the policies rank sites by, and the fleet's totals.
 ///
-/// Stored site-major (`[i * months + t]`, one array per field), with the
-/// months in vector lanes when filled: the fleet totals of different months
-/// are independent sums, so each month's total still adds the sites in
-/// fleet order (the same bits as a site-by-site loop), but several months'
-/// sums advance per instruction instead of one dependent addition chain per
-/// site. Every site goes into the totals, but only the convertible sites'
-/// rows are stored: the others never leave mining, so a replay reads them
-/// only in a month where most of the fleet has left (and the ledger for its
-/// site counts), and [`MiningTable::site`] computes those. Storing every
-/// site's rows made the fill bound by its stores (about 100 KB a path,
-/// past L1).
+/// A site's month is its class's times its `power_mw` ([`MiningTable::site`]),
+/// so the table holds one row per class, not per site (the reference fleet's
+/// 40 sites are 8 classes). Stored class-major (`[c * months + t]`, one
+/// array per field), filled with the months in vector lanes: the totals of
+/// different months are independent sums, each adding the classes in order
+/// (a class's month per MW times its MW), several months per instruction.
 #[derive(Debug, Clone, Default)]
 pub struct MiningTable {
     months: usize,
-    /// Per site, whether its rows below are kept: the convertible sites,
-    /// the only ones that can leave mining (so the only ones a replay takes
-    /// out of the fleet's totals) and the only ones a policy ranks or
-    /// tests. The other sites' rows are not written (and their margins are
-    /// NaN): [`MiningTable::site`] computes their months when asked.
-    kept: Vec<bool>,
-    /// 1 if the site's machines run in the month, 0 if idle.
+    /// Per site, its class (a copy of [`SiteEcon::class`]).
+    class_of: Vec<u32>,
+    /// Per class and month, per MW: 1 if the machines run, 0 if idle.
     runs: Vec<u8>,
     btc_mined: Vec<f64>,
     revenue_usd: Vec<f64>,
     power_usd: Vec<f64>,
     opex_usd: Vec<f64>,
-    /// USD per MW per month, curtailment applied.
+    /// USD per MW per month, curtailment applied: revenue - power - opex.
     margin_usd_per_mw: Vec<f64>,
     /// Per month, the sum over every site of the fleet.
     pub fleet_total: Vec<FleetMining>,
-    /// Per month, the BTC one EH/s mines (`days * 144 * (subsidy + F) / H`),
-    /// the BTC price and the days: the inputs of a site's month.
+    /// Per month, the BTC one EH/s mines (`days * 144 * (subsidy + F) / H`).
     btc_per_eh: Vec<f64>,
-    btc_price_usd: Vec<f64>,
-    days: Vec<f64>,
     /// Per month, the fleet totals as the fill sums them (BTC mined,
     /// revenue, power, opex, idle MW), one array each; `fleet_total` is
     /// built from them.
     totals: [Vec<f64>; 5],
 }
 
-/// The mining margins per MW of one month, by site; only the convertible
-/// sites' are kept (NaN for the others).
+/// The mining margins per MW of one month, by site (its class's).
 #[derive(Debug, Clone, Copy)]
 pub struct MonthMargins<'a> {
-    /// Site-major, `[i * months + t]`.
+    /// Class-major, `[c * months + t]`.
     values: &'a [f64],
+    /// Per site, its class.
+    class_of: &'a [u32],
     months: usize,
     t: usize,
 }
 
 impl<'a> MonthMargins<'a> {
-    /// One month's margins, `values[i]` for site `i` (for tests).
+    /// One month's margins, `values[class_of[i]]` for site `i` (for tests).
     #[cfg(test)]
-    pub fn from_slice(values: &'a [f64]) -> MonthMargins<'a> {
+    pub fn from_slices(values: &'a [f64], class_of: &'a [u32]) -> MonthMargins<'a> {
         MonthMargins {
             values,
+            class_of,
             months: 1,
             t: 0,
         }
     }
 
-    /// Mining margin per MW of convertible site `i` in this month, USD
-    /// (NaN if site `i` is not convertible).
+    /// Mining margin per MW of site `i` in this month, USD.
     #[inline]
     pub fn get(&self, i: usize) -> f64 {
-        self.values[i * self.months + self.t]
+        self.values[self.class_of[i] as usize * self.months + self.t]
     }
 }
 
@@ -614,43 +658,34 @@ impl FleetMining {
 
 impl MiningTable {
     pub fn fill(&mut self, fleet: &Fleet, cal: &Calendar, market: &MarketPath) {
-        let n = fleet.len();
         let months = cal.months();
         self.months = months;
-        let cells = n * months;
+        let cells = fleet.classes.len() * months;
         for v in [
             &mut self.btc_mined,
             &mut self.revenue_usd,
             &mut self.power_usd,
             &mut self.opex_usd,
+            &mut self.margin_usd_per_mw,
         ] {
             v.resize(cells, 0.0);
         }
         self.runs.resize(cells, 0);
-        // Only the kept rows are written below, so the others' margins are
-        // set to NaN whenever the shape or the fleet changes.
-        let kept = fleet.sites.iter().map(|s| s.convertible);
-        if self.margin_usd_per_mw.len() != cells || !self.kept.iter().copied().eq(kept.clone()) {
-            self.margin_usd_per_mw.clear();
-            self.margin_usd_per_mw.resize(cells, f64::NAN);
-            self.kept.clear();
-            self.kept.extend(kept);
+        let class_of = fleet.sites.iter().map(|s| s.class as u32);
+        if !self.class_of.iter().copied().eq(class_of.clone()) {
+            self.class_of.clear();
+            self.class_of.extend(class_of);
         }
         self.btc_per_eh.clear();
         self.btc_per_eh.extend((0..months).map(|t| {
             cal.days[t] * BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fee_btc[t])
                 / market.hashrate_ehs[t]
         }));
-        self.btc_price_usd.clear();
-        self.btc_price_usd
-            .extend_from_slice(&market.btc_price_usd[..months]);
-        self.days.clear();
-        self.days.extend_from_slice(&cal.days[..months]);
         for total in &mut self.totals {
             total.clear();
             total.resize(months, 0.0);
         }
-        fill_sites(self, fleet, cal, market);
+        fill_classes(self, fleet, cal, market);
         self.fleet_total.clear();
         let [btc, revenue, power, opex, idle] = &self.totals;
         self.fleet_total.extend((0..months).map(|t| FleetMining {
@@ -663,22 +698,11 @@ impl MiningTable {
     }
 
     /// Site i's mining outcome in month t (`fleet` is the one the table
-    /// was filled for): read from the table for a convertible site, else
-    /// computed, by the same operations as the fill, so the same bits.
-    #[inline]
-    pub fn site(&self, fleet: &Fleet, t: usize, i: usize) -> SiteMining {
-        if !self.kept[i] {
-            return self.site_computed(fleet, t, i);
-        }
-        self.convertible_site(t, i)
-    }
-
-    /// [`MiningTable::site`] of a convertible site `i` (whose rows the table
-    /// keeps), read from the table.
+    /// was filled for): its class's month per MW times its MW, the same
+    /// bits as [`SiteEcon::mining`].
     #[inline(always)]
-    pub fn convertible_site(&self, t: usize, i: usize) -> SiteMining {
-        debug_assert!(self.kept[i], "site {i} is not convertible");
-        let k = i * self.months + t;
+    pub fn site(&self, fleet: &Fleet, t: usize, i: usize) -> SiteMining {
+        let k = self.class_of[i] as usize * self.months + t;
         SiteMining {
             runs: self.runs[k] != 0,
             btc_mined: self.btc_mined[k],
@@ -686,41 +710,41 @@ impl MiningTable {
             power_usd: self.power_usd[k],
             opex_usd: self.opex_usd[k],
         }
+        .times_mw(fleet.sites[i].power_mw)
     }
 
-    /// [`MiningTable::site`] of a site whose rows are not kept.
-    #[inline(never)]
-    fn site_computed(&self, fleet: &Fleet, t: usize, i: usize) -> SiteMining {
-        let (btc_per_eh, price, days) = (self.btc_per_eh[t], self.btc_price_usd[t], self.days[t]);
-        fleet.sites[i].mining(fleet, btc_per_eh, price, days)
-    }
-
-    /// Mining margins per MW of month t, by site (the convertible sites'
-    /// only; NaN for the others).
+    /// Mining margins per MW of month t, by site.
     #[inline]
     pub fn margins(&self, t: usize) -> MonthMargins<'_> {
         MonthMargins {
             values: &self.margin_usd_per_mw,
+            class_of: &self.class_of,
             months: self.months,
             t,
         }
     }
+
+    /// Site i's mining margins per MW, month by month.
+    #[inline]
+    pub fn site_margins(&self, i: usize) -> &[f64] {
+        &self.margin_usd_per_mw[self.class_of[i] as usize * self.months..][..self.months]
+    }
 }
 
-/// The body of [`MiningTable::fill`]: every site's months, with the months
+/// The body of [`MiningTable::fill`]: every class's months, with the months
 /// in vector lanes (AVX2 intrinsics when the CPU has it, else the portable
 /// loop; the same IEEE operations in the same order either way, so the same
 /// bits).
-fn fill_sites(table: &mut MiningTable, fleet: &Fleet, cal: &Calendar, market: &MarketPath) {
+fn fill_classes(table: &mut MiningTable, fleet: &Fleet, cal: &Calendar, market: &MarketPath) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { fill_sites_avx2(table, fleet, cal, market) };
+            unsafe { fill_classes_avx2(table, fleet, cal, market) };
             return;
         }
     }
-    fill_sites_generic(table, fleet, cal, market, 0);
+    fill_classes_generic(table, fleet, cal, market, 0);
 }
 
 /// Per 4-bit lane mask, the four lanes as bytes 0 or 1 (lane 0 lowest).
@@ -739,16 +763,16 @@ const RUNS_BYTES: [u32; 16] = {
     t
 };
 
-/// [`fill_sites_generic`] with AVX2 intrinsics: blocks of four months,
-/// the sites inner, so that each month's fleet totals are summed in
-/// registers (site by site in fleet order, as `FleetMining::add` defines
-/// them) and stored once; the run-or-idle choice is a lane mask. The same
-/// IEEE operations on the same operands as `SiteEcon::mining`, so the same
-/// bits (a test pins both paths to it). The last `months % 4` months go
-/// through the portable loop.
+/// [`fill_classes_generic`] with AVX2 intrinsics: blocks of four months,
+/// the classes inner, so that each month's fleet totals are summed in
+/// registers (class by class, as `fill_classes_generic` adds them) and
+/// stored once; the run-or-idle choice is a lane mask. The same IEEE
+/// operations on the same operands as [`MiningClass::month_per_mw`] and
+/// [`SiteMining::times_mw`], so the same bits (a test pins both paths to
+/// them). The last `months % 4` months go through the portable loop.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn fill_sites_avx2(
+unsafe fn fill_classes_avx2(
     table: &mut MiningTable,
     fleet: &Fleet,
     cal: &Calendar,
@@ -757,7 +781,6 @@ unsafe fn fill_sites_avx2(
     use std::arch::x86_64::*;
     let months = table.months;
     let whole = months - months % 4;
-    let share = fleet.curtailed_opex_share;
     let load = |v: &[f64], t: usize| {
         let v: &[f64; 4] = v[t..t + 4].try_into().expect("four months");
         // SAFETY: `v` is four f64.
@@ -768,19 +791,21 @@ unsafe fn fill_sites_avx2(
         // SAFETY: `v` is four f64.
         unsafe { _mm256_storeu_pd(v.as_mut_ptr(), x) }
     };
+    let floor = _mm256_set1_pd(fleet.run_floor_usd_per_mw);
+    let opex_running = _mm256_set1_pd(fleet.mining_opex_usd_per_mw_month);
+    let opex_idle = _mm256_set1_pd(fleet.idle_opex_usd_per_mw);
     for t0 in (0..whole).step_by(4) {
         let btc_per_eh = load(&table.btc_per_eh, t0);
         let price = load(&market.btc_price_usd, t0);
         let days = load(&cal.days, t0);
         let zero = _mm256_setzero_pd();
         let mut tot = [zero; 5];
-        for (i, site) in fleet.sites.iter().enumerate() {
-            let k = i * months + t0;
-            let btc = _mm256_mul_pd(btc_per_eh, _mm256_set1_pd(site.effective_ehs));
+        for (c, class) in fleet.classes.iter().enumerate() {
+            let k = c * months + t0;
+            let btc = _mm256_mul_pd(btc_per_eh, _mm256_set1_pd(class.ehs_per_mw));
             let revenue = _mm256_mul_pd(btc, price);
-            let power = _mm256_mul_pd(_mm256_set1_pd(site.power_usd_per_day), days);
+            let power = _mm256_mul_pd(_mm256_set1_pd(class.power_usd_per_mw_day), days);
             let runs = if fleet.curtailment {
-                let floor = _mm256_set1_pd((1.0 - share) * site.opex_usd);
                 _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_sub_pd(revenue, power), floor)
             } else {
                 _mm256_castsi256_pd(_mm256_set1_epi64x(-1))
@@ -788,37 +813,26 @@ unsafe fn fill_sites_avx2(
             let btc = _mm256_and_pd(runs, btc);
             let revenue = _mm256_and_pd(runs, revenue);
             let power = _mm256_and_pd(runs, power);
-            let opex = _mm256_blendv_pd(
-                _mm256_set1_pd(share * site.opex_usd),
-                _mm256_set1_pd(site.opex_usd),
-                runs,
-            );
-            let idle_mw = _mm256_andnot_pd(runs, _mm256_set1_pd(site.power_mw));
-            if site.convertible {
-                // As SiteEcon::margin_usd_per_mw: per MW, then the outcome.
-                let running = _mm256_sub_pd(
-                    _mm256_sub_pd(
-                        _mm256_mul_pd(
-                            _mm256_mul_pd(btc_per_eh, _mm256_set1_pd(site.ehs_per_mw)),
-                            price,
-                        ),
-                        _mm256_mul_pd(_mm256_set1_pd(site.power_usd_per_mw_day), days),
-                    ),
-                    _mm256_set1_pd(site.opex_usd_per_mw),
-                );
-                let margin =
-                    _mm256_blendv_pd(_mm256_set1_pd(site.idle_margin_usd_per_mw), running, runs);
-                store(&mut table.margin_usd_per_mw, k, margin);
-                store(&mut table.btc_mined, k, btc);
-                store(&mut table.revenue_usd, k, revenue);
-                store(&mut table.power_usd, k, power);
-                store(&mut table.opex_usd, k, opex);
-                let runs_bytes = RUNS_BYTES[(_mm256_movemask_pd(runs) & 0xf) as usize];
-                table.runs[k..k + 4].copy_from_slice(&runs_bytes.to_le_bytes());
-            }
-            // As FleetMining::add: an idle site adds 0.0 (leaving the sums'
-            // bits unchanged) to all but the idle MW, a running one 0.0 there.
-            for (sum, x) in tot.iter_mut().zip([btc, revenue, power, opex, idle_mw]) {
+            let opex = _mm256_blendv_pd(opex_idle, opex_running, runs);
+            let margin = _mm256_sub_pd(_mm256_sub_pd(revenue, power), opex);
+            store(&mut table.btc_mined, k, btc);
+            store(&mut table.revenue_usd, k, revenue);
+            store(&mut table.power_usd, k, power);
+            store(&mut table.opex_usd, k, opex);
+            store(&mut table.margin_usd_per_mw, k, margin);
+            let runs_bytes = RUNS_BYTES[(_mm256_movemask_pd(runs) & 0xf) as usize];
+            table.runs[k..k + 4].copy_from_slice(&runs_bytes.to_le_bytes());
+            // The class's MW times each; the idle MW where it idles.
+            let mw = _mm256_set1_pd(class.power_mw);
+            let idle_mw = _mm256_andnot_pd(runs, mw);
+            let parts = [
+                _mm256_mul_pd(btc, mw),
+                _mm256_mul_pd(revenue, mw),
+                _mm256_mul_pd(power, mw),
+                _mm256_mul_pd(opex, mw),
+                idle_mw,
+            ];
+            for (sum, x) in tot.iter_mut().zip(parts) {
                 *sum = _mm256_add_pd(*sum, x);
             }
         }
@@ -826,15 +840,17 @@ unsafe fn fill_sites_avx2(
             store(total, t0, sum);
         }
     }
-    fill_sites_generic(table, fleet, cal, market, whole);
+    fill_classes_generic(table, fleet, cal, market, whole);
 }
 
 /// The portable definition of [`MiningTable::fill`]'s body, for months
-/// `from..` (all of them from 0): every site's months, the months inner (in
-/// vector lanes where the compiler can); each month's totals are added into
-/// site by site in fleet order.
+/// `from..` (all of them from 0): every class's months per MW
+/// ([`MiningClass::month_per_mw`]), and each month's totals, adding the
+/// classes in order, each its month per MW times its MW ([`SiteMining::times_mw`];
+/// an idle class adds 0.0 to the sums, which leaves their bits unchanged,
+/// and its MW to the idle MW).
 #[inline(always)]
-fn fill_sites_generic(
+fn fill_classes_generic(
     table: &mut MiningTable,
     fleet: &Fleet,
     cal: &Calendar,
@@ -842,37 +858,26 @@ fn fill_sites_generic(
     from: usize,
 ) {
     let months = table.months;
-    let days = &cal.days[from..months];
-    let price = &market.btc_price_usd[from..months];
-    let btc_per_eh = &table.btc_per_eh[from..months];
-    let n = months - from;
-    let [tot_btc, tot_revenue, tot_power, tot_opex, tot_idle] = &mut table.totals;
-    let (tot_btc, tot_revenue) = (&mut tot_btc[from..months], &mut tot_revenue[from..months]);
-    let (tot_power, tot_opex) = (&mut tot_power[from..months], &mut tot_opex[from..months]);
-    let tot_idle = &mut tot_idle[from..months];
-    for (i, site) in fleet.sites.iter().enumerate() {
-        let row = i * months + from;
-        for t in 0..n {
-            let m = site.mining(fleet, btc_per_eh[t], price[t], days[t]);
-            // Only the kept (convertible) sites' rows.
-            if site.convertible {
-                let k = row + t;
-                table.runs[k] = u8::from(m.runs);
-                table.btc_mined[k] = m.btc_mined;
-                table.revenue_usd[k] = m.revenue_usd;
-                table.power_usd[k] = m.power_usd;
-                table.opex_usd[k] = m.opex_usd;
-                table.margin_usd_per_mw[k] =
-                    site.margin_usd_per_mw(m.runs, btc_per_eh[t], price[t], days[t]);
-            }
-            // As FleetMining::add (adding 0.0 for a running site leaves
-            // the sum's bits unchanged).
-            tot_btc[t] += m.btc_mined;
-            tot_revenue[t] += m.revenue_usd;
-            tot_power[t] += m.power_usd;
-            tot_opex[t] += m.opex_usd;
-            tot_idle[t] += if m.runs { 0.0 } else { site.power_mw };
+    for t in from..months {
+        let (btc_per_eh, price, days) = (table.btc_per_eh[t], market.btc_price_usd[t], cal.days[t]);
+        let mut total = FleetMining::default();
+        for (c, class) in fleet.classes.iter().enumerate() {
+            let m = class.month_per_mw(fleet, btc_per_eh, price, days);
+            let k = c * months + t;
+            table.runs[k] = u8::from(m.runs);
+            table.btc_mined[k] = m.btc_mined;
+            table.revenue_usd[k] = m.revenue_usd;
+            table.power_usd[k] = m.power_usd;
+            table.opex_usd[k] = m.opex_usd;
+            table.margin_usd_per_mw[k] = m.margin_usd();
+            total.add(&m.times_mw(class.power_mw), class.power_mw);
         }
+        let [btc, revenue, power, opex, idle] = &mut table.totals;
+        btc[t] = total.btc_mined;
+        revenue[t] = total.revenue_usd;
+        power[t] = total.power_usd;
+        opex[t] = total.opex_usd;
+        idle[t] = total.idle_mw;
     }
 }
 
@@ -886,9 +891,9 @@ mod tests {
     /// have the same mining margin per MW bit for bit, every month, in the
     /// table (both fills): MODEL.md breaks ties by fleet order, which needs
     /// exact ties. A margin taken as the site's total over its MW (the
-    /// form before) misses on most months of these paths; so does a fill
-    /// that divides. The reference fleet has four such groups of
-    /// convertible sites (us-01/03/05/07 among them).
+    /// form before) misses on most months of these paths. The reference
+    /// fleet has four such groups of convertible sites (us-01/03/05/07
+    /// among them).
     #[test]
     fn sites_alike_but_for_size_have_equal_margins_per_mw() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -920,7 +925,7 @@ mod tests {
             model.sample(sc.simulation.seed, path, &mut market);
             table.fill(&fleet, &cal, &market);
             portable.fill(&fleet, &cal, &market);
-            fill_sites_generic(&mut portable, &fleet, &cal, &market, 0);
+            fill_classes_generic(&mut portable, &fleet, &cal, &market, 0);
             for t in 0..cal.months() {
                 for g in &groups {
                     for tab in [&table, &portable] {
@@ -930,10 +935,8 @@ mod tests {
                         }
                     }
                     // The whole-site form would not tie here.
-                    let site_over_mw = |i: usize| {
-                        let m = table.site(&fleet, t, i);
-                        (m.revenue_usd - m.power_usd - m.opex_usd) / fleet.sites[i].power_mw
-                    };
+                    let site_over_mw =
+                        |i: usize| table.site(&fleet, t, i).margin_usd() / fleet.sites[i].power_mw;
                     months += 1;
                     sizes_differ += usize::from(
                         g[1..]
@@ -949,11 +952,14 @@ mod tests {
 
     /// The table filled with months in vector lanes (AVX2 where the CPU has
     /// it, and the portable loop) against the definition: every site's
-    /// `SiteEcon::mining`, and each month's totals summed site by site in
-    /// fleet order, bit for bit. Curtailment idles sites on these paths, so
-    /// both sides of the run-or-idle test are exercised.
+    /// `SiteEcon::mining` (its class's month per MW times its MW), the
+    /// margin per MW of its class's month, and each month's totals summed
+    /// class by class, bit for bit. The totals are also within rounding of
+    /// the site-by-site sum in fleet order (a wrong class MW would not be),
+    /// and the classes hold the fleet's MW. Curtailment idles sites on
+    /// these paths, so both sides of the run-or-idle test are exercised.
     #[test]
-    fn mining_table_matches_the_site_by_site_definition_bit_for_bit() {
+    fn mining_table_matches_the_class_by_class_definition_bit_for_bit() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
         let mut idle_seen = 0;
         // 61 months: the vector path's last month goes through its tail.
@@ -961,6 +967,9 @@ mod tests {
             let mut sc = scenario::load(&dir.join(format!("{name}.toml"))).unwrap();
             sc.simulation.months = months;
             let fleet = Fleet::new(&sc);
+            assert!(fleet.classes.len() > 1 && fleet.classes.len() < fleet.len());
+            let class_mw: f64 = fleet.classes.iter().map(|c| c.power_mw).sum();
+            assert!((class_mw - fleet.total_power_mw).abs() <= 1e-9 * fleet.total_power_mw);
             let cal = Calendar::new(&sc);
             assert_eq!(cal.months(), months);
             let model = MarketModel::new(&sc.market, &cal);
@@ -971,23 +980,21 @@ mod tests {
                 table.fill(&fleet, &cal, &market);
                 portable.fill(&fleet, &cal, &market);
                 portable.totals.iter_mut().for_each(|v| v.fill(0.0));
-                fill_sites_generic(&mut portable, &fleet, &cal, &market, 0);
+                fill_classes_generic(&mut portable, &fleet, &cal, &market, 0);
                 for t in 0..cal.months() {
                     let btc_per_eh =
                         cal.days[t] * BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fee_btc[t])
                             / market.hashrate_ehs[t];
-                    let mut total = FleetMining::default();
+                    let (price, days) = (market.btc_price_usd[t], cal.days[t]);
+                    let mut by_site = FleetMining::default();
                     for (i, site) in fleet.sites.iter().enumerate() {
-                        let m =
-                            site.mining(&fleet, btc_per_eh, market.btc_price_usd[t], cal.days[t]);
-                        total.add(&m, site.power_mw);
+                        let m = site.mining(&fleet, btc_per_eh, price, days);
+                        by_site.add(&m, site.power_mw);
                         idle_seen += usize::from(!m.runs);
-                        let margin = site.margin_usd_per_mw(
-                            m.runs,
-                            btc_per_eh,
-                            market.btc_price_usd[t],
-                            cal.days[t],
-                        );
+                        let class = &fleet.classes[site.class];
+                        let margin = class
+                            .month_per_mw(&fleet, btc_per_eh, price, days)
+                            .margin_usd();
                         for tab in [&table, &portable] {
                             let got = tab.site(&fleet, t, i);
                             assert_eq!(got.runs, m.runs);
@@ -996,10 +1003,7 @@ mod tests {
                                 (got.revenue_usd, m.revenue_usd),
                                 (got.power_usd, m.power_usd),
                                 (got.opex_usd, m.opex_usd),
-                                (
-                                    tab.margins(t).get(i),
-                                    if site.convertible { margin } else { f64::NAN },
-                                ),
+                                (tab.margins(t).get(i), margin),
                             ] {
                                 assert_eq!(
                                     a.to_bits(),
@@ -1009,17 +1013,23 @@ mod tests {
                             }
                         }
                     }
+                    let mut total = FleetMining::default();
+                    for class in &fleet.classes {
+                        let m = class.month_per_mw(&fleet, btc_per_eh, price, days);
+                        total.add(&m.times_mw(class.power_mw), class.power_mw);
+                    }
                     for tab in [&table, &portable] {
                         let got = tab.fleet_total[t];
                         let pairs = [
-                            (got.btc_mined, total.btc_mined),
-                            (got.revenue_usd, total.revenue_usd),
-                            (got.power_usd, total.power_usd),
-                            (got.opex_usd, total.opex_usd),
-                            (got.idle_mw, total.idle_mw),
+                            (got.btc_mined, total.btc_mined, by_site.btc_mined),
+                            (got.revenue_usd, total.revenue_usd, by_site.revenue_usd),
+                            (got.power_usd, total.power_usd, by_site.power_usd),
+                            (got.opex_usd, total.opex_usd, by_site.opex_usd),
+                            (got.idle_mw, total.idle_mw, by_site.idle_mw),
                         ];
-                        for (a, b) in pairs {
+                        for (a, b, c) in pairs {
                             assert_eq!(a.to_bits(), b.to_bits(), "{name} path {path} t {t} total");
+                            assert!((a - c).abs() <= 1e-12 * c.abs(), "{name} {t}: {a} vs {c}");
                         }
                     }
                 }

@@ -472,7 +472,8 @@ mod tests {
             let margins: Vec<f64> = (0..sites)
                 .map(|_| pool[r.random_range(0..pool.len())])
                 .collect();
-            let margin = MonthMargins::from_slice(&margins);
+            let identity: Vec<u32> = (0..sites as u32).collect();
+            let margin = MonthMargins::from_slices(&margins, &identity);
             let mut candidates: Vec<usize> = (0..sites).filter(|_| r.random_bool(0.7)).collect();
             for i in (1..candidates.len()).rev() {
                 candidates.swap(i, r.random_range(0..=i));

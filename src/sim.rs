@@ -706,7 +706,7 @@ impl Model {
             let mining = if 2 * scratch.left.len() <= n_sites {
                 let mut m = fleet_total[t];
                 for &i in &scratch.left {
-                    m.sub(&table.convertible_site(t, i), fleet.sites[i].power_mw);
+                    m.sub(&table.site(fleet, t, i), fleet.sites[i].power_mw);
                 }
                 m
             } else {
