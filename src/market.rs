@@ -227,9 +227,16 @@ impl MarketModel {
         // demand series holds the exponent of the step from month t, the
         // fee series the fee's exponent, and month t + 1 of the hashrate
         // series the hashrate shock W of month t.
+        // Month t's own entries, and month t + 1's (one fewer).
+        let fee = &mut out.fee_btc[..months];
+        let regime_of = &mut out.regime[..months];
+        let hr_next = &mut out.hashrate_ehs[1..months];
+        let price_next = &mut out.btc_price_usd[1..months];
+        let gpu_next = &mut out.gpu_hour_usd[1..months];
+        let demand_next = &mut out.ai_demand_mw[1..months];
         for t in 0..months {
-            out.fee_btc[t] = self.fee_sigma * normal(fees) - 0.5 * self.fee_sigma * self.fee_sigma;
-            out.regime[t] = regime as u8;
+            fee[t] = self.fee_sigma * normal(fees) - 0.5 * self.fee_sigma * self.fee_sigma;
+            regime_of[t] = regime as u8;
             if t + 1 == months {
                 break;
             }
@@ -244,14 +251,14 @@ impl MarketModel {
             let w = l[1][0] * e[0] + l[1][1] * e[1];
             let u = l[2][0] * e[0] + l[2][1] * e[1] + l[2][2] * e[2];
             let v = l[3][0] * e[0] + l[3][1] * e[1] + l[3][2] * e[2] + l[3][3] * e[3];
-            out.hashrate_ehs[t + 1] = w;
+            hr_next[t] = w;
 
             // BTC price: Merton jump-diffusion in the current regime.
             let rs = &self.regimes[regime];
             let jump = self.jump_sum(jumps);
-            out.btc_price_usd[t + 1] = rs.drift + rs.vol * z + jump;
-            out.gpu_hour_usd[t + 1] = self.p_drift + self.p_vol * u;
-            out.ai_demand_mw[t + 1] = self.d_drift + self.d_vol * v;
+            price_next[t] = rs.drift + rs.vol * z + jump;
+            gpu_next[t] = self.p_drift + self.p_vol * u;
+            demand_next[t] = self.d_drift + self.d_vol * v;
 
             if switching && regimes.random::<f64>() < rs.p_leave {
                 // Leave to one of the other regimes, uniformly.
@@ -381,42 +388,61 @@ fn normal<R: Rng>(rng: &mut R) -> f64 {
 }
 
 /// Poisson draws by inversion of the CDF (exact; fast for the small monthly
-/// means this model uses), with `exp(-mean)` worked out once. Large means
+/// means this model uses). The cumulative probabilities are worked out once,
+/// `P(0) = exp(-mean)` and `P(k) = P(k - 1) * (mean / k)` added up, until a
+/// `P(k)` falls below 1e-300: a draw is the first `k` whose cumulative
+/// probability is at least the uniform `u`, or that last `k`. Large means
 /// fall back to rand_distr.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct PoissonInversion {
     mean: f64,
-    /// `P(0) = exp(-mean)`.
-    p0: f64,
+    /// `cdf[k]`: `P(0) + ... + P(k)`, for `k` below the first whose `P(k)`
+    /// is under 1e-300 (that `k` is `cdf.len()`). Empty for a mean over 30.
+    cdf: Vec<f64>,
 }
+
+/// Means above this are drawn by rand_distr's Poisson.
+const POISSON_INVERSION_MAX_MEAN: f64 = 30.0;
 
 impl PoissonInversion {
     fn new(mean: f64) -> PoissonInversion {
-        PoissonInversion {
-            mean,
-            p0: (-mean).exp(),
-        }
-    }
-
-    fn sample<R: Rng>(&self, rng: &mut R) -> u64 {
-        let mean = self.mean;
-        if mean > 30.0 {
-            let dist = rand_distr::Poisson::new(mean).expect("finite positive mean");
-            return dist.sample(rng) as u64;
-        }
-        let u: f64 = rng.random();
-        let mut k = 0u64;
-        let mut p = self.p0;
-        let mut cdf = p;
-        while u > cdf {
-            k += 1;
-            p *= mean / k as f64;
-            cdf += p;
-            if p < 1e-300 {
-                break;
+        let mut cdf = Vec::new();
+        if mean <= POISSON_INVERSION_MAX_MEAN {
+            let mut p = (-mean).exp();
+            let mut sum = p;
+            cdf.push(sum);
+            for k in 1.. {
+                p *= mean / k as f64;
+                sum += p;
+                if p < 1e-300 {
+                    break;
+                }
+                cdf.push(sum);
             }
         }
-        k
+        PoissonInversion { mean, cdf }
+    }
+
+    #[inline]
+    fn sample<R: Rng>(&self, rng: &mut R) -> u64 {
+        if self.mean > POISSON_INVERSION_MAX_MEAN {
+            return self.sample_large(rng);
+        }
+        let u: f64 = rng.random();
+        let mut k = 0;
+        while k < self.cdf.len() && u > self.cdf[k] {
+            k += 1;
+        }
+        k as u64
+    }
+
+    /// A draw of a mean over [`POISSON_INVERSION_MAX_MEAN`], by rand_distr
+    /// (kept out of line: the reference scenarios' means are under 1).
+    #[cold]
+    #[inline(never)]
+    fn sample_large<R: Rng>(&self, rng: &mut R) -> u64 {
+        let dist = rand_distr::Poisson::new(self.mean).expect("finite positive mean");
+        dist.sample(rng) as u64
     }
 }
 
@@ -433,6 +459,66 @@ mod tests {
         assert_eq!(a, a2);
         assert_ne!(a, b);
         assert_ne!(a, c);
+    }
+
+    /// The table of cumulative probabilities gives the draws of inverting
+    /// the CDF term by term (the table's definition), draw for draw, on
+    /// small and large means, zero, and uniforms at 0 and just below 1.
+    #[test]
+    fn poisson_table_matches_term_by_term_inversion() {
+        fn term_by_term(mean: f64, u: f64) -> u64 {
+            let (mut k, mut p) = (0u64, (-mean).exp());
+            let mut cdf = p;
+            while u > cdf {
+                k += 1;
+                p *= mean / k as f64;
+                cdf += p;
+                if p < 1e-300 {
+                    break;
+                }
+            }
+            k
+        }
+        /// Hands out the given uniforms, as `Rng::random::<f64>` reads them.
+        struct Uniforms(Vec<u64>);
+        impl rand::TryRng for Uniforms {
+            type Error = core::convert::Infallible;
+            fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+                unreachable!()
+            }
+            fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+                Ok(self.0.pop().expect("enough uniforms"))
+            }
+            fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> {
+                unreachable!()
+            }
+        }
+        let mut rng = path_rng(3, 0, Stream::Jumps);
+        for mean in [0.0, 1e-3, 0.5, 2.0, 7.5, 29.9, 30.0] {
+            let count = PoissonInversion::new(mean);
+            let mut bits: Vec<u64> = (0..20_000).map(|_| rng.next_u64()).collect();
+            bits.extend([0, u64::MAX, u64::MAX - (1 << 11), 1 << 11]);
+            // Uniforms equal to each cumulative probability and one step
+            // above (`random::<f64>` gives multiples of 2^-53, which every
+            // value in [0.5, 1) is).
+            for &c in count.cdf.iter().filter(|&&c| (0.5..1.0).contains(&c)) {
+                let steps = (c * (1u64 << 53) as f64) as u64;
+                bits.extend([steps << 11, (steps + 1) << 11]);
+            }
+            let mut source = Uniforms(bits.clone());
+            let mut reader = Uniforms(bits);
+            let mut seen_max = 0;
+            while !source.0.is_empty() {
+                let u: f64 = reader.random();
+                let k = count.sample(&mut source);
+                assert_eq!(k, term_by_term(mean, u), "mean {mean}, u {u}");
+                seen_max = seen_max.max(k);
+            }
+            assert!(
+                mean < 2.0 || seen_max as f64 > mean,
+                "mean {mean}: max {seen_max}"
+            );
+        }
     }
 
     #[test]
