@@ -866,7 +866,7 @@ impl QuantileHistograms {
     /// a batch column by column keeps one metric's bins in cache.
     pub fn insert_column(&mut self, m: usize, values: &[f64]) {
         let layout = Arc::clone(&self.layout);
-        self.insert_column_in(&layout, m, values);
+        self.insert_column_in(&layout, m, values, &mut Pass1::new());
     }
 
     /// Counts a batch of paths given column by column: `column(m)` is metric
@@ -886,10 +886,12 @@ impl QuantileHistograms {
             return;
         }
         let len = column(0).len();
+        // The first pass's scratch, for every column (it needs no clearing).
+        let mut pass1 = Pass1::new();
         if len > u16::MAX as usize {
             // Too many for a record in 16-bit counts: count every column.
             for m in 0..n {
-                self.insert_column_in(&layout, m, column(m));
+                self.insert_column_in(&layout, m, column(m), &mut pass1);
             }
             return;
         }
@@ -908,15 +910,22 @@ impl QuantileHistograms {
                 continue;
             }
             match ml.shared {
-                Some(slot) => self.insert_recorded(&layout, m, slot as usize, values),
-                None => self.insert_column_in(&layout, m, values),
+                Some(slot) => self.insert_recorded(&layout, m, slot as usize, values, &mut pass1),
+                None => self.insert_column_in(&layout, m, values, &mut pass1),
             }
         }
     }
 
     /// Counts metric `m`'s column (at most `u16::MAX` values) and records
     /// what it added in shared slot `slot`.
-    fn insert_recorded(&mut self, layout: &QuantileLayout, m: usize, slot: usize, values: &[f64]) {
+    fn insert_recorded(
+        &mut self,
+        layout: &QuantileLayout,
+        m: usize,
+        slot: usize,
+        values: &[f64],
+        pass1: &mut Pass1,
+    ) {
         let ml = &layout.metrics[m];
         let cells = ml.cells();
         let start = layout.shared[slot].1;
@@ -929,7 +938,7 @@ impl QuantileHistograms {
         record.copy_from_slice(&self.recent[cells.clone()]);
         let (min, max) = (self.min[m], self.max[m]);
         (self.min[m], self.max[m]) = (f64::INFINITY, f64::NEG_INFINITY);
-        self.insert_column_in(layout, m, values);
+        self.insert_column_in(layout, m, values, pass1);
         let record = &mut self.chunk[start..start + cells.len()];
         for (r, &now) in record.iter_mut().zip(&self.recent[cells]) {
             *r = now - *r;
@@ -978,7 +987,13 @@ impl QuantileHistograms {
     /// finds each set-aside value's bin from the window's grid. Same cells
     /// as [`QuantileLayout::cell_of`] (a test checks it).
     #[inline]
-    fn insert_column_in(&mut self, layout: &QuantileLayout, m: usize, values: &[f64]) {
+    fn insert_column_in(
+        &mut self,
+        layout: &QuantileLayout,
+        m: usize,
+        values: &[f64],
+        pass1: &mut Pass1,
+    ) {
         let ml = &layout.metrics[m];
         let k = ml.k;
         if k == 0 {
@@ -988,14 +1003,13 @@ impl QuantileHistograms {
         let edges = &layout.edges[ml.edge_start..ml.edge_start + k];
         let edges32 = &layout.edges32[ml.edge32_start..ml.edge32_start + k + GRID_SCAN - 1];
         let grids = &layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)];
-        let mut pass1 = Pass1::new();
         let cells = ml.cells();
         for block in values.chunks(BLOCK) {
             if self.recent_n[m] as usize + block.len() > u16::MAX as usize {
                 self.flush(m);
             }
             self.recent_n[m] += block.len() as u32;
-            let gaps = classify(&ml.bounds, block, &mut pass1);
+            let gaps = classify(&ml.bounds, block, pass1);
             let codes = &pass1.codes[..block.len()];
             // No cell of this metric can pass u16::MAX (checked above).
             let counts = &mut self.recent[cells.clone()];
