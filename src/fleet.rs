@@ -27,6 +27,9 @@ pub struct Fleet {
     /// The sites' mining classes (sites alike per MW), in the order of
     /// their first site.
     pub classes: Vec<MiningClass>,
+    /// Per site, its class ([`SiteEcon::class`]) as an array, for the
+    /// margins' lookups ([`MonthMargins`]).
+    class_of: Vec<u32>,
     /// `(1 - curtailed_opex_share) * opex` per MW: a month runs if its
     /// revenue minus power per MW is at least this.
     run_floor_usd_per_mw: f64,
@@ -102,7 +105,7 @@ impl Fleet {
         let ai = &scenario.ai;
         let gpu_cloud = ai.mode == AiMode::GpuCloud;
         let i_month = (1.0 + scenario.valuation.discount_rate).powf(1.0 / 12.0) - 1.0;
-        let sites = scenario
+        let mut sites = scenario
             .sites
             .iter()
             .map(|s| {
@@ -142,7 +145,6 @@ impl Fleet {
             })
             .collect::<Vec<_>>();
         // Classes in the order of their first site; each site's MW added in fleet order.
-        let mut sites = sites;
         let mut classes: Vec<MiningClass> = Vec::new();
         for (site, s) in sites.iter_mut().zip(&scenario.sites) {
             let class = MiningClass {
@@ -163,6 +165,7 @@ impl Fleet {
             };
             classes[site.class].power_mw += s.power_mw;
         }
+        let class_of = sites.iter().map(|s| s.class as u32).collect();
         let convertible: Vec<usize> = (0..sites.len()).filter(|&i| sites[i].convertible).collect();
         let column = |f: fn(&SiteEcon) -> f64| convertible.iter().map(|&i| f(&sites[i])).collect();
         let convertible_soa = ConvertibleSites {
@@ -177,6 +180,7 @@ impl Fleet {
             convertible_soa,
             sites,
             classes,
+            class_of,
             run_floor_usd_per_mw: (1.0 - scenario.mining.curtailed_opex_share)
                 * scenario.mining.opex_usd_per_mw_month,
             idle_opex_usd_per_mw: scenario.mining.curtailed_opex_share
@@ -390,7 +394,7 @@ impl Fleet {
             let price = c.power_usd_per_mwh[j];
             let it_per_mw = c.it_mw_per_mw[j];
             let annuity = c.capex_annuity_usd_per_mw_month[j];
-            let margins = &table.site_margins(i)[..months];
+            let margins = &table.site_margins(self, i)[..months];
             let rows = demand
                 .iter()
                 .zip(rate)
@@ -571,8 +575,6 @@ pub fn annuity_factor(i: f64, n: f64) -> f64 {
 #[derive(Debug, Clone, Default)]
 pub struct MiningTable {
     months: usize,
-    /// Per site, its class (a copy of [`SiteEcon::class`]).
-    class_of: Vec<u32>,
     /// Per class and month, per MW: 1 if the machines run, 0 if idle.
     runs: Vec<u8>,
     btc_mined: Vec<f64>,
@@ -671,11 +673,6 @@ impl MiningTable {
             v.resize(cells, 0.0);
         }
         self.runs.resize(cells, 0);
-        let class_of = fleet.sites.iter().map(|s| s.class as u32);
-        if !self.class_of.iter().copied().eq(class_of.clone()) {
-            self.class_of.clear();
-            self.class_of.extend(class_of);
-        }
         self.btc_per_eh.clear();
         self.btc_per_eh.extend((0..months).map(|t| {
             cal.days[t] * BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fee_btc[t])
@@ -702,7 +699,8 @@ impl MiningTable {
     /// bits as [`SiteEcon::mining`].
     #[inline(always)]
     pub fn site(&self, fleet: &Fleet, t: usize, i: usize) -> SiteMining {
-        let k = self.class_of[i] as usize * self.months + t;
+        let site = &fleet.sites[i];
+        let k = site.class * self.months + t;
         SiteMining {
             runs: self.runs[k] != 0,
             btc_mined: self.btc_mined[k],
@@ -710,15 +708,16 @@ impl MiningTable {
             power_usd: self.power_usd[k],
             opex_usd: self.opex_usd[k],
         }
-        .times_mw(fleet.sites[i].power_mw)
+        .times_mw(site.power_mw)
     }
 
-    /// Mining margins per MW of month t, by site.
+    /// Mining margins per MW of month t, by site of `fleet` (the one the
+    /// table was filled for).
     #[inline]
-    pub fn margins(&self, t: usize) -> MonthMargins<'_> {
+    pub fn margins<'a>(&'a self, fleet: &'a Fleet, t: usize) -> MonthMargins<'a> {
         MonthMargins {
             values: &self.margin_usd_per_mw,
-            class_of: &self.class_of,
+            class_of: &fleet.class_of,
             months: self.months,
             t,
         }
@@ -726,8 +725,8 @@ impl MiningTable {
 
     /// Site i's mining margins per MW, month by month.
     #[inline]
-    pub fn site_margins(&self, i: usize) -> &[f64] {
-        &self.margin_usd_per_mw[self.class_of[i] as usize * self.months..][..self.months]
+    pub fn site_margins(&self, fleet: &Fleet, i: usize) -> &[f64] {
+        &self.margin_usd_per_mw[fleet.sites[i].class * self.months..][..self.months]
     }
 }
 
@@ -929,9 +928,9 @@ mod tests {
             for t in 0..cal.months() {
                 for g in &groups {
                     for tab in [&table, &portable] {
-                        let first = tab.margins(t).get(g[0]);
+                        let first = tab.margins(&fleet, t).get(g[0]);
                         for &i in &g[1..] {
-                            assert_eq!(tab.margins(t).get(i).to_bits(), first.to_bits());
+                            assert_eq!(tab.margins(&fleet, t).get(i).to_bits(), first.to_bits());
                         }
                     }
                     // The whole-site form would not tie here.
@@ -1003,7 +1002,7 @@ mod tests {
                                 (got.revenue_usd, m.revenue_usd),
                                 (got.power_usd, m.power_usd),
                                 (got.opex_usd, m.opex_usd),
-                                (tab.margins(t).get(i), margin),
+                                (tab.margins(&fleet, t).get(i), margin),
                             ] {
                                 assert_eq!(
                                     a.to_bits(),
@@ -1138,7 +1137,7 @@ mod tests {
                         let demand_mw = market.ai_demand_mw[t];
                         fleet.threshold_excess_usd_per_mw(&ai, demand_mw, 0.0, hurdle, &mut excess);
                         for (j, &i) in fleet.convertible.iter().enumerate() {
-                            let want = excess[j] > table.margins(t).get(i);
+                            let want = excess[j] > table.margins(&fleet, t).get(i);
                             assert_eq!(fast[j * months + t], want, "{name} path {path} t {t}");
                             assert_eq!(portable[j * months + t], want, "{name} path {path} t {t}");
                             if want {

@@ -429,11 +429,7 @@ impl PoissonInversion {
             return self.sample_large(rng);
         }
         let u: f64 = rng.random();
-        let mut k = 0;
-        while k < self.cdf.len() && u > self.cdf[k] {
-            k += 1;
-        }
-        k as u64
+        self.cdf.iter().take_while(|&&cdf| u > cdf).count() as u64
     }
 
     /// A draw of a mean over [`POISSON_INVERSION_MAX_MEAN`], by rand_distr

@@ -330,7 +330,13 @@ impl Threshold {
                 // order: only more asks than room need ranking.
                 let room = self.max_concurrent;
                 if requests.len() > room {
-                    keep_lowest_margins(requests, 0, room, table.margins(t), &mut memory.ranked);
+                    keep_lowest_margins(
+                        requests,
+                        0,
+                        room,
+                        table.margins(fleet, t),
+                        &mut memory.ranked,
+                    );
                 }
                 if !requests.is_empty() && accept(t, requests) {
                     first = Some(t);

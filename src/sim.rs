@@ -959,7 +959,7 @@ impl Model {
             sites,
             convertible_mining,
             treasury,
-            mining_margin_usd_per_mw: table.margins(t),
+            mining_margin_usd_per_mw: table.margins(&self.fleet, t),
             ai_mw_live_and_converting,
             converting_now,
             started,
