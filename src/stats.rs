@@ -32,7 +32,6 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::ops::{Add, AddAssign};
 use std::sync::Arc;
 
@@ -529,8 +528,9 @@ impl QuantileLayout {
         count: bool,
     ) -> (QuantileLayout, Vec<(Vec<u32>, f64, f64)>) {
         check_intervals(intervals);
-        let mut layout = QuantileLayout::empty(n_metrics);
-        let per_metric: Vec<(Vec<f64>, [f64; 10], Option<(Vec<u32>, f64, f64)>)> = (0..n_metrics)
+        // Each metric's layout is built on its own (in parallel), then
+        // appended in metric order.
+        let per_metric: Vec<(QuantileLayout, Option<(Vec<u32>, f64, f64)>)> = (0..n_metrics)
             .into_par_iter()
             .map(|m| {
                 // The finite values as integer keys in `f64::total_cmp`
@@ -574,6 +574,8 @@ impl QuantileLayout {
                         bounds[2 * w + 1] = at(&keys, rank_of(hi, last, intervals));
                     }
                 }
+                let mut one = QuantileLayout::empty(1);
+                one.push_metric(&metric_edges, bounds);
                 let counted = count.then(|| {
                     // The same values (the keys map back to the same bits),
                     // in another order, which counts do not depend on: the
@@ -582,9 +584,7 @@ impl QuantileLayout {
                     // by the first pass alone) and the non-finite values
                     // as any column.
                     let values: Vec<f64> = keys.into_iter().map(from_total_order_key).collect();
-                    let mut one = QuantileLayout::empty(1);
-                    one.push_metric(&metric_edges, bounds);
-                    let mut h = QuantileHistograms::new(Arc::new(one));
+                    let mut h = QuantileHistograms::new(Arc::new(one.clone()));
                     let mut rank = 0usize;
                     for &(a, b) in &sorted {
                         // Between two sorted ranges, by equality tests alone.
@@ -602,12 +602,13 @@ impl QuantileLayout {
                     let cells = h.cells(0).into_iter().map(|c| c as u32).collect();
                     (cells, h.min[0], h.max[0])
                 });
-                (metric_edges, bounds, counted)
+                (one, counted)
             })
             .collect();
+        let mut layout = QuantileLayout::empty(n_metrics);
         let mut counted = Vec::with_capacity(if count { n_metrics } else { 0 });
-        for (metric_edges, bounds, c) in per_metric {
-            layout.push_metric(&metric_edges, bounds);
+        for (one, c) in per_metric {
+            layout.append_metric(&one);
             counted.extend(c);
         }
         layout.find_aliases();
@@ -636,23 +637,36 @@ impl QuantileLayout {
     /// live; the months before a policy can act, which are the passive
     /// policy's) has the same pilot, hence the same layout.
     fn find_aliases(&mut self) {
-        let key = |ml: &MetricLayout, edges: &[f64]| -> Vec<u64> {
+        // The bits of a metric's bounds and edges: its key.
+        fn key<'a>(ml: &'a MetricLayout, edges: &'a [f64]) -> impl Iterator<Item = u64> + 'a {
             let edges = &edges[ml.edge_start..ml.edge_start + ml.k];
-            ml.bounds.iter().chain(edges).map(|x| x.to_bits()).collect()
-        };
-        let mut first: HashMap<Vec<u64>, usize> = HashMap::new();
+            ml.bounds.iter().chain(edges).map(|x| x.to_bits())
+        }
+        let edges = &self.edges;
+        // Metrics by a hash of their key (a multiplicative fold, cheap
+        // next to hashing the whole key with SipHash), each bucket's
+        // metrics compared key by key: the first metric of each key.
+        let mut first: HashMap<u64, Vec<usize>> = HashMap::new();
         let mut aliased = vec![false; self.metrics.len()];
-        for m in 0..self.metrics.len() {
-            match first.entry(key(&self.metrics[m], &self.edges)) {
-                Entry::Occupied(e) => {
-                    let a = *e.get();
-                    self.metrics[m].alias = Some(a as u32);
+        let mut alias = vec![None; self.metrics.len()];
+        for (m, ml) in self.metrics.iter().enumerate() {
+            let hash = key(ml, edges).fold(ml.k as u64, |h, bits| {
+                (h.rotate_left(5) ^ bits).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+            });
+            let bucket = first.entry(hash).or_default();
+            match bucket
+                .iter()
+                .find(|&&a| key(&self.metrics[a], edges).eq(key(ml, edges)))
+            {
+                Some(&a) => {
+                    alias[m] = Some(a as u32);
                     aliased[a] = true;
                 }
-                Entry::Vacant(e) => {
-                    e.insert(m);
-                }
+                None => bucket.push(m),
             }
+        }
+        for (ml, a) in self.metrics.iter_mut().zip(alias) {
+            ml.alias = a;
         }
         for a in (0..self.metrics.len()).filter(|&a| aliased[a]) {
             let ml = &mut self.metrics[a];
@@ -708,6 +722,27 @@ impl QuantileLayout {
         self.edges.extend_from_slice(edges);
         self.edges32.extend(edges.iter().map(|&e| e as f32));
         self.edges32.extend([f32::INFINITY; GRID_SCAN - 1]);
+    }
+
+    /// Appends the one metric of `one` (a layout of one metric, built by
+    /// [`push_metric`](Self::push_metric)): the same as pushing its edges
+    /// and bounds here, without working out its grids again.
+    fn append_metric(&mut self, one: &QuantileLayout) {
+        let [ml] = &one.metrics[..] else {
+            panic!("a layout of one metric");
+        };
+        let ml = MetricLayout {
+            edge_start: self.edges.len(),
+            edge32_start: self.edges32.len(),
+            cell_start: self.n_cells,
+            grid_start: self.grids.len(),
+            ..ml.clone()
+        };
+        self.n_cells = ml.cells().end;
+        self.metrics.push(ml);
+        self.edges.extend_from_slice(&one.edges);
+        self.edges32.extend_from_slice(&one.edges32);
+        self.grids.extend_from_slice(&one.grids);
     }
 
     /// Number of metrics (the length of a row).
