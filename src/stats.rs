@@ -1044,6 +1044,20 @@ impl QuantileHistograms {
                 self.flush(m);
             }
             self.recent_n[m] += block.len() as u32;
+            // A block of one value (a metric fixed on every path, such as
+            // a passive policy's AI revenue): one lookup, one count.
+            let first = block[0].to_bits();
+            if block.iter().all(|x| x.to_bits() == first) {
+                let (x, c) = (block[0], layout.cell_of(ml, block[0]));
+                self.recent[cells.start + c] += block.len() as u16;
+                // The extremes matter only for the end cells (as in `tally`).
+                if c == 0 {
+                    self.min[m] = total_min(self.min[m], x);
+                } else if c == 2 * k {
+                    self.max[m] = total_max(self.max[m], x);
+                }
+                continue;
+            }
             let gaps = classify(&ml.bounds, block, pass1);
             let codes = &pass1.codes[..block.len()];
             // No cell of this metric can pass u16::MAX (checked above).
@@ -2395,6 +2409,44 @@ mod tests {
             for &x in &probes {
                 let c = layout.cell_of(ml, x);
                 by_value.tally(ml, 0, c, x);
+            }
+            assert_eq!(by_column, by_value, "distribution {m}");
+        }
+    }
+
+    #[test]
+    fn blocks_of_one_value_count_as_their_values_one_by_one() {
+        // A block whose values are all the same bits takes one lookup. Per
+        // distribution, columns of one value repeated (every edge and its
+        // neighbours, each bound, non-finite values, signed zeros, values
+        // past the ends), of lengths that make whole and partial blocks,
+        // and a column that is constant but for its last value, must
+        // count as the one-value lookup counts them.
+        let rows = sample_rows(8_000, 13);
+        for m in 0..N_DISTS {
+            let pilot: Vec<f64> = rows[..4_000].iter().map(|row| row[m]).collect();
+            let layout = Arc::new(QuantileLayout::from_pilot(&pilot, 1, 1024));
+            let ml = &layout.metrics[0];
+            let mut values = vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0];
+            values.extend(ml.bounds);
+            values.extend([-1e300, 1e300]);
+            for &e in layout.edges(0).iter().step_by(7) {
+                let b = e.to_bits();
+                values.extend([f64::from_bits(b.wrapping_sub(1)), e, f64::from_bits(b + 1)]);
+            }
+            let mut by_column = QuantileHistograms::new(layout.clone());
+            let mut by_value = QuantileHistograms::new(layout.clone());
+            for (i, &x) in values.iter().enumerate() {
+                let len = [1, 255, 256, 300, 513][i % 5];
+                let mut column = vec![x; len];
+                if i % 3 == 0 {
+                    *column.last_mut().unwrap() = values[(i + 1) % values.len()];
+                }
+                by_column.insert_column(0, &column);
+                for &y in &column {
+                    let c = layout.cell_of(ml, y);
+                    by_value.tally(ml, 0, c, y);
+                }
             }
             assert_eq!(by_column, by_value, "distribution {m}");
         }
