@@ -193,8 +193,13 @@ pub struct Partial {
     pub pilot: Vec<Vec<f64>>,
     /// Per policy, the lowest paths (empty when `RunOptions::worst` is 0).
     pub worst: Vec<WorstK>,
-    pub time_market: Duration,
-    pub time_policy: Duration,
+    /// Time simulating paths (market and replays), all paths.
+    pub time_simulate: Duration,
+    /// Of the paths timed phase by phase (the first of each tile), the
+    /// time sampling the market and replaying the policies: what splits
+    /// `time_simulate` between the two.
+    pub time_market_sampled: Duration,
+    pub time_policy_sampled: Duration,
     pub time_aggregate: Duration,
 }
 
@@ -206,8 +211,9 @@ impl Partial {
             histograms,
             pilot: Vec::new(),
             worst: WorstK::per_policy(layout.policies, worst),
-            time_market: Duration::ZERO,
-            time_policy: Duration::ZERO,
+            time_simulate: Duration::ZERO,
+            time_market_sampled: Duration::ZERO,
+            time_policy_sampled: Duration::ZERO,
             time_aggregate: Duration::ZERO,
         }
     }
@@ -226,8 +232,9 @@ impl Partial {
         for (a, b) in self.worst.iter_mut().zip(&other.worst) {
             *a += b;
         }
-        self.time_market += other.time_market;
-        self.time_policy += other.time_policy;
+        self.time_simulate += other.time_simulate;
+        self.time_market_sampled += other.time_market_sampled;
+        self.time_policy_sampled += other.time_policy_sampled;
         self.time_aggregate += other.time_aggregate;
         self
     }
@@ -267,15 +274,23 @@ impl Engine {
     }
 
     /// Simulate path `path`: sample its market, replay every policy, fill
-    /// the worker's current row (`Worker::row`). Returns the time spent
-    /// sampling and replaying.
-    pub fn simulate_path(&self, w: &mut Worker, path: u64) -> (Duration, Duration) {
-        let t0 = Instant::now();
+    /// the worker's current row (`Worker::row`).
+    pub fn simulate_path(&self, w: &mut Worker, path: u64) {
+        self.sample_market(w, path);
+        self.replay_policies(w);
+    }
+
+    /// Path `path`'s market and mining table, into the worker.
+    fn sample_market(&self, w: &mut Worker, path: u64) {
         let seed = self.scenario.simulation.seed;
         self.market.sample(seed, path, &mut w.market);
         w.table
             .fill(&self.model.fleet, &self.model.calendar, &w.market);
-        let t1 = Instant::now();
+    }
+
+    /// Replays every policy on the worker's market and fills its current
+    /// row (the market's series too).
+    fn replay_policies(&self, w: &mut Worker) {
         let l = &self.layout;
         let months = l.months;
         let n = l.n_total;
@@ -403,8 +418,6 @@ impl Engine {
             row[l.policy_flag(p, FLAG_NPV_DIFF)] = npv - base_npv;
             row[l.policy_flag(p, FLAG_TERMINAL_DIFF)] = terminal - base_terminal;
         }
-        let t2 = Instant::now();
-        (t1 - t0, t2 - t1)
     }
 
     /// Policy `p`'s figures in the row that [`Engine::simulate_path`] filled.
@@ -431,7 +444,12 @@ impl Engine {
         let nq = self.layout.n_quantile;
         w.sum.fill(0.0);
         w.sum_sq.fill(0.0);
-        let n = self.layout.n_total;
+        let (n, l) = (self.layout.n_total, &self.layout);
+        // The clock is read four times a tile, not per path: the tile's
+        // start, its first path's market and replays (the sample that
+        // splits the tile's simulation time between the two), the end of
+        // its simulation and the end of its flush.
+        let mut tile_start = Instant::now();
         for (j, path) in (first..last).enumerate() {
             // Rows are simulated into a tile of TILE_PATHS rows; a full
             // tile is added to the sums and transposed into `cols` one
@@ -439,24 +457,36 @@ impl Engine {
             // of 2,000 scattered stores and a pass over the sums a path.
             let r = j % TILE_PATHS;
             w.slot = r;
-            let (tm, tp) = self.simulate_path(w, path);
-            let ta = Instant::now();
+            if r == 0 {
+                self.sample_market(w, path);
+                let t1 = Instant::now();
+                self.replay_policies(w);
+                let t2 = Instant::now();
+                acc.time_market_sampled += t1 - tile_start;
+                acc.time_policy_sampled += t2 - t1;
+            } else {
+                self.simulate_path(w, path);
+            }
             if r + 1 == TILE_PATHS || j + 1 == len {
+                let ta = Instant::now();
+                acc.time_simulate += ta - tile_start;
                 let tile = Tile {
                     rows: &w.tile[..(r + 1) * n],
                     n,
                     nq,
                 };
                 tile.flush(&mut w.sum, &mut w.sum_sq, &mut w.cols, j - r);
+                let first_path = path - r as u64;
+                for (i, row) in tile.rows.chunks_exact(n).enumerate() {
+                    for (p, worst) in acc.worst.iter_mut().enumerate() {
+                        let (npv, terminal) =
+                            (row[l.policy_scalar(p, 0)], row[l.policy_scalar(p, 2)]);
+                        worst.push(npv, terminal, first_path + i as u64);
+                    }
+                }
+                tile_start = Instant::now();
+                acc.time_aggregate += tile_start - ta;
             }
-            let row = w.row();
-            for (p, worst) in acc.worst.iter_mut().enumerate() {
-                let l = &self.layout;
-                worst.push(row[l.policy_scalar(p, 0)], row[l.policy_scalar(p, 2)], path);
-            }
-            acc.time_market += tm;
-            acc.time_policy += tp;
-            acc.time_aggregate += ta.elapsed();
         }
         let ta = Instant::now();
         for ((moments, &sum), &sum_sq) in acc.moments.iter_mut().zip(&w.sum).zip(&w.sum_sq) {
@@ -682,9 +712,16 @@ impl Engine {
             })
             .collect();
         let secs = started.elapsed().as_secs_f64();
-        let worker = (total.time_market + total.time_policy + total.time_aggregate)
+        // The simulation's time split between market and replays as on
+        // the paths timed phase by phase.
+        let sampled = (total.time_market_sampled + total.time_policy_sampled)
             .as_secs_f64()
             .max(1e-12);
+        let simulate = total.time_simulate.as_secs_f64();
+        let time_market = simulate * total.time_market_sampled.as_secs_f64() / sampled;
+        let time_policy = simulate * total.time_policy_sampled.as_secs_f64() / sampled;
+        let time_aggregate = total.time_aggregate.as_secs_f64();
+        let worker = (simulate + time_aggregate).max(1e-12);
         Summary {
             scenario: sc.name.clone(),
             scenario_sha256: sc.sha256.clone(),
@@ -724,9 +761,9 @@ impl Engine {
                     * self.model.fleet.len() as f64
                     * l.policies as f64)
                     / secs,
-                share_market: total.time_market.as_secs_f64() / worker,
-                share_policy: total.time_policy.as_secs_f64() / worker,
-                share_aggregation: total.time_aggregate.as_secs_f64() / worker,
+                share_market: time_market / worker,
+                share_policy: time_policy / worker,
+                share_aggregation: time_aggregate / worker,
                 peak_memory_mib: peak_memory_mib(),
             },
         }
