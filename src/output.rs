@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// A file could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+#[error("cannot write {path}")]
 pub struct OutputError {
     pub path: PathBuf,
     #[source]

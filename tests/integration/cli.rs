@@ -285,3 +285,27 @@ fn bad_arguments_exit_2() {
         .code(2)
         .stderr(predicates::str::contains("does-not-exist.toml"));
 }
+
+#[test]
+fn an_output_folder_that_cannot_be_made_is_named_once_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    fs::write(&blocker, "not a folder").unwrap();
+    let out = blocker.join("results");
+    let output = pivotsim()
+        .args(["run", "--paths", "300", "--no-charts", "-q", "--out"])
+        .arg(&out)
+        .arg(scenario_path("smoke"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot write {}", out.display())),
+        "{stderr}"
+    );
+    // The reason once, not repeated by the error chain.
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(fs::read_to_string(&blocker).unwrap(), "not a folder");
+}
