@@ -231,21 +231,38 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         worst: args.worst.unwrap_or(0),
     });
     output::ensure_dir(&out_dir)?;
-    let files: [(&str, Vec<u8>); 4] = [
-        ("summary.json", report::summary_json(&summary)),
-        ("monthly.csv", report::monthly_csv(&summary)),
-        ("market.csv", report::market_csv(&summary)),
-        ("policies.csv", report::policies_csv(&summary)),
+    type Render = fn(&crate::summary::Summary) -> Vec<u8>;
+    let files: [(&str, Render); 4] = [
+        ("summary.json", report::summary_json),
+        ("monthly.csv", report::monthly_csv),
+        ("market.csv", report::market_csv),
+        ("policies.csv", report::policies_csv),
     ];
-    for (name, bytes) in &files {
-        output::write_atomic(&out_dir.join(name), bytes)
-            .with_context(|| format!("writing the results of {}", summary.scenario))?;
-    }
     let chart_opts = ChartOptions {
         format: args.format,
     };
-    let deck = deck::run_files(&summary, (!args.no_charts).then_some(&chart_opts))
-        .with_context(|| format!("drawing the charts of {}", summary.scenario))?;
+    // Each data file is rendered and written (each to a temporary name,
+    // synced, then renamed) on a thread of its own while the deck is
+    // drawn: the files are independent, and the syncs overlap.
+    let (written, deck) = std::thread::scope(|s| {
+        let writers: Vec<_> = files
+            .iter()
+            .map(|&(name, render)| {
+                let (summary, path) = (&summary, out_dir.join(name));
+                s.spawn(move || output::write_atomic(&path, &render(summary)))
+            })
+            .collect();
+        let deck = deck::run_files(&summary, (!args.no_charts).then_some(&chart_opts));
+        let written: Vec<_> = writers
+            .into_iter()
+            .map(|h| h.join().expect("a writer thread panicked"))
+            .collect();
+        (written, deck)
+    });
+    for result in written {
+        result.with_context(|| format!("writing the results of {}", summary.scenario))?;
+    }
+    let deck = deck.with_context(|| format!("drawing the charts of {}", summary.scenario))?;
     write_all(&out_dir, &deck)?;
     if args.worst.is_some() {
         let bytes = crate::worst::worst_paths_csv(&engine, &summary.worst_paths);
