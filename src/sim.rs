@@ -338,6 +338,10 @@ pub struct Model {
     /// if none is convertible): under strict funding, a month whose budget
     /// is below it accepts no request.
     min_conversion_equity_usd: f64,
+    /// Ask a policy without memory in months whose step 1 can start
+    /// nothing, instead of skipping it (the same outcome; on only in the
+    /// test that checks it).
+    pub(crate) ask_unfundable: bool,
 }
 
 /// Treasury, loan, financing and valuation parameters, flattened.
@@ -428,6 +432,7 @@ impl Model {
             },
             capex_cap,
             min_conversion_equity_usd,
+            ask_unfundable: false,
             events_by_month,
             events: scenario.events.iter().map(|e| e.kind.clone()).collect(),
         }
@@ -476,6 +481,7 @@ impl Model {
         let n_sites = fleet.len();
         let policy = &self.policies[p];
         let passive = policy.passive();
+        let memoryless = policy.memoryless();
 
         out.reset(months);
         scratch.sites.clear();
@@ -656,8 +662,19 @@ impl Model {
             let seen = tr;
             scratch.requests.clear();
             scratch.started.clear();
+            // What step 1 may commit does not depend on the requests. A
+            // policy without memory between months is not asked in a month
+            // whose step 1 can start nothing (its requests would all be
+            // turned down, and asking leaves no trace); one with memory is
+            // asked every month, and the budget is worked out only if it
+            // asks for something.
+            let budget = if memoryless && !passive && !self.ask_unfundable {
+                Some(self.step1_budget(&tr, s, t, &scratch.converting))
+            } else {
+                None
+            };
             // A passive policy asks for nothing: no view to build for it.
-            if !passive {
+            if !passive && budget != Some(None) {
                 let view = self.view(
                     t,
                     market,
@@ -679,7 +696,8 @@ impl Model {
                 cap_spent = 0.0;
             }
             if !scratch.requests.is_empty()
-                && let Some(mut budget) = self.step1_budget(&tr, s, t, &scratch.converting)
+                && let Some(mut budget) =
+                    budget.unwrap_or_else(|| self.step1_budget(&tr, s, t, &scratch.converting))
             {
                 for &i in &scratch.requests {
                     if !self.accepts(i, &scratch.sites, &mut budget, cap, &mut cap_spent) {
