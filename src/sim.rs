@@ -364,6 +364,9 @@ struct Rules {
     debt_share: f64,
     debt_rate_monthly: f64,
     debt_term_months: usize,
+    /// Project-debt payment per USD borrowed: the annuity factor at
+    /// `debt_rate_monthly` over `debt_term_months`.
+    debt_payment_per_usd: f64,
     strict_funding: bool,
     distress_rate_monthly: f64,
     terminal_multiple_mining: f64,
@@ -402,6 +405,7 @@ impl Model {
             .iter()
             .map(|&i| equity_share * fleet.sites[i].capex_usd)
             .fold(f64::INFINITY, f64::min);
+        let debt_term_months = (f.capex_debt_term_years * 12.0).round().max(1.0) as usize;
         Model {
             calendar,
             fleet,
@@ -423,7 +427,11 @@ impl Model {
                 equity_share,
                 debt_share: f.capex_debt_share,
                 debt_rate_monthly: f.capex_debt_rate / 12.0,
-                debt_term_months: (f.capex_debt_term_years * 12.0).round().max(1.0) as usize,
+                debt_term_months,
+                debt_payment_per_usd: annuity_factor(
+                    f.capex_debt_rate / 12.0,
+                    debt_term_months as f64,
+                ),
                 strict_funding: f.capex_funding == CapexFunding::Strict,
                 distress_rate_monthly: f.distress_rate / 12.0,
                 terminal_multiple_mining: v.terminal_multiple_mining,
@@ -497,7 +505,6 @@ impl Model {
             .extend_from_slice(&fleet.convertible);
         scratch.payment_delta.clear();
         scratch.payment_delta.resize(months + 1, 0.0);
-        let pmt_factor = annuity_factor(r.debt_rate_monthly, r.debt_term_months as f64);
         // Month-indexed inputs and outputs as slices of exactly `months`
         // entries, so that indexing by `t < months` needs no bounds checks.
         let price_usd = &market.btc_price_usd[..months];
@@ -777,7 +784,7 @@ impl Model {
             tr.project_debt_usd += fl.capex_debt_usd - fl.project_debt_principal_usd;
             if fl.capex_debt_usd > 0.0 {
                 // A new annuity per installment, first payment next month.
-                let pmt = fl.capex_debt_usd * pmt_factor;
+                let pmt = fl.capex_debt_usd * r.debt_payment_per_usd;
                 payment_delta[t + 1] += pmt;
                 let end = t + 1 + r.debt_term_months;
                 if end <= months {
