@@ -58,6 +58,7 @@ impl BenchReport {
              site-months/s      {sm}\n\
              peak memory        {mem:.0} MiB\n\
              time shares        market {market:.0}%, policy replay {policy:.0}%, aggregation {agg:.0}%\n\
+             phases (wall)      pilot {pilot:.3} s, bins {bins:.3} s, main {main:.3} s, summary {summary:.3} s\n\
              RNG floor          {floor} paths/s (draws only); the full run is {ratio:.1}x slower\n",
             scenario = self.scenario,
             paths = thousands(self.paths as f64, 0),
@@ -74,6 +75,10 @@ impl BenchReport {
             market = 100.0 * p.share_market,
             policy = 100.0 * p.share_policy,
             agg = 100.0 * p.share_aggregation,
+            pilot = p.phases.pilot_s,
+            bins = p.phases.bins_s,
+            main = p.phases.main_s,
+            summary = p.phases.summary_s,
             floor = per_s(self.rng_floor_paths_per_s),
             ratio = self.rng_floor_paths_per_s / pps,
         )

@@ -25,7 +25,7 @@ use crate::scenario::Scenario;
 use crate::sim::{Carry, Model, PolicyOutcome, Scratch, Start, TreasuryState};
 use crate::stats::{ChunkMoments, Moments, QuantileHistograms, QuantileLayout, exact_quantiles};
 use crate::summary::{
-    MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, PolicyMonth,
+    MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, Phases, PolicyMonth,
     PolicySummary, Stats, Summary,
 };
 use crate::worst::WorstK;
@@ -531,6 +531,8 @@ impl Engine {
         let n_chunks = paths.div_ceil(CHUNK_PATHS);
         let bar = progress_bar(opts.progress, n_chunks);
 
+        // Instants at which the pilot, the bins and the main phase ended.
+        let (mut pilot_end, mut bins_end) = (None, None);
         let total = pool.install(|| {
             // Phase 1: the pilot, kept whole, in path order.
             let pilot_paths = paths.min(PILOT_PATHS);
@@ -550,6 +552,7 @@ impl Engine {
                 .into_iter()
                 .reduce(Partial::merge)
                 .expect("at least one path");
+            pilot_end = Some(Instant::now());
             if paths <= PILOT_PATHS {
                 return pilot;
             }
@@ -563,6 +566,7 @@ impl Engine {
                 |m| pilot_column(chunks, self.layout.n_quantile, m),
             );
             let qlayout = hist.layout().clone();
+            bins_end = Some(Instant::now());
             let mut pilot = pilot;
             pilot.pilot = Vec::new();
             pilot.histograms = Some(hist);
@@ -595,10 +599,19 @@ impl Engine {
                 None => pilot,
             }
         });
+        let main_end = Instant::now();
         bar.finish_and_clear();
+        let pilot_end = pilot_end.expect("the pilot ran");
+        let bins_end = bins_end.unwrap_or(pilot_end);
+        let phases = Phases {
+            pilot_s: (pilot_end - started).as_secs_f64(),
+            bins_s: (bins_end - pilot_end).as_secs_f64(),
+            main_s: (main_end - bins_end).as_secs_f64(),
+            summary_s: 0.0, // set by `summarise`, which times itself
+        };
         // Percentiles are computed on the run's own threads, and their time
         // counts in the run's.
-        pool.install(|| self.summarise(total, threads, started, run_started_utc))
+        pool.install(|| self.summarise(total, threads, started, run_started_utc, phases))
     }
 
     fn summarise(
@@ -607,7 +620,9 @@ impl Engine {
         threads: usize,
         started: Instant,
         run_started_utc: String,
+        mut phases: Phases,
     ) -> Summary {
+        let summary_started = Instant::now();
         let sc = &self.scenario;
         let l = &self.layout;
         let cal = &self.model.calendar;
@@ -717,6 +732,7 @@ impl Engine {
                 }
             })
             .collect();
+        phases.summary_s = summary_started.elapsed().as_secs_f64();
         let secs = started.elapsed().as_secs_f64();
         // The simulation's time split between market and replays as on
         // the paths timed phase by phase.
@@ -771,6 +787,7 @@ impl Engine {
                 share_policy: time_policy / worker,
                 share_aggregation: time_aggregate / worker,
                 peak_memory_mib: peak_memory_mib(),
+                phases,
             },
         }
     }
@@ -1011,6 +1028,31 @@ mod tests {
     fn reference(name: &str) -> Scenario {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
         crate::scenario::load(&dir.join(format!("{name}.toml"))).unwrap()
+    }
+
+    /// The phases of a run are recorded in order and do not overlap: a run
+    /// past the pilot has all four, within the run's elapsed time; a run of
+    /// the pilot alone has no bins or main phase.
+    #[test]
+    fn phases_are_timed_in_order() {
+        for (paths, past_pilot) in [(PILOT_PATHS + 2 * CHUNK_PATHS, true), (500, false)] {
+            let mut sc = reference("smoke");
+            sc.simulation.paths = paths;
+            let summary = Engine::new(sc).run(&RunOptions {
+                threads: 2,
+                progress: false,
+                worst: 0,
+            });
+            let ph = summary.performance.phases;
+            let total = ph.pilot_s + ph.bins_s + ph.main_s + ph.summary_s;
+            assert!(ph.pilot_s > 0.0 && ph.summary_s > 0.0, "{ph:?}");
+            assert_eq!(ph.bins_s > 0.0 && ph.main_s > 0.0, past_pilot, "{ph:?}");
+            assert!(
+                total <= summary.elapsed_s,
+                "{ph:?} vs {}",
+                summary.elapsed_s
+            );
+        }
     }
 
     /// `sc` with its threshold policies set to these parameters.

@@ -204,12 +204,32 @@ pub struct Performance {
     pub paths_per_s: f64,
     /// Paths x months x sites x policies per second.
     pub site_months_per_s: f64,
-    /// Share of worker time sampling markets and mining tables.
+    /// Share of worker time sampling markets and mining tables. The
+    /// simulation's time is timed whole and split between this and
+    /// `share_policy` as on the paths timed phase by phase (one in eight).
     pub share_market: f64,
-    /// Share of worker time replaying policies.
+    /// Share of worker time replaying policies (split as `share_market` says).
     pub share_policy: f64,
     /// Share of worker time aggregating (moments, histograms).
     pub share_aggregation: f64,
     /// Peak resident memory of the process, MiB (Linux; 0 if unknown).
     pub peak_memory_mib: f64,
+    /// Wall time of each phase of the run (absent from summaries written
+    /// before it was recorded).
+    #[serde(default)]
+    pub phases: Phases,
+}
+
+/// Wall seconds of the phases of a run, in order. A run of at most
+/// `PILOT_PATHS` paths is all pilot (the other phases are 0).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Phases {
+    /// Simulating the pilot's paths (kept whole in memory).
+    pub pilot_s: f64,
+    /// Placing the histograms' bins from the pilot, and counting it on them.
+    pub bins_s: f64,
+    /// Simulating and counting every other path.
+    pub main_s: f64,
+    /// Merging the threads' aggregates and reading the percentiles.
+    pub summary_s: f64,
 }
