@@ -228,8 +228,9 @@ pub struct Phases {
     pub pilot_s: f64,
     /// Placing the histograms' bins from the pilot, and counting it on them.
     pub bins_s: f64,
-    /// Simulating and counting every other path.
+    /// Simulating and counting every other path, and merging the threads'
+    /// aggregates.
     pub main_s: f64,
-    /// Merging the threads' aggregates and reading the percentiles.
+    /// Reading the percentiles and building the summary.
     pub summary_s: f64,
 }
