@@ -33,7 +33,7 @@ pub struct Overrides {
 /// `sites[3].power_mw`, or `sites_csv (fleet.csv line 4) power_mw`).
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Io {
         file: PathBuf,
         #[source]

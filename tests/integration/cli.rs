@@ -279,11 +279,16 @@ fn bad_arguments_exit_2() {
         .arg(scenario_path("smoke"))
         .assert()
         .code(2);
-    pivotsim()
+    let missing = pivotsim()
         .args(["run", "does-not-exist.toml"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("does-not-exist.toml"));
+        .stderr(predicates::str::contains(
+            "does-not-exist.toml: cannot read",
+        ));
+    // The OS's reason once, not repeated by the error chain.
+    let stderr = String::from_utf8_lossy(&missing.get_output().stderr).to_string();
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
 }
 
 #[test]
