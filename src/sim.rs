@@ -675,13 +675,11 @@ impl Model {
             // turned down, and asking leaves no trace); one with memory is
             // asked every month, and the budget is worked out only if it
             // asks for something.
-            let budget = if memoryless && !passive && !self.ask_unfundable {
-                Some(self.step1_budget(&tr, s, t, &scratch.converting))
-            } else {
-                None
-            };
+            let known_budget = (memoryless && !passive && !self.ask_unfundable)
+                .then(|| self.step1_budget(&tr, s, t, &scratch.converting));
+            let unfundable = matches!(known_budget, Some(None));
             // A passive policy asks for nothing: no view to build for it.
-            if !passive && budget != Some(None) {
+            if !passive && !unfundable {
                 let view = self.view(
                     t,
                     market,
@@ -703,8 +701,8 @@ impl Model {
                 cap_spent = 0.0;
             }
             if !scratch.requests.is_empty()
-                && let Some(mut budget) =
-                    budget.unwrap_or_else(|| self.step1_budget(&tr, s, t, &scratch.converting))
+                && let Some(mut budget) = known_budget
+                    .unwrap_or_else(|| self.step1_budget(&tr, s, t, &scratch.converting))
             {
                 for &i in &scratch.requests {
                     if !self.accepts(i, &scratch.sites, &mut budget, cap, &mut cap_spent) {

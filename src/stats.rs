@@ -1050,12 +1050,7 @@ impl QuantileHistograms {
             if block.iter().all(|x| x.to_bits() == first) {
                 let (x, c) = (block[0], layout.cell_of(ml, block[0]));
                 self.recent[cells.start + c] += block.len() as u16;
-                // The extremes matter only for the end cells (as in `tally`).
-                if c == 0 {
-                    self.min[m] = total_min(self.min[m], x);
-                } else if c == 2 * k {
-                    self.max[m] = total_max(self.max[m], x);
-                }
+                note_extremes(&mut self.min[m], &mut self.max[m], c, k, x);
                 continue;
             }
             let gaps = classify(&ml.bounds, block, pass1);
@@ -1097,12 +1092,7 @@ impl QuantileHistograms {
                     if code & 1 == 1 { 2 * j + 1 } else { 2 * j + 2 }
                 };
                 counts[cell] += 1;
-                // The extremes matter only for the end cells (as in `tally`).
-                if cell == 0 {
-                    self.min[m] = total_min(self.min[m], x);
-                } else if cell == 2 * k {
-                    self.max[m] = total_max(self.max[m], x);
-                }
+                note_extremes(&mut self.min[m], &mut self.max[m], cell, k, x);
             }
         }
     }
@@ -1230,13 +1220,7 @@ impl QuantileHistograms {
     #[inline(always)]
     fn tally(&mut self, ml: &MetricLayout, m: usize, c: usize, x: f64) {
         self.counts[ml.cell_start + c] += 1;
-        // The extremes matter only for the end cells.
-        if c == 0 {
-            self.min[m] = total_min(self.min[m], x);
-        }
-        if c == 2 * ml.k {
-            self.max[m] = total_max(self.max[m], x);
-        }
+        note_extremes(&mut self.min[m], &mut self.max[m], c, ml.k, x);
     }
 
     /// Adds metric `m`'s `recent` counts into `counts`.
@@ -1647,6 +1631,20 @@ fn same_bits(a: &[f64], b: &[f64]) -> bool {
                 .fold(0u64, |d, (p, q)| d | (p.to_bits() ^ q.to_bits()))
                 == 0
         })
+}
+
+/// Keeps `x` among a metric's extremes if cell `c` (of a metric with `k`
+/// edges) is an end cell: the smallest value of the underflow cell and the
+/// largest of the overflow cell, all that is kept of the values (with
+/// `k = 0` the one cell is both).
+#[inline(always)]
+fn note_extremes(min: &mut f64, max: &mut f64, c: usize, k: usize, x: f64) {
+    if c == 0 {
+        *min = total_min(*min, x);
+    }
+    if c == 2 * k {
+        *max = total_max(*max, x);
+    }
 }
 
 /// Minimum in the IEEE total order, ignoring NaN. Unlike `f64::min`, it picks
