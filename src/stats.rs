@@ -439,6 +439,26 @@ pub struct QuantileLayout {
     shared: Vec<(usize, usize)>,
     /// Cells of all the `shared` metrics together.
     n_shared_cells: usize,
+    /// Per metric, the bounds a value is classified against before it is
+    /// counted ([`ClassifiedBatch`]): the metric's `bounds`, or NaN for a
+    /// metric without edges, which sets every value aside.
+    zone_bounds: ZoneBounds,
+}
+
+/// [`QuantileLayout::zone_bounds`], compared bit for bit (NaN included).
+#[derive(Debug, Clone, Default)]
+struct ZoneBounds(Vec<[f64; 10]>);
+
+impl PartialEq for ZoneBounds {
+    fn eq(&self, other: &Self) -> bool {
+        let bits = |z: &ZoneBounds| {
+            z.0.iter()
+                .flatten()
+                .map(|x| x.to_bits())
+                .collect::<Vec<_>>()
+        };
+        bits(self) == bits(other)
+    }
 }
 
 impl QuantileLayout {
@@ -626,6 +646,7 @@ impl QuantileLayout {
             n_cells: 0,
             shared: Vec::new(),
             n_shared_cells: 0,
+            zone_bounds: ZoneBounds(Vec::with_capacity(n_metrics)),
         }
     }
 
@@ -718,6 +739,9 @@ impl QuantileLayout {
             shared: None,
         };
         self.n_cells = ml.cells().end;
+        self.zone_bounds
+            .0
+            .push(if k == 0 { [f64::NAN; 10] } else { bounds });
         self.metrics.push(ml);
         self.edges.extend_from_slice(edges);
         self.edges32.extend(edges.iter().map(|&e| e as f32));
@@ -739,10 +763,16 @@ impl QuantileLayout {
             ..ml.clone()
         };
         self.n_cells = ml.cells().end;
+        self.zone_bounds.0.push(one.zone_bounds.0[0]);
         self.metrics.push(ml);
         self.edges.extend_from_slice(&one.edges);
         self.edges32.extend_from_slice(&one.edges32);
         self.grids.extend_from_slice(&one.grids);
+    }
+
+    /// Per metric, the bounds of [`ClassifiedBatch::push_tile`].
+    pub fn zone_bounds(&self) -> &[[f64; 10]] {
+        &self.zone_bounds.0
     }
 
     /// Number of metrics (the length of a row).
@@ -1032,12 +1062,13 @@ impl QuantileHistograms {
         let ml = &layout.metrics[m];
         let k = ml.k;
         if k == 0 {
-            values.iter().for_each(|&x| self.tally(ml, m, 0, x));
+            // One cell: into `recent`, like any count, so that a record of
+            // what the column added (`insert_recorded`) holds it.
+            for block in values.chunks(BLOCK) {
+                self.count_without_edges(ml, m, block);
+            }
             return;
         }
-        let edges = &layout.edges[ml.edge_start..ml.edge_start + k];
-        let edges32 = &layout.edges32[ml.edge32_start..ml.edge32_start + k + GRID_SCAN - 1];
-        let grids = &layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)];
         let cells = ml.cells();
         for block in values.chunks(BLOCK) {
             if self.recent_n[m] as usize + block.len() > u16::MAX as usize {
@@ -1054,46 +1085,89 @@ impl QuantileHistograms {
                 continue;
             }
             let gaps = classify(&ml.bounds, block, pass1);
-            let codes = &pass1.codes[..block.len()];
-            // No cell of this metric can pass u16::MAX (checked above).
-            let counts = &mut self.recent[cells.clone()];
-            // Gap zones 2, 4, 6, 8: one wide cell, or the atom of the bound
-            // below it.
-            for (g, z) in (2..10).step_by(2).enumerate() {
-                let j = ml.bound_idx[z - 1] as usize;
-                counts[2 * j + 2] += gaps[2 * g] as u16;
-                counts[2 * j + 1] += gaps[2 * g + 1] as u16;
-            }
-            // In a window: an edge at or below the value and one above it,
-            // so never an end cell (no extremes to track). Their cells are
-            // found first and counted after: each lookup is a chain of
-            // dependent loads, and with the count's read-modify-write in
-            // the same loop fewer of them overlap.
-            let n_inside = pass1.n_inside;
-            for (found, &i) in pass1.found.iter_mut().zip(&pass1.inside[..n_inside]) {
-                let x = block[i as usize];
-                let c = codes[i as usize] as usize / 2;
-                *found = Self::window_cell(ml, edges, edges32, grids, c, x) as u16;
-            }
-            for &cell in &pass1.found[..n_inside] {
-                debug_assert!(cell != 0 && usize::from(cell) != 2 * k);
-                counts[usize::from(cell)] += 1;
-            }
-            // Below the first bound (or NaN), or at or above the last.
-            for &i in &pass1.outside[..pass1.n_outside] {
-                let x = block[i as usize];
-                let code = codes[i as usize] as usize;
-                let cell = if code / 2 == 0 && !x.is_nan() {
-                    0
-                } else {
-                    // Above the last bound (its atom if equal), or NaN
-                    // (above every value).
-                    let j = ml.bound_idx[9] as usize;
-                    if code & 1 == 1 { 2 * j + 1 } else { 2 * j + 2 }
-                };
-                counts[cell] += 1;
-                note_extremes(&mut self.min[m], &mut self.max[m], cell, k, x);
-            }
+            self.add_gaps(ml, gaps);
+            self.count_pending(layout, m, block, pass1);
+        }
+    }
+
+    /// Counts `values` (at most `u16::MAX`) into the one cell of metric
+    /// `m`, which has no edges, keeping their extremes.
+    fn count_without_edges(&mut self, ml: &MetricLayout, m: usize, values: &[f64]) {
+        debug_assert_eq!(ml.k, 0);
+        if self.recent_n[m] as usize + values.len() > u16::MAX as usize {
+            self.flush(m);
+        }
+        self.recent_n[m] += values.len() as u32;
+        self.recent[ml.cell_start] += values.len() as u16;
+        for &x in values {
+            note_extremes(&mut self.min[m], &mut self.max[m], 0, 0, x);
+        }
+    }
+
+    /// Adds to metric `ml`'s recent counts the values of the gaps between
+    /// its windows, by zone code ([`GAP_CODES`], in that order).
+    #[inline(always)]
+    fn add_gaps(&mut self, ml: &MetricLayout, gaps: [u32; 8]) {
+        // No cell of this metric can pass u16::MAX (checked by the caller).
+        let counts = &mut self.recent[ml.cells()];
+        // Gap zones 2, 4, 6, 8: one wide cell, or the atom of the bound
+        // below it.
+        for (g, z) in (2..10).step_by(2).enumerate() {
+            let j = ml.bound_idx[z - 1] as usize;
+            counts[2 * j + 2] += gaps[2 * g] as u16;
+            counts[2 * j + 1] += gaps[2 * g + 1] as u16;
+        }
+    }
+
+    /// The second pass of a count: counts into metric `m`'s recent counts
+    /// the values of `block` that `pass1` set aside (its `inside` and
+    /// `outside` lists of indices into `block`, whose zone codes are in
+    /// `pass1.codes`). The metric has edges (`k > 0`).
+    #[inline(always)]
+    fn count_pending(
+        &mut self,
+        layout: &QuantileLayout,
+        m: usize,
+        block: &[f64],
+        pass1: &mut Pass1,
+    ) {
+        let ml = &layout.metrics[m];
+        let k = ml.k;
+        let edges = &layout.edges[ml.edge_start..ml.edge_start + k];
+        let edges32 = &layout.edges32[ml.edge32_start..ml.edge32_start + k + GRID_SCAN - 1];
+        let grids = &layout.grids[ml.grid_start..ml.grid_start + 5 * (GRID_CELLS + 1)];
+        let codes = &pass1.codes[..block.len()];
+        // No cell of this metric can pass u16::MAX (checked by the caller).
+        let counts = &mut self.recent[ml.cells()];
+        // In a window: an edge at or below the value and one above it,
+        // so never an end cell (no extremes to track). Their cells are
+        // found first and counted after: each lookup is a chain of
+        // dependent loads, and with the count's read-modify-write in
+        // the same loop fewer of them overlap.
+        let n_inside = pass1.n_inside;
+        for (found, &i) in pass1.found.iter_mut().zip(&pass1.inside[..n_inside]) {
+            let x = block[i as usize];
+            let c = codes[i as usize] as usize / 2;
+            *found = Self::window_cell(ml, edges, edges32, grids, c, x) as u16;
+        }
+        for &cell in &pass1.found[..n_inside] {
+            debug_assert!(cell != 0 && usize::from(cell) != 2 * k);
+            counts[usize::from(cell)] += 1;
+        }
+        // Below the first bound (or NaN), or at or above the last.
+        for &i in &pass1.outside[..pass1.n_outside] {
+            let x = block[i as usize];
+            let code = codes[i as usize] as usize;
+            let cell = if code / 2 == 0 && !x.is_nan() {
+                0
+            } else {
+                // Above the last bound (its atom if equal), or NaN
+                // (above every value).
+                let j = ml.bound_idx[9] as usize;
+                if code & 1 == 1 { 2 * j + 1 } else { 2 * j + 2 }
+            };
+            counts[cell] += 1;
+            note_extremes(&mut self.min[m], &mut self.max[m], cell, k, x);
         }
     }
 
@@ -2784,5 +2858,28 @@ mod tests {
             assert_eq!(layout.cell_of(ml, x), expected, "x {x:e}");
         }
         assert_eq!(layout.cell_of(ml, f64::NAN), 2 * edges.len());
+    }
+
+    /// Metrics without edges (no finite pilot value) have one cell. Two
+    /// such metrics are aliases, and a chunk of the same values counted
+    /// for one is counted for the other too: the record of what the first
+    /// added must hold its count (it once held nothing, so the alias
+    /// counted no value).
+    #[test]
+    fn metrics_without_edges_count_every_value_through_their_alias() {
+        let pilot = vec![f64::NAN; 2 * 100];
+        let layout = Arc::new(QuantileLayout::from_pilot(&pilot, 2, 1024));
+        assert_eq!(layout.metrics[1].alias, Some(0));
+        let mut by_chunk = QuantileHistograms::new(layout.clone());
+        let mut by_row = QuantileHistograms::new(layout);
+        let col = [1.0, -2.5, f64::NAN, 3.0, f64::INFINITY];
+        by_chunk.insert_chunk(|_m| &col[..]);
+        for &x in &col {
+            by_row.insert_row(&[x, x]);
+        }
+        for m in 0..2 {
+            assert_eq!(by_chunk.count(m), col.len() as u64, "metric {m}");
+        }
+        assert!(by_chunk == by_row);
     }
 }
