@@ -439,26 +439,6 @@ pub struct QuantileLayout {
     shared: Vec<(usize, usize)>,
     /// Cells of all the `shared` metrics together.
     n_shared_cells: usize,
-    /// Per metric, the bounds a value is classified against before it is
-    /// counted ([`ClassifiedBatch`]): the metric's `bounds`, or NaN for a
-    /// metric without edges, which sets every value aside.
-    zone_bounds: ZoneBounds,
-}
-
-/// [`QuantileLayout::zone_bounds`], compared bit for bit (NaN included).
-#[derive(Debug, Clone, Default)]
-struct ZoneBounds(Vec<[f64; 10]>);
-
-impl PartialEq for ZoneBounds {
-    fn eq(&self, other: &Self) -> bool {
-        let bits = |z: &ZoneBounds| {
-            z.0.iter()
-                .flatten()
-                .map(|x| x.to_bits())
-                .collect::<Vec<_>>()
-        };
-        bits(self) == bits(other)
-    }
 }
 
 impl QuantileLayout {
@@ -646,7 +626,6 @@ impl QuantileLayout {
             n_cells: 0,
             shared: Vec::new(),
             n_shared_cells: 0,
-            zone_bounds: ZoneBounds(Vec::with_capacity(n_metrics)),
         }
     }
 
@@ -739,9 +718,6 @@ impl QuantileLayout {
             shared: None,
         };
         self.n_cells = ml.cells().end;
-        self.zone_bounds
-            .0
-            .push(if k == 0 { [f64::NAN; 10] } else { bounds });
         self.metrics.push(ml);
         self.edges.extend_from_slice(edges);
         self.edges32.extend(edges.iter().map(|&e| e as f32));
@@ -763,16 +739,10 @@ impl QuantileLayout {
             ..ml.clone()
         };
         self.n_cells = ml.cells().end;
-        self.zone_bounds.0.push(one.zone_bounds.0[0]);
         self.metrics.push(ml);
         self.edges.extend_from_slice(&one.edges);
         self.edges32.extend_from_slice(&one.edges32);
         self.grids.extend_from_slice(&one.grids);
-    }
-
-    /// Per metric, the bounds of [`ClassifiedBatch::push_tile`].
-    pub fn zone_bounds(&self) -> &[[f64; 10]] {
-        &self.zone_bounds.0
     }
 
     /// Number of metrics (the length of a row).
