@@ -201,8 +201,9 @@ pub struct Partial {
     pub paths: u64,
     pub moments: Vec<Moments>,
     pub histograms: Option<QuantileHistograms>,
-    /// Pilot phase only: each chunk's quantile metrics, column-major
-    /// (`[m * len + j]`), in chunk order.
+    /// Pilot phase only: each batch's quantile metrics (`COUNT_PATHS`
+    /// paths, or the rest of a chunk), column-major (`[m * len + j]`), in
+    /// path order.
     pub pilot: Vec<Vec<f64>>,
     /// Per policy, the lowest paths (empty when `RunOptions::worst` is 0).
     pub worst: Vec<WorstK>,
@@ -976,7 +977,7 @@ impl Tile<'_> {
 }
 
 /// Metric `m` of every pilot path, in path order, gathered from the pilot's
-/// chunks (each column-major over `n_metrics` metrics).
+/// batches (`chunks`, each column-major over `n_metrics` metrics).
 fn pilot_column(chunks: &[Vec<f64>], n_metrics: usize, m: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(chunks.iter().map(|c| c.len() / n_metrics).sum());
     for chunk in chunks {
