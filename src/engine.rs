@@ -561,14 +561,10 @@ impl Engine {
         let n_chunks = paths.div_ceil(CHUNK_PATHS);
         let bar = progress_bar(opts.progress, n_chunks);
 
-        // Instants at which the pilot and the bins ended.
-        let (mut pilot_end, mut bins_end) = (None, None);
-        let total = pool
-            .install(|| self.run_phases(paths, opts.worst, &bar, &mut pilot_end, &mut bins_end));
+        let (total, ends) = pool.install(|| self.run_phases(paths, opts.worst, &bar));
         let main_end = Instant::now();
         bar.finish_and_clear();
-        let pilot_end = pilot_end.expect("the pilot ran");
-        let bins_end = bins_end.unwrap_or(pilot_end);
+        let (pilot_end, bins_end) = (ends.pilot, ends.bins.unwrap_or(ends.pilot));
         let phases = Phases {
             pilot_s: (pilot_end - started).as_secs_f64(),
             bins_s: (bins_end - pilot_end).as_secs_f64(),
@@ -581,16 +577,14 @@ impl Engine {
     }
 
     /// The pilot, the bins and the main phase of a run of `paths` paths,
-    /// on the current thread pool: every path's aggregates, merged. Sets
-    /// `pilot_end` and, past the pilot, `bins_end` as the phases end.
+    /// on the current thread pool: every path's aggregates, merged, and
+    /// when the phases ended.
     fn run_phases(
         &self,
         paths: u64,
         worst: usize,
         bar: &indicatif::ProgressBar,
-        pilot_end: &mut Option<Instant>,
-        bins_end: &mut Option<Instant>,
-    ) -> Partial {
+    ) -> (Partial, PhaseEnds) {
         let n_chunks = paths.div_ceil(CHUNK_PATHS);
         // Phase 1: the pilot, kept whole, in path order.
         let pilot_paths = paths.min(PILOT_PATHS);
@@ -610,9 +604,12 @@ impl Engine {
             .into_iter()
             .reduce(Partial::merge)
             .expect("at least one path");
-        *pilot_end = Some(Instant::now());
+        let mut ends = PhaseEnds {
+            pilot: Instant::now(),
+            bins: None,
+        };
         if paths <= PILOT_PATHS {
-            return pilot;
+            return (pilot, ends);
         }
         // Phase 2: bins from the pilot, then every other path counted in.
         // Each metric's pilot is counted on its bins as they are placed,
@@ -624,7 +621,7 @@ impl Engine {
             |m| pilot_column(chunks, self.layout.n_quantile, m),
         );
         let qlayout = hist.layout().clone();
-        *bins_end = Some(Instant::now());
+        ends.bins = Some(Instant::now());
         let mut pilot = pilot;
         pilot.pilot = Vec::new();
         pilot.histograms = Some(hist);
@@ -652,10 +649,11 @@ impl Engine {
         })
         .into_iter()
         .reduce(Partial::merge);
-        match rest {
+        let total = match rest {
             Some(rest) => pilot.merge(rest),
             None => pilot,
-        }
+        };
+        (total, ends)
     }
 
     fn summarise(
@@ -835,6 +833,13 @@ impl Engine {
             },
         }
     }
+}
+
+/// When the phases of a run ended: the pilot, and the bins if the run
+/// went past the pilot.
+struct PhaseEnds {
+    pilot: Instant,
+    bins: Option<Instant>,
 }
 
 /// A full or final tile of rows (path order), each `n` metrics, the first
@@ -1097,9 +1102,7 @@ mod tests {
             .build()
             .unwrap();
         let bar = indicatif::ProgressBar::hidden();
-        let (mut pilot_end, mut bins_end) = (None, None);
-        let total =
-            pool.install(|| engine.run_phases(paths, 0, &bar, &mut pilot_end, &mut bins_end));
+        let (total, _) = pool.install(|| engine.run_phases(paths, 0, &bar));
         assert_eq!(total.paths, paths);
         let run = total
             .histograms

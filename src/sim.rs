@@ -406,6 +406,7 @@ impl Model {
             .map(|&i| equity_share * fleet.sites[i].capex_usd)
             .fold(f64::INFINITY, f64::min);
         let debt_term_months = (f.capex_debt_term_years * 12.0).round().max(1.0) as usize;
+        let debt_rate_monthly = f.capex_debt_rate / 12.0;
         Model {
             calendar,
             fleet,
@@ -426,12 +427,9 @@ impl Model {
                 maturity_month: l.maturity_month,
                 equity_share,
                 debt_share: f.capex_debt_share,
-                debt_rate_monthly: f.capex_debt_rate / 12.0,
+                debt_rate_monthly,
                 debt_term_months,
-                debt_payment_per_usd: annuity_factor(
-                    f.capex_debt_rate / 12.0,
-                    debt_term_months as f64,
-                ),
+                debt_payment_per_usd: annuity_factor(debt_rate_monthly, debt_term_months as f64),
                 strict_funding: f.capex_funding == CapexFunding::Strict,
                 distress_rate_monthly: f.distress_rate / 12.0,
                 terminal_multiple_mining: v.terminal_multiple_mining,

@@ -985,10 +985,7 @@ impl QuantileHistograms {
 
     /// Adds to metric `m` the `len` values recorded in shared slot `slot`.
     fn add_recorded(&mut self, ml: &MetricLayout, m: usize, slot: usize, len: usize) {
-        if self.recent_n[m] as usize + len > u16::MAX as usize {
-            self.flush(m);
-        }
-        self.recent_n[m] += len as u32;
+        self.make_room(m, len);
         let start = self.layout.shared[slot].1;
         let cells = ml.cells();
         let record = &self.chunk[start..start + cells.len()];
@@ -1041,10 +1038,7 @@ impl QuantileHistograms {
         }
         let cells = ml.cells();
         for block in values.chunks(BLOCK) {
-            if self.recent_n[m] as usize + block.len() > u16::MAX as usize {
-                self.flush(m);
-            }
-            self.recent_n[m] += block.len() as u32;
+            self.make_room(m, block.len());
             // A block of one value (a metric fixed on every path, such as
             // a passive policy's AI revenue): one lookup, one count.
             let first = block[0].to_bits();
@@ -1064,10 +1058,7 @@ impl QuantileHistograms {
     /// `m`, which has no edges, keeping their extremes.
     fn count_without_edges(&mut self, ml: &MetricLayout, m: usize, values: &[f64]) {
         debug_assert_eq!(ml.k, 0);
-        if self.recent_n[m] as usize + values.len() > u16::MAX as usize {
-            self.flush(m);
-        }
-        self.recent_n[m] += values.len() as u32;
+        self.make_room(m, values.len());
         self.recent[ml.cell_start] += values.len() as u16;
         for &x in values {
             note_extremes(&mut self.min[m], &mut self.max[m], 0, 0, x);
@@ -1265,6 +1256,17 @@ impl QuantileHistograms {
     fn tally(&mut self, ml: &MetricLayout, m: usize, c: usize, x: f64) {
         self.counts[ml.cell_start + c] += 1;
         note_extremes(&mut self.min[m], &mut self.max[m], c, ml.k, x);
+    }
+
+    /// Makes room in metric `m`'s recent counts for `len` more values (at
+    /// most `u16::MAX`), flushing them into `counts` first if they could
+    /// overflow, and counts the values in `recent_n`.
+    #[inline(always)]
+    fn make_room(&mut self, m: usize, len: usize) {
+        if self.recent_n[m] as usize + len > u16::MAX as usize {
+            self.flush(m);
+        }
+        self.recent_n[m] += len as u32;
     }
 
     /// Adds metric `m`'s `recent` counts into `counts`.
