@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod golden;
 mod invariants;
 mod ledger;
 mod model;
