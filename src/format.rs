@@ -66,6 +66,17 @@ pub fn btc(x: f64) -> String {
     format!("{} BTC", thousands(x, 0))
 }
 
+/// `2026-02-03 14:05 UTC` from RFC 3339; the raw text if it does not parse.
+pub fn run_date(rfc3339: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

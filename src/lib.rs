@@ -1,36 +1,35 @@
 //! pivotsim: Monte Carlo of a Bitcoin miner moving power sites to AI inference.
 //!
-//! The model is `docs/model.md` (after `MODEL.md` of the design). The library
-//! does all the work; `main.rs` only parses arguments.
+//! The model is `docs/model.md`. The library does all the work; `main.rs`
+//! only calls [`cli::main`].
 //!
-//! Flow of a run: [`scenario::load`] validates a TOML file into a
-//! [`scenario::Scenario`]; [`engine::Engine`] samples market paths
-//! ([`market`]), evaluates the fleet's mining ([`fleet`]), replays every
-//! policy ([`policy`]) through the one monthly step ([`sim`]), and merges
-//! the paths into a [`summary::Summary`] ([`stats`]); [`report`] turns it
-//! into JSON, CSV and a table, [`charts`] and [`html`] into board-deck charts
-//! and `report.html` (gathered by [`deck`]), and [`output`] writes the files.
-//! [`compare`] runs several scenario files side by side.
+//! Layers, top to bottom; a module imports only from layers below it (a test
+//! in `tests/integration/architecture.rs` checks that there is no cycle):
+//!
+//! - [`cli`]: the commands (`run`, `compare`, `replay`, `bench`, `validate`),
+//!   exit codes.
+//! - [`charts`], [`report`]: a [`summary::Summary`] into board-deck charts,
+//!   `report.html`, JSON, CSV and the table.
+//! - [`engine`]: threads, chunks and phases of a run; merges the paths into a
+//!   [`summary::Summary`]; the worst paths and the replay ledger.
+//! - [`sim`]: the monthly step and the replay of one policy on one path.
+//! - [`policy`]: the policies (view in, requests out).
+//! - [`model`]: one path's economics: calendar, market, fleet, state.
+//! - [`scenario`]: TOML and CSV into a validated [`scenario::Scenario`].
+//! - [`stats`], [`kernels`], [`summary`], [`format`], [`output`]: leaves that
+//!   know no layer above them (mergeable statistics, bit-exact math, the
+//!   result's types, number formatting, the one file writer).
 
-pub mod bench;
-pub mod calendar;
 pub mod charts;
 pub mod cli;
-pub mod compare;
-pub mod deck;
 pub mod engine;
-pub mod expm;
-pub mod fleet;
 pub mod format;
-pub mod html;
-pub mod ledger;
-pub mod market;
+pub mod kernels;
+pub mod model;
 pub mod output;
 pub mod policy;
 pub mod report;
 pub mod scenario;
-pub mod select;
 pub mod sim;
 pub mod stats;
 pub mod summary;
-pub mod worst;

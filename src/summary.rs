@@ -91,7 +91,7 @@ pub struct Summary {
     /// Per policy, the worst paths (`pivotsim run --worst K`; written to
     /// `worst_paths.csv`, not to summary.json).
     #[serde(skip)]
-    pub worst_paths: Vec<crate::worst::WorstLists>,
+    pub worst_paths: Vec<WorstLists>,
 }
 
 /// How the percentiles were computed.
@@ -233,4 +233,11 @@ pub struct Phases {
     pub main_s: f64,
     /// Reading the percentiles and building the summary.
     pub summary_s: f64,
+}
+
+/// One policy's lowest `(value, path)` pairs, lowest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorstLists {
+    pub npv_usd: Vec<(f64, u64)>,
+    pub terminal_net_reserve_usd: Vec<(f64, u64)>,
 }

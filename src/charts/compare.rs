@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use super::policy_compare::mean_ci;
 use super::rows::{Axis, Column, Mark, Row, draw_rows};
 use super::style::*;
-use crate::format::{pct, thousands, usd_auto};
+use crate::format::{pct, run_date, thousands, usd_auto};
 use crate::summary::{PolicySummary, Summary};
 
 pub const TITLE: &str = "Scenario comparison: value and risk of each policy";

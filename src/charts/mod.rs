@@ -17,6 +17,8 @@
 
 pub mod allocation;
 pub mod compare;
+pub mod deck;
+pub mod html;
 pub mod market;
 pub mod policy_compare;
 pub mod reserve_drawdown;

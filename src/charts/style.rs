@@ -15,7 +15,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::format::thousands;
+use crate::format::{run_date, thousands};
 use crate::summary::{PolicySummary, Stats, Summary};
 
 /// Image size of every chart, pixels (a 16:9 slide).
@@ -154,17 +154,6 @@ pub fn footer(summary: &Summary) -> String {
         summary.pivotsim_version,
         run_date(&summary.run_started_utc)
     )
-}
-
-/// `2026-02-03 14:05 UTC` from RFC 3339; the raw text if it does not parse.
-pub fn run_date(rfc3339: &str) -> String {
-    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => t
-            .with_timezone(&chrono::Utc)
-            .format("%Y-%m-%d %H:%M UTC")
-            .to_string(),
-        Err(_) => rfc3339.to_string(),
-    }
 }
 
 /// Draw the frame on `root` (white background, title, subtitle, legend,

@@ -318,7 +318,7 @@ fn mining_flows_are_the_sum_over_the_sites_still_mining() {
                 for r in &records {
                     let t = r.t;
                     let btc_per_eh = cal.days[t]
-                        * pivotsim::calendar::BLOCKS_PER_DAY
+                        * pivotsim::model::calendar::BLOCKS_PER_DAY
                         * (cal.subsidy_btc[t] + market.fee_btc[t])
                         / market.hashrate_ehs[t];
                     let (mut btc, mut revenue, mut power, mut opex) = (0.0, 0.0, 0.0, 0.0);

@@ -8,10 +8,10 @@ use std::fs;
 use std::str::FromStr;
 
 use assert_cmd::Command;
+use pivotsim::engine::ledger::{self, Balance};
+use pivotsim::engine::worst::{WORST_HEADER, replay_outcome};
 use pivotsim::engine::{Engine, RunOptions};
-use pivotsim::ledger::{self, Balance};
 use pivotsim::scenario::{self, Overrides};
-use pivotsim::worst::{WORST_HEADER, replay_outcome};
 use rust_decimal::Decimal;
 
 use crate::common::{SHIPPED, load, scenario_path};

@@ -2,6 +2,7 @@
 //! hand checks of the model, invariants of the monthly step, determinism of
 //! the engine, the command line, the replay ledger and the treasury events.
 
+mod architecture;
 mod cli;
 mod common;
 mod determinism;

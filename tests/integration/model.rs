@@ -1,9 +1,9 @@
 //! Closed forms and the hand checks at the end of MODEL.md, seeded, with
 //! tolerances from the standard error.
 
-use pivotsim::calendar::{BLOCKS_PER_DAY, Calendar};
-use pivotsim::fleet::Fleet;
-use pivotsim::market::{MarketModel, MarketPath, hashprice_usd_per_eh_day};
+use pivotsim::model::calendar::{BLOCKS_PER_DAY, Calendar};
+use pivotsim::model::fleet::Fleet;
+use pivotsim::model::market::{MarketModel, MarketPath, hashprice_usd_per_eh_day};
 use pivotsim::scenario::Site;
 use pivotsim::sim::TreasuryState;
 

@@ -12,8 +12,8 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::calendar::{BLOCKS_PER_DAY, Calendar, DT_YEARS};
-use crate::expm::exp_in_place;
+use crate::kernels::expm::exp_in_place;
+use crate::model::calendar::{BLOCKS_PER_DAY, Calendar, DT_YEARS};
 use crate::scenario::Market;
 
 /// Random stream of a path, one per model.
@@ -202,7 +202,7 @@ impl MarketModel {
     ///
     /// In three passes, so that the exponentials, which no draw and no
     /// recursion waits on, are taken a whole series at a time
-    /// ([`crate::expm::exp_in_place`]): (1) month by month, the draws in
+    /// ([`crate::kernels::expm::exp_in_place`]): (1) month by month, the draws in
     /// each stream's order, the regimes, and every month's exponent; (2) the
     /// exponentials, and the price, GPU-hour and demand series as running
     /// products; (3) the hashrate's recursion (it reads the lagged price) on

@@ -3,6 +3,8 @@
 //! Each exporter is a pure function from a [`Summary`] to bytes or text; the
 //! [`crate::output`] writer owns the disk.
 
+pub mod compare;
+
 use crate::format::{btc, pct, usd_m};
 use crate::summary::{Stats, Summary};
 

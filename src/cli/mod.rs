@@ -8,17 +8,19 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+pub mod bench;
+pub mod compare;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::bench;
+use crate::charts::deck;
 use crate::charts::{ChartOptions, Format};
-use crate::compare::{self, CompareOptions};
-use crate::deck;
 use crate::engine::{Engine, RunOptions};
 use crate::output;
 use crate::report;
 use crate::scenario::{self, Overrides, ScenarioError};
+use compare::CompareOptions;
 
 /// pivotsim: should a Bitcoin miner convert its sites to AI inference now, in
 /// stages, on a signal, or never? Monte Carlo over BTC price, hashrate, fees,
@@ -265,7 +267,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let deck = deck.with_context(|| format!("drawing the charts of {}", summary.scenario))?;
     write_all(&out_dir, &deck)?;
     if args.worst.is_some() {
-        let bytes = crate::worst::worst_paths_csv(&engine, &summary.worst_paths);
+        let bytes = crate::engine::worst::worst_paths_csv(&engine, &summary.worst_paths);
         output::write_atomic(&out_dir.join("worst_paths.csv"), &bytes)
             .with_context(|| format!("writing the worst paths of {}", summary.scenario))?;
     }
@@ -314,14 +316,14 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         .context("drawing the comparison chart")?;
     write_all(&out_dir, &files)?;
     if !args.quiet {
-        print!("{}", compare::compare_table(&summaries));
+        print!("{}", report::compare::compare_table(&summaries));
         eprintln!("results in {}", out_dir.display());
     }
     Ok(())
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<()> {
-    use crate::ledger;
+    use crate::engine::ledger;
     let overrides = Overrides {
         seed: args.seed,
         months: args.months,

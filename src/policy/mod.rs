@@ -7,10 +7,10 @@
 //! the sites' mining margins of month t. Per-path memory a policy needs (the
 //! threshold streaks) lives in [`PolicyMemory`], reset for every path.
 
-use crate::fleet::{Fleet, MiningTable, MonthMargins};
-use crate::market::MarketPath;
+use crate::model::fleet::{Fleet, MiningTable, MonthMargins};
+use crate::model::market::MarketPath;
+use crate::model::state::{SiteState, TreasuryState};
 use crate::scenario::{PolicyKind, PolicySpec};
-use crate::sim::{SiteState, TreasuryState};
 use crate::stats::total_order_key;
 
 /// What a policy may look at in month t.
@@ -84,7 +84,7 @@ pub trait Policy: Send + Sync {
     /// True if the policy never asks for a conversion. Its replay is then
     /// the one every policy follows until its first conversion starts, which
     /// lets the engine skip replaying policies that never start one on a
-    /// path ([`crate::sim::Model::first_start`]).
+    /// path (the simulation's `Model::first_start`).
     fn passive(&self) -> bool {
         false
     }
@@ -99,7 +99,7 @@ pub trait Policy: Send + Sync {
     /// in an earlier month (its asks depend on the month's view alone).
     /// Until its first conversion starts, such a policy's replay is then
     /// the passive one, state and all, so the engine resumes its replay at
-    /// that month from the passive replay ([`crate::sim::Start::Resume`]).
+    /// that month from the passive replay (the simulation's `Start::Resume`).
     fn memoryless(&self) -> bool {
         false
     }

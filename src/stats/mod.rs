@@ -38,7 +38,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::select::select_nth;
+use select::select_nth;
+
+pub mod select;
 
 /// The percentiles reported for every metric, as fractions: 5, 25, 50, 75, 95.
 pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];

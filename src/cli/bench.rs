@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::engine::{Engine, RunOptions};
 use crate::format::thousands;
-use crate::market::rng_floor;
+use crate::model::market::rng_floor;
 use crate::summary::Performance;
 
 /// What `pivotsim bench` measured.

@@ -3,8 +3,8 @@
 //! `pivotsim compare`. Pure: file names and bytes; the CLI writes them
 //! through [`crate::output::write_atomic`].
 
+use crate::charts::html::{ReportImage, report_html};
 use crate::charts::{self, Chart, ChartError, ChartOptions, Format};
-use crate::html::{ReportImage, report_html};
 use crate::summary::Summary;
 
 /// A file to write: name within the output folder, and its bytes.
@@ -49,7 +49,7 @@ pub fn compare_files(
 ) -> Result<Vec<OutFile>, ChartError> {
     let mut files = vec![(
         "compare.csv".to_string(),
-        crate::compare::compare_csv(summaries),
+        crate::report::compare::compare_csv(summaries),
     )];
     for s in summaries {
         files.push((

@@ -11,8 +11,8 @@
 //! [`MiningClass::month_per_mw`], used both by the mining step and by the
 //! margins the policies rank sites by (MODEL.md section 4).
 
-use crate::calendar::{BLOCKS_PER_DAY, Calendar};
-use crate::market::MarketPath;
+use crate::model::calendar::{BLOCKS_PER_DAY, Calendar};
+use crate::model::market::MarketPath;
 use crate::scenario::{AiMode, Scenario};
 
 /// Per-site constants, in fleet order (struct of arrays for the hot loop).
@@ -883,7 +883,7 @@ fn fill_classes_generic(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::MarketModel;
+    use crate::model::market::MarketModel;
     use crate::scenario;
 
     /// Sites alike but for their size (same region, efficiency, uptime)

@@ -6,8 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::charts::style::run_date;
-use crate::format::{btc, pct, thousands, usd_m};
+use crate::format::{btc, pct, run_date, thousands, usd_m};
 use crate::summary::Summary;
 
 /// A chart to show: its file (beside `report.html`) and title.
@@ -89,7 +88,7 @@ pub fn report_html(summary: &Summary, images: &[ReportImage]) -> Vec<u8> {
     }
     h.push_str("</tr></thead>\n<tbody>\n");
     for (i, p) in s.policies.iter().enumerate() {
-        let c = crate::charts::style::policy_color(i);
+        let c = super::style::policy_color(i);
         let ci = |mean: f64, se: f64| format!("{} &plusmn; {}", usd_m(mean), usd_m(1.96 * se));
         let _ = writeln!(
             h,

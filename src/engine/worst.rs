@@ -11,10 +11,11 @@ use std::fmt::Write as _;
 use std::ops::AddAssign;
 
 use crate::engine::Engine;
-use crate::fleet::MiningTable;
-use crate::market::MarketPath;
+use crate::model::fleet::MiningTable;
+use crate::model::market::MarketPath;
 use crate::sim::{PolicyOutcome, Scratch};
 use crate::stats::LowestK;
+pub use crate::summary::WorstLists;
 
 /// One policy's lowest paths while the run goes on.
 #[derive(Debug, Clone)]
@@ -57,13 +58,6 @@ impl AddAssign<&WorstK> for WorstK {
         self.npv += &rhs.npv;
         self.terminal += &rhs.terminal;
     }
-}
-
-/// One policy's lowest `(value, path)` pairs, lowest first.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct WorstLists {
-    pub npv_usd: Vec<(f64, u64)>,
-    pub terminal_net_reserve_usd: Vec<(f64, u64)>,
 }
 
 /// Policy `p` on path `path` of the engine's scenario, as in the run.

@@ -35,9 +35,9 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::engine::Engine;
-use crate::fleet::MiningTable;
 use crate::format;
-use crate::market::MarketPath;
+use crate::model::fleet::MiningTable;
+use crate::model::market::MarketPath;
 use crate::sim::{MonthFlows, PolicyOutcome, Scratch, SiteState, TreasuryState};
 
 /// Decimals of USD amounts (cents).

@@ -19,8 +19,12 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::fleet::MiningTable;
-use crate::market::{MarketModel, MarketPath};
+pub mod ledger;
+pub mod worst;
+
+use crate::engine::worst::WorstK;
+use crate::model::fleet::MiningTable;
+use crate::model::market::{MarketModel, MarketPath};
 use crate::scenario::Scenario;
 use crate::sim::{Carry, Model, PolicyOutcome, Scratch, Start, TreasuryState};
 use crate::stats::{ChunkMoments, Moments, QuantileHistograms, QuantileLayout, exact_quantiles};
@@ -28,7 +32,6 @@ use crate::summary::{
     MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, Phases, PolicyMonth,
     PolicySummary, Stats, Summary,
 };
-use crate::worst::WorstK;
 
 /// Paths per chunk: the unit of work and of floating-point summation.
 pub const CHUNK_PATHS: u64 = 256;
