@@ -1,0 +1,202 @@
+//! Step 1 of a month: the policy sees the month ([`PolicyView`]) and asks
+//! for sites to convert; the treasury accepts them in the order asked while
+//! they are fundable (equity within the funding budget under strict
+//! funding, capex within the `capex_budget` in force).
+
+use crate::model::fleet::MiningTable;
+use crate::model::market::MarketPath;
+use crate::model::state::{SiteState, TreasuryState};
+use crate::policy::{Policy, PolicyView};
+
+use super::{Model, Scratch};
+
+/// What the monthly step needs to know of the policy it replays.
+pub(crate) struct Asker<'a> {
+    pub policy: &'a dyn Policy,
+    /// Never asks (`Policy::passive`).
+    pub passive: bool,
+    /// Keeps no memory between months (`Policy::memoryless`).
+    pub memoryless: bool,
+}
+
+impl Model {
+    /// Step 1 of month `t`: `scratch.requests` gets the policy's asks and
+    /// `scratch.started` the sites accepted, in order; accepted sites start
+    /// converting in `scratch.state`.
+    #[inline(always)]
+    pub(crate) fn step1(
+        &self,
+        t: usize,
+        asker: &Asker<'_>,
+        market: &MarketPath,
+        table: &MiningTable,
+        scratch: &mut Scratch,
+    ) {
+        let Scratch {
+            state,
+            memory,
+            requests,
+            started,
+        } = scratch;
+        requests.clear();
+        started.clear();
+        let s = market.btc_price_usd[t];
+        // What step 1 may commit does not depend on the requests. A policy
+        // without memory between months is not asked in a month whose step
+        // 1 can start nothing (its requests would all be turned down, and
+        // asking leaves no trace); one with memory is asked every month,
+        // and the budget is worked out only if it asks for something.
+        let known_budget = (asker.memoryless && !asker.passive && !self.ask_unfundable)
+            .then(|| self.step1_budget(&state.treasury, s, t, &state.sites.converting));
+        let unfundable = matches!(known_budget, Some(None));
+        // A passive policy asks for nothing: no view to build for it.
+        if !asker.passive && !unfundable {
+            let sites = &state.sites;
+            let view = self.view(
+                t,
+                market,
+                table,
+                &sites.states,
+                &sites.convertible_mining,
+                &state.treasury,
+                sites.ai_mw + sites.converting_it_mw,
+                sites.converting.len(),
+                sites.left.len(),
+            );
+            asker.policy.decide(&view, memory, requests);
+        }
+        let cap = self.capex_cap[t];
+        state.capex.enter(cap);
+        if !requests.is_empty()
+            && let Some(mut budget) = known_budget.unwrap_or_else(|| {
+                self.step1_budget(&state.treasury, s, t, &state.sites.converting)
+            })
+        {
+            for &i in requests.iter() {
+                if !self.accepts(
+                    i,
+                    &state.sites.states,
+                    &mut budget,
+                    cap,
+                    &mut state.capex.spent_usd,
+                ) {
+                    continue;
+                }
+                state.sites.start(i, t, &self.fleet);
+                started.push(i);
+            }
+        }
+    }
+
+    /// Policy `p`'s view of month `t` (see [`PolicyView`]).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(crate) fn view<'a>(
+        &'a self,
+        t: usize,
+        market: &'a MarketPath,
+        table: &'a MiningTable,
+        sites: &'a [SiteState],
+        convertible_mining: &'a [usize],
+        treasury: &'a TreasuryState,
+        ai_mw_live_and_converting: f64,
+        converting_now: usize,
+        started: usize,
+    ) -> PolicyView<'a> {
+        PolicyView {
+            t,
+            days: self.calendar.days[t],
+            btc_price_usd: &market.btc_price_usd[..=t],
+            hashprice_usd_per_eh_day: &market.hashprice_usd_per_eh_day[..=t],
+            gpu_hour_usd: &market.gpu_hour_usd[..=t],
+            ai_demand_mw: &market.ai_demand_mw[..=t],
+            fleet: &self.fleet,
+            sites,
+            convertible_mining,
+            treasury,
+            mining_margin_usd_per_mw: table.margins(&self.fleet, t),
+            ai_mw_live_and_converting,
+            converting_now,
+            started,
+        }
+    }
+
+    /// The equity step 1 of month `t` may commit to new conversions
+    /// ([`Model::funding_budget`] under strict funding, else unlimited);
+    /// `None` if it is below the least equity any conversion needs, so that
+    /// every request would fail [`Model::accepts`].
+    pub(crate) fn step1_budget(
+        &self,
+        tr: &TreasuryState,
+        s: f64,
+        t: usize,
+        converting: &[(usize, usize)],
+    ) -> Option<f64> {
+        if !self.rules.strict_funding {
+            return Some(f64::INFINITY);
+        }
+        let budget = self.funding_budget(tr, s, t, converting);
+        // (A NaN budget is not below it: the requests go on to the test.)
+        if budget < self.min_conversion_equity_usd {
+            None
+        } else {
+            Some(budget)
+        }
+    }
+
+    /// Step 1's test of one request: the site is still mining and
+    /// convertible (policies only ask for those; guarded anyway), its equity
+    /// share of the capex fits `budget` under strict funding, and its full
+    /// capex (equity and debt) fits the `capex_budget` in force with
+    /// `cap_spent` already committed. If so, the equity comes off `budget`,
+    /// the capex goes into `cap_spent`, and it returns true.
+    #[inline(always)]
+    pub(crate) fn accepts(
+        &self,
+        i: usize,
+        sites: &[SiteState],
+        budget: &mut f64,
+        cap: Option<(usize, f64)>,
+        cap_spent: &mut f64,
+    ) -> bool {
+        let r = &self.rules;
+        let site = &self.fleet.sites[i];
+        if !matches!(sites[i], SiteState::Mining) || !site.convertible {
+            return false;
+        }
+        let equity = r.equity_share * site.capex_usd;
+        if r.strict_funding && equity > *budget {
+            return false;
+        }
+        if let Some((_, limit)) = cap {
+            if *cap_spent + site.capex_usd > limit * (1.0 + 1e-12) {
+                return false;
+            }
+            *cap_spent += site.capex_usd;
+        }
+        *budget -= equity;
+        true
+    }
+
+    /// The equity the treasury can still commit to new conversions in month
+    /// t: spendable cash and free BTC above the floor, minus the equity
+    /// share of the installments not yet paid (this month's included) of
+    /// the conversions under way: `converting`, each site with the month it
+    /// goes live, in the order they started.
+    fn funding_budget(
+        &self,
+        tr: &TreasuryState,
+        s: f64,
+        t: usize,
+        converting: &[(usize, usize)],
+    ) -> f64 {
+        let r = &self.rules;
+        let liquid = r.spendable_cash_usd(tr.cash_usd)
+            + (tr.free_btc(s, r.initial_ltv) - r.reserve_floor_btc).max(0.0) * s;
+        let committed: f64 = converting
+            .iter()
+            .map(|&(i, live)| (live - t) as f64 * self.fleet.sites[i].installment_usd)
+            .sum();
+        liquid - r.equity_share * committed
+    }
+}
