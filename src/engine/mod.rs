@@ -1309,7 +1309,12 @@ mod tests {
             let engine = Engine::new(sc);
             let mut w = engine.worker();
             let threshold = (0..engine.layout.policies)
-                .find(|&p| engine.model.policies[p].as_threshold().is_some())
+                .find(|&p| {
+                    matches!(
+                        engine.scenario.policies[p].kind,
+                        crate::scenario::PolicyKind::Threshold { .. }
+                    )
+                })
                 .unwrap();
             for path in 0..300 {
                 engine.simulate_path(&mut w, path);

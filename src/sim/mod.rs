@@ -37,7 +37,9 @@ use step1::Asker;
 #[derive(Debug, Default)]
 pub struct Scratch {
     state: MonthState,
-    memory: PolicyMemory,
+    /// Each policy's memory, made by the policy the first time it is
+    /// replayed (in the model's order).
+    memories: Vec<PolicyMemory>,
     requests: Vec<usize>,
     /// Sites that started converting this month, in acceptance order.
     started: Vec<usize>,
@@ -144,12 +146,13 @@ impl Model {
         let months = self.months();
         let policy = &*self.policies[p];
         let asker = Asker {
+            p,
             policy,
             passive: policy.passive(),
             memoryless: policy.memoryless(),
         };
         out.reset(months);
-        scratch.memory.reset(self.fleet.len());
+        scratch.start_path(self, p);
         scratch.state.reset(&self.rules, &self.fleet, months);
         let tail_from = months.saturating_sub(12);
 
@@ -272,5 +275,17 @@ impl Model {
         treasury::maturity(r, s, t, tr, &mut fl);
         treasury::repair(r, tr, &mut fl);
         (open, seen, fl, mw)
+    }
+}
+
+impl Scratch {
+    /// Policy `p`'s memory made fresh for a new path (made first if `p` was
+    /// never replayed with this scratch).
+    pub(crate) fn start_path(&mut self, model: &Model, p: usize) {
+        while self.memories.len() <= p {
+            let next = &model.policies[self.memories.len()];
+            self.memories.push(next.memory());
+        }
+        model.policies[p].start_path(&mut self.memories[p], model.fleet.len());
     }
 }

@@ -10,6 +10,8 @@ use crate::model::fleet::MiningTable;
 use crate::model::market::MarketPath;
 use crate::model::state::{SiteState, TreasuryState};
 
+use crate::policy::PassivePath;
+
 use super::state::Running;
 use super::{Model, Scratch};
 
@@ -64,29 +66,33 @@ impl Model {
         scratch: &mut Scratch,
     ) -> Option<usize> {
         let months = self.months().min(seen.len());
-        if let Some(threshold) = self.policies[p].as_threshold() {
-            scratch.passive_reset(self.fleet.len());
-            // Its asks for every month at once (see `Threshold::passive_asks`).
-            let Scratch {
-                state,
-                memory,
-                requests,
-                ..
-            } = scratch;
-            let sites = &state.sites.states;
-            let days = &self.calendar.days[..months];
-            return threshold.passive_asks(
-                &self.fleet,
-                days,
-                market,
-                table,
-                memory,
-                requests,
-                |t| self.passive_may_accept(t, market, &seen[t]),
-                |t, asks| self.passive_accepts(t, market, &seen[t], sites, asks),
-            );
+        // A policy with a faster way of its own (the threshold policy tests
+        // every month at once).
+        scratch.passive_reset(self, p);
+        let Scratch {
+            state,
+            memories,
+            requests,
+            ..
+        } = scratch;
+        let sites = &state.sites.states;
+        let path = PassivePath {
+            fleet: &self.fleet,
+            days: &self.calendar.days[..months],
+            market,
+            table,
+        };
+        let fast = self.policies[p].first_ask_on_passive_path(
+            &path,
+            &mut memories[p],
+            requests,
+            &|t| self.passive_may_accept(t, market, &seen[t]),
+            &mut |t, asks| self.passive_accepts(t, market, &seen[t], sites, asks),
+        );
+        match fast {
+            Some(first) => first,
+            None => self.first_start_by_month(p, market, table, &seen[..months], scratch),
         }
-        self.first_start_by_month(p, market, table, &seen[..months], scratch)
     }
 
     /// [`Model::first_start`] for any policy: its `decide`, month by month,
@@ -101,7 +107,7 @@ impl Model {
     ) -> Option<usize> {
         let policy = &self.policies[p];
         let memoryless = policy.memoryless();
-        scratch.passive_reset(self.fleet.len());
+        scratch.passive_reset(self, p);
         for (t, tr) in seen.iter().enumerate() {
             // No request can start in a month whose step 1 may commit too
             // little equity; a policy with memory still decides in it.
@@ -122,7 +128,7 @@ impl Model {
                 0,
                 0,
             );
-            policy.decide(&view, &mut scratch.memory, &mut scratch.requests);
+            policy.decide(&view, &mut scratch.memories[p], &mut scratch.requests);
             if !scratch.requests.is_empty()
                 && self.passive_accepts(
                     t,
@@ -172,9 +178,12 @@ impl Model {
 impl Scratch {
     /// Every site mining and the policy's memory fresh: the start of a
     /// path, as [`Model::first_start`] tests it.
-    fn passive_reset(&mut self, n_sites: usize) {
+    fn passive_reset(&mut self, model: &Model, p: usize) {
         self.state.sites.states.clear();
-        self.state.sites.states.resize(n_sites, SiteState::Mining);
-        self.memory.reset(n_sites);
+        self.state
+            .sites
+            .states
+            .resize(model.fleet.len(), SiteState::Mining);
+        self.start_path(model, p);
     }
 }

@@ -12,6 +12,8 @@ use super::{Model, Scratch};
 
 /// What the monthly step needs to know of the policy it replays.
 pub(crate) struct Asker<'a> {
+    /// The policy's index in the model.
+    pub p: usize,
     pub policy: &'a dyn Policy,
     /// Never asks (`Policy::passive`).
     pub passive: bool,
@@ -34,7 +36,7 @@ impl Model {
     ) {
         let Scratch {
             state,
-            memory,
+            memories,
             requests,
             started,
         } = scratch;
@@ -63,7 +65,7 @@ impl Model {
                 sites.converting.len(),
                 sites.left.len(),
             );
-            asker.policy.decide(&view, memory, requests);
+            asker.policy.decide(&view, &mut memories[asker.p], requests);
         }
         let cap = self.capex_cap[t];
         state.capex.enter(cap);
