@@ -23,8 +23,8 @@ pub mod ledger;
 pub mod worst;
 
 use crate::engine::worst::WorstK;
-use crate::model::fleet::MiningTable;
 use crate::model::market::{MarketModel, MarketPath};
+use crate::model::mining::MiningTable;
 use crate::scenario::Scenario;
 use crate::sim::{Carry, Model, PolicyOutcome, Scratch, Start, TreasuryState};
 use crate::stats::{ChunkMoments, Moments, QuantileHistograms, QuantileLayout, exact_quantiles};

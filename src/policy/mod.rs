@@ -7,8 +7,9 @@
 //! the sites' mining margins of month t. Per-path memory a policy needs (the
 //! threshold streaks) lives in [`PolicyMemory`], reset for every path.
 
-use crate::model::fleet::{Fleet, MiningTable, MonthMargins};
+use crate::model::fleet::Fleet;
 use crate::model::market::MarketPath;
+use crate::model::mining::{MiningTable, MonthMargins};
 use crate::model::state::{SiteState, TreasuryState};
 use crate::scenario::{PolicyKind, PolicySpec};
 use crate::stats::total_order_key;

@@ -10,8 +10,10 @@
 //! costs nothing there.
 
 use crate::model::calendar::Calendar;
-use crate::model::fleet::{Fleet, FleetMining, MiningTable, annuity_factor};
+use crate::model::finance::annuity_factor;
+use crate::model::fleet::Fleet;
 use crate::model::market::MarketPath;
+use crate::model::mining::{FleetMining, MiningTable};
 use crate::policy::{self, Policy, PolicyMemory, PolicyView};
 use crate::scenario::{CapexFunding, EventKind, Scenario, SellToTargetLtv};
 
