@@ -36,8 +36,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::engine::Engine;
 use crate::format;
-use crate::model::fleet::MiningTable;
 use crate::model::market::MarketPath;
+use crate::model::mining::MiningTable;
 use crate::sim::{MonthFlows, PolicyOutcome, Scratch, SiteState, TreasuryState};
 
 /// Decimals of USD amounts (cents).

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use std::ops::AddAssign;
 
 use crate::engine::Engine;
-use crate::model::fleet::MiningTable;
 use crate::model::market::MarketPath;
+use crate::model::mining::MiningTable;
 use crate::sim::{PolicyOutcome, Scratch};
 use crate::stats::LowestK;
 pub use crate::summary::WorstLists;

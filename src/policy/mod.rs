@@ -19,8 +19,9 @@ mod threshold;
 
 use std::any::Any;
 
-use crate::model::fleet::{Fleet, MiningTable, MonthMargins};
+use crate::model::fleet::Fleet;
 use crate::model::market::MarketPath;
+use crate::model::mining::{MiningTable, MonthMargins};
 use crate::model::state::{SiteState, TreasuryState};
 use crate::scenario::{PolicyKind, PolicySpec};
 

@@ -1,7 +1,7 @@
 //! Ranking sites by mining margin, for the policies that convert the least
 //! profitable miners first.
 
-use crate::model::fleet::MonthMargins;
+use crate::model::mining::MonthMargins;
 use crate::stats::total_order_key;
 
 /// Scratch of [`keep_lowest_margins`]: the kept `(key, site)` pairs.

@@ -7,8 +7,9 @@
 //! months at once ([`Policy::first_ask_on_passive_path`]), bit for bit the
 //! month-by-month answer.
 
-use crate::model::fleet::{Fleet, MiningTable};
+use crate::model::fleet::Fleet;
 use crate::model::market::MarketPath;
+use crate::model::mining::MiningTable;
 use crate::model::state::SiteState;
 
 use super::rank::{Ranked, keep_lowest_margins};

@@ -20,8 +20,9 @@ mod step1;
 pub(crate) mod treasury;
 
 use crate::model::calendar::Calendar;
-use crate::model::fleet::{Fleet, MiningTable};
+use crate::model::fleet::Fleet;
 use crate::model::market::MarketPath;
+use crate::model::mining::MiningTable;
 use crate::policy::{self, Policy, PolicyMemory};
 use crate::scenario::{EventKind, Scenario};
 

@@ -1,7 +1,7 @@
 //! The treasury, loan, financing and valuation parameters of a scenario,
 //! flattened into the monthly rates and shares the monthly step uses.
 
-use crate::model::fleet::annuity_factor;
+use crate::model::finance::annuity_factor;
 use crate::scenario::{CapexFunding, Scenario, SellToTargetLtv};
 
 /// Treasury, loan, financing and valuation parameters, flattened.

@@ -6,8 +6,8 @@
 //! passive replay's state at that month ([`Start::Resume`], [`Carry`]).
 //! The engine's tests replay every policy in full and compare, bit for bit.
 
-use crate::model::fleet::MiningTable;
 use crate::model::market::MarketPath;
+use crate::model::mining::MiningTable;
 use crate::model::state::{SiteState, TreasuryState};
 
 use crate::policy::PassivePath;

@@ -4,7 +4,8 @@
 //! capex-budget period, and the running figures of the path so far (sums,
 //! peaks, flags) from which the path's outcome is read at the end.
 
-use crate::model::fleet::{Fleet, FleetMining, MiningTable};
+use crate::model::fleet::Fleet;
+use crate::model::mining::{FleetMining, MiningTable};
 use crate::model::state::{SiteState, TreasuryState};
 
 use super::flows::{MonthFlows, MwByState, PolicyOutcome};

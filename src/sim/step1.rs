@@ -3,8 +3,8 @@
 //! they are fundable (equity within the funding budget under strict
 //! funding, capex within the `capex_budget` in force).
 
-use crate::model::fleet::MiningTable;
 use crate::model::market::MarketPath;
+use crate::model::mining::MiningTable;
 use crate::model::state::{SiteState, TreasuryState};
 use crate::policy::{Policy, PolicyView};
 

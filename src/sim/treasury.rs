@@ -16,7 +16,7 @@
 //! Every function writes what it moved into [`MonthFlows`] (each flow
 //! non-negative) so that the ledger can print it and the tests check it.
 
-use crate::model::fleet::FleetMining;
+use crate::model::mining::FleetMining;
 use crate::model::state::TreasuryState;
 use crate::scenario::EventKind;
 

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use pivotsim::engine::Engine;
-use pivotsim::model::fleet::MiningTable;
 use pivotsim::model::market::MarketPath;
+use pivotsim::model::mining::MiningTable;
 use pivotsim::scenario::{self, Scenario};
 use pivotsim::sim::{MonthFlows, MwByState, PolicyOutcome, Scratch, SiteState, TreasuryState};
 

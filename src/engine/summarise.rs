@@ -1,0 +1,258 @@
+//! A run's merged aggregates into its [`Summary`]: the percentiles of every
+//! quantile metric (from the histograms, or exact on the pilot), the
+//! market's months, each policy's figures and months, and the run's
+//! performance.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::layout::{
+    FLAG_CONVERSIONS, FLAG_DISTRESS, FLAG_FIRST_DISTRESS, FLAG_LIQUIDATION, FLAG_MARGIN_CALL,
+    FLAG_NPV_DIFF, FLAG_TERMINAL_DIFF,
+};
+use super::phases::{Partial, peak_memory_mib, pilot_column};
+use super::{Engine, PILOT_PATHS};
+use crate::engine::worst::WorstK;
+use crate::scenario::PolicySpec;
+use crate::stats::{Moments, exact_quantiles};
+use crate::summary::{
+    MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, Phases, PolicyMonth,
+    PolicySummary, Stats, Summary,
+};
+
+/// Each metric's figures: its moments and, for the quantile metrics, its
+/// percentiles (p5, p25, p50, p75, p95).
+struct Figures<'a> {
+    moments: &'a [Moments],
+    quantiles: &'a [[f64; 5]],
+}
+
+impl Figures<'_> {
+    fn stats(&self, m: usize) -> Stats {
+        let mo = &self.moments[m];
+        let q = self.quantiles[m];
+        Stats {
+            mean: mo.mean(),
+            se: mo.se(),
+            p5: q[0],
+            p25: q[1],
+            p50: q[2],
+            p75: q[3],
+            p95: q[4],
+        }
+    }
+
+    fn mean(&self, m: usize) -> f64 {
+        self.moments[m].mean()
+    }
+
+    fn mean_se(&self, m: usize) -> MeanSe {
+        MeanSe {
+            mean: self.moments[m].mean(),
+            se: self.moments[m].se(),
+        }
+    }
+}
+
+impl Engine {
+    pub(super) fn summarise(
+        &self,
+        total: Partial,
+        threads: usize,
+        started: Instant,
+        run_started_utc: String,
+        mut phases: Phases,
+    ) -> Summary {
+        let summary_started = Instant::now();
+        let sc = &self.scenario;
+        let l = &self.layout;
+        let paths = total.paths;
+        let (quantiles, percentiles) = self.percentiles(&total);
+        let figures = Figures {
+            moments: &total.moments,
+            quantiles: &quantiles,
+        };
+        let market = self.market_summary(&figures);
+        let policies = sc
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(p, spec)| self.policy_summary(&figures, p, spec))
+            .collect();
+        phases.summary_s = summary_started.elapsed().as_secs_f64();
+        let secs = started.elapsed().as_secs_f64();
+        Summary {
+            scenario: sc.name.clone(),
+            scenario_sha256: sc.sha256.clone(),
+            pivotsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            seed: sc.simulation.seed,
+            paths,
+            months: l.months,
+            start: sc.simulation.start.format("%Y-%m-%d").to_string(),
+            ai_mode: sc.ai.mode.as_str().to_string(),
+            halvings: sc
+                .market
+                .halvings
+                .iter()
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .collect(),
+            baseline: sc.policies[sc.baseline].name.clone(),
+            elapsed_s: secs,
+            run_started_utc,
+            percentiles,
+            market,
+            policies,
+            worst_paths: total.worst.iter().map(WorstK::lists).collect(),
+            performance: self.performance(&total, threads, secs, phases),
+        }
+    }
+
+    /// Percentiles of every quantile metric, and how they were found: from
+    /// the histograms past the pilot (with the largest rank error of any),
+    /// else exact on the pilot's paths.
+    fn percentiles(&self, total: &Partial) -> (Vec<[f64; 5]>, PercentileInfo) {
+        let l = &self.layout;
+        let mut max_rank_error: f64 = 0.0;
+        let quantiles: Vec<[f64; 5]> = match &total.histograms {
+            Some(h) => {
+                // Each metric on its own, on the run's threads.
+                let q: Vec<_> = (0..l.n_quantile)
+                    .into_par_iter()
+                    .map(|m| h.quantiles(m))
+                    .collect();
+                q.iter()
+                    .map(|q| {
+                        max_rank_error = max_rank_error.max(q.max_rank_error);
+                        q.values
+                    })
+                    .collect()
+            }
+            None => {
+                // Each metric on its own: parallel, and still deterministic.
+                (0..l.n_quantile)
+                    .into_par_iter()
+                    .map(|m| exact_quantiles(&mut pilot_column(&total.pilot, l.n_quantile, m)))
+                    .collect()
+            }
+        };
+        let info = PercentileInfo {
+            method: if total.histograms.is_some() {
+                "histogram"
+            } else {
+                "exact"
+            }
+            .to_string(),
+            pilot_paths: total.paths.min(PILOT_PATHS),
+            max_rank_error,
+        };
+        (quantiles, info)
+    }
+
+    /// Month `t`'s date, `YYYY-MM-DD`.
+    fn date(&self, t: usize) -> String {
+        self.model.calendar.dates[t].format("%Y-%m-%d").to_string()
+    }
+
+    /// The market's series, month by month.
+    fn market_summary(&self, f: &Figures<'_>) -> MarketSummary {
+        let l = &self.layout;
+        MarketSummary {
+            months: (0..l.months)
+                .map(|t| MarketMonth {
+                    month: t,
+                    date: self.date(t),
+                    btc_price_usd: f.stats(l.market(0, t)),
+                    hashrate_ehs: f.stats(l.market(1, t)),
+                    hashprice_usd_per_ph_day: f.stats(l.market(2, t)),
+                    gpu_hour_usd: f.stats(l.market(3, t)),
+                    ai_demand_mw: f.stats(l.market(4, t)),
+                })
+                .collect(),
+        }
+    }
+
+    /// Policy `p`'s figures: its per-path scalars, its differences from
+    /// the baseline (none for the baseline itself), its flags' rates and
+    /// its months.
+    fn policy_summary(&self, f: &Figures<'_>, p: usize, spec: &PolicySpec) -> PolicySummary {
+        let l = &self.layout;
+        let is_base = p == self.scenario.baseline;
+        let p_distress = f.mean(l.policy_flag(p, FLAG_DISTRESS));
+        PolicySummary {
+            name: spec.name.clone(),
+            kind: spec.kind.as_str().to_string(),
+            npv_usd: f.stats(l.policy_scalar(p, 0)),
+            total_revenue_usd: f.stats(l.policy_scalar(p, 1)),
+            terminal_net_reserve_usd: f.stats(l.policy_scalar(p, 2)),
+            max_drawdown: f.stats(l.policy_scalar(p, 3)),
+            max_drawdown_net_usd: f.stats(l.policy_scalar(p, 4)),
+            min_reserve_btc: f.stats(l.policy_scalar(p, 5)),
+            npv_vs_baseline_usd: (!is_base).then(|| f.mean_se(l.policy_flag(p, FLAG_NPV_DIFF))),
+            terminal_net_reserve_vs_baseline_usd: (!is_base)
+                .then(|| f.mean_se(l.policy_flag(p, FLAG_TERMINAL_DIFF))),
+            conversions_started: Mean {
+                mean: f.mean(l.policy_flag(p, FLAG_CONVERSIONS)),
+            },
+            p_margin_call: f.mean(l.policy_flag(p, FLAG_MARGIN_CALL)),
+            p_liquidation: f.mean(l.policy_flag(p, FLAG_LIQUIDATION)),
+            p_distress,
+            mean_first_distress_month: (p_distress > 0.0)
+                .then(|| f.mean(l.policy_flag(p, FLAG_FIRST_DISTRESS)) / p_distress),
+            months: (0..l.months)
+                .map(|t| PolicyMonth {
+                    month: t,
+                    date: self.date(t),
+                    revenue_usd: f.stats(l.policy_month(p, 0, t)),
+                    mining_revenue_usd: f.stats(l.policy_month(p, 1, t)),
+                    ai_revenue_usd: f.stats(l.policy_month(p, 2, t)),
+                    btc_mined: f.stats(l.policy_month(p, 3, t)),
+                    reserve_btc: f.stats(l.policy_month(p, 4, t)),
+                    reserve_usd: f.stats(l.policy_month(p, 5, t)),
+                    net_reserve_usd: f.stats(l.policy_month(p, 6, t)),
+                    mw_mining: f.mean(l.policy_mw(p, 0, t)),
+                    mw_curtailed: f.mean(l.policy_mw(p, 1, t)),
+                    mw_converting: f.mean(l.policy_mw(p, 2, t)),
+                    mw_ai: f.mean(l.policy_mw(p, 3, t)),
+                })
+                .collect(),
+        }
+    }
+
+    /// The run's speed over `secs` seconds on `threads` threads, and how
+    /// the workers' time split between market, replays and aggregation.
+    fn performance(
+        &self,
+        total: &Partial,
+        threads: usize,
+        secs: f64,
+        phases: Phases,
+    ) -> Performance {
+        let l = &self.layout;
+        let paths = total.paths;
+        // The simulation's time split between market and replays as on
+        // the paths timed phase by phase.
+        let sampled = (total.time_market_sampled + total.time_policy_sampled)
+            .as_secs_f64()
+            .max(1e-12);
+        let simulate = total.time_simulate.as_secs_f64();
+        let time_market = simulate * total.time_market_sampled.as_secs_f64() / sampled;
+        let time_policy = simulate * total.time_policy_sampled.as_secs_f64() / sampled;
+        let time_aggregate = total.time_aggregate.as_secs_f64();
+        let worker = (simulate + time_aggregate).max(1e-12);
+        Performance {
+            threads,
+            paths_per_s: paths as f64 / secs,
+            site_months_per_s: (paths as f64
+                * l.months as f64
+                * self.model.fleet.len() as f64
+                * l.policies as f64)
+                / secs,
+            share_market: time_market / worker,
+            share_policy: time_policy / worker,
+            share_aggregation: time_aggregate / worker,
+            peak_memory_mib: peak_memory_mib(),
+            phases,
+        }
+    }
+}
