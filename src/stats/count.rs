@@ -6,7 +6,7 @@
 //! second pass's scan of four f32 edges ([`scan_f32`]; SSE on x86-64, else
 //! [`scan_f32_generic`]).
 
-use super::GRID_SCAN;
+use super::layout::GRID_SCAN;
 
 /// Values per block of a column count (a block's indices fit a `u8`).
 pub(super) const BLOCK: usize = 256;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::PERCENTILES;
 use super::count::{BLOCK, Pass1, classify, scan_f32};
-use super::{Cell, GRID_CELLS, GRID_SCAN, MetricLayout, QuantileLayout, grid_cell};
+use super::layout::{Cell, GRID_CELLS, GRID_SCAN, MetricLayout, QuantileLayout, grid_cell};
 
 /// Percentiles of one metric read from a [`QuantileHistograms`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
