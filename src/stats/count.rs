@@ -4,7 +4,7 @@
 //! window bounds, the values left to the second pass, the counts of the gap
 //! codes; AVX2 where the CPU has it, else [`classify_generic`]) and the
 //! second pass's scan of four f32 edges ([`scan_f32`]; SSE on x86-64, else
-//! [`scan_f32_generic`]).
+//! `scan_f32_generic`).
 
 use super::layout::GRID_SCAN;
 
@@ -247,7 +247,7 @@ fn zone_codes_generic(bounds: &[f64; 10], block: &[f64], codes: &mut [u8]) {
 
 /// How many of the four `edges` are `<= x`, and whether any equals `x`.
 /// On x86-64 two SSE compares (baseline, no detection needed) and their
-/// lane masks; elsewhere [`scan_f32_generic`], the definition (a test
+/// lane masks; elsewhere `scan_f32_generic`, the definition (a test
 /// checks that the two agree).
 #[inline(always)]
 pub(super) fn scan_f32(edges: &[f32; GRID_SCAN], x: f32) -> (usize, bool) {

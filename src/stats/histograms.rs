@@ -260,7 +260,8 @@ impl QuantileHistograms {
     }
 
     /// Adds to metric `ml`'s recent counts the values of the gaps between
-    /// its windows, by zone code ([`GAP_CODES`](super::count::GAP_CODES), in that order).
+    /// its windows, by zone code (`GAP_CODES` of the first pass, in that
+    /// order).
     #[inline(always)]
     fn add_gaps(&mut self, ml: &MetricLayout, gaps: [u32; 8]) {
         // No cell of this metric can pass u16::MAX (checked by the caller).
