@@ -144,3 +144,23 @@ impl PolicyOutcome {
         self.mw.resize(months, MwByState::default());
     }
 }
+
+impl PolicyOutcome {
+    /// Months `..months` of every monthly series from `other` (the rest and
+    /// the path's figures are left as they are).
+    pub(crate) fn copy_first_months(&mut self, other: &PolicyOutcome, months: usize) {
+        let series = [
+            (&mut self.revenue_usd, &other.revenue_usd),
+            (&mut self.mining_revenue_usd, &other.mining_revenue_usd),
+            (&mut self.ai_revenue_usd, &other.ai_revenue_usd),
+            (&mut self.btc_mined, &other.btc_mined),
+            (&mut self.reserve_btc, &other.reserve_btc),
+            (&mut self.reserve_usd, &other.reserve_usd),
+            (&mut self.net_reserve_usd, &other.net_reserve_usd),
+        ];
+        for (to, from) in series {
+            to[..months].copy_from_slice(&from[..months]);
+        }
+        self.mw[..months].copy_from_slice(&other.mw[..months]);
+    }
+}

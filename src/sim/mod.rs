@@ -28,7 +28,8 @@ use crate::scenario::{EventKind, Scenario};
 
 pub use crate::model::state::{SiteState, TreasuryState};
 pub use flows::{MonthFlows, MonthRecord, MwByState, PolicyOutcome};
-pub use shortcuts::{Carry, Start};
+pub use shortcuts::PathReplays;
+pub(crate) use shortcuts::{Carry, Start};
 pub use state::MonthState;
 
 use rules::Rules;
@@ -62,10 +63,6 @@ pub struct Model {
     /// if none is convertible): under strict funding, a month whose budget
     /// is below it accepts no request.
     min_conversion_equity_usd: f64,
-    /// Ask a policy without memory in months whose step 1 can start
-    /// nothing, instead of skipping it (the same outcome; on only in the
-    /// test that checks it).
-    pub(crate) ask_unfundable: bool,
 }
 
 impl Model {
@@ -102,7 +99,6 @@ impl Model {
             rules,
             capex_cap,
             min_conversion_equity_usd,
-            ask_unfundable: false,
             events_by_month,
             events: scenario.events.iter().map(|e| e.kind.clone()).collect(),
         }
@@ -134,7 +130,24 @@ impl Model {
     /// # Panics
     /// If a resumed replay's month is not below the months simulated.
     #[allow(clippy::too_many_arguments)]
-    pub fn replay_from<F: FnMut(&MonthRecord<'_>)>(
+    pub(crate) fn replay_from<F: FnMut(&MonthRecord<'_>)>(
+        &self,
+        p: usize,
+        market: &MarketPath,
+        table: &MiningTable,
+        scratch: &mut Scratch,
+        out: &mut PolicyOutcome,
+        start: Start<'_>,
+        observe: F,
+    ) {
+        self.replay_impl::<true, F>(p, market, table, scratch, out, start, observe);
+    }
+
+    /// The replay, with step 1's shortcut (`SHORTCUTS`: a policy without
+    /// memory is not asked in a month whose step 1 can start nothing) or,
+    /// for the tests that check the shortcut, without it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn replay_impl<const SHORTCUTS: bool, F: FnMut(&MonthRecord<'_>)>(
         &self,
         p: usize,
         market: &MarketPath,
@@ -181,7 +194,7 @@ impl Model {
                 });
             }
             let s = market.btc_price_usd[t];
-            let (open, seen, fl, mw) = self.month(t, &asker, market, table, scratch);
+            let (open, seen, fl, mw) = self.month::<SHORTCUTS>(t, &asker, market, table, scratch);
             let state = &mut scratch.state;
             let end = state.running.close_month(
                 t,
@@ -222,7 +235,7 @@ impl Model {
     /// start of the month, the treasury the policy saw (after the events),
     /// the month's flows and the MW in each state.
     #[inline(always)]
-    fn month(
+    fn month<const SHORTCUTS: bool>(
         &self,
         t: usize,
         asker: &Asker<'_>,
@@ -249,7 +262,7 @@ impl Model {
         let seen = state.treasury;
 
         // Step 1: the policy asks; the treasury accepts while fundable.
-        self.step1(t, asker, market, table, scratch);
+        self.step1::<SHORTCUTS>(t, asker, market, table, scratch);
         let state = &mut scratch.state;
         let tr = &mut state.treasury;
 

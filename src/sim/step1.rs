@@ -24,9 +24,10 @@ pub(crate) struct Asker<'a> {
 impl Model {
     /// Step 1 of month `t`: `scratch.requests` gets the policy's asks and
     /// `scratch.started` the sites accepted, in order; accepted sites start
-    /// converting in `scratch.state`.
+    /// converting in `scratch.state`. Without `SHORTCUTS` every policy is
+    /// asked every month (the definition the shortcut is tested against).
     #[inline(always)]
-    pub(crate) fn step1(
+    pub(crate) fn step1<const SHORTCUTS: bool>(
         &self,
         t: usize,
         asker: &Asker<'_>,
@@ -48,7 +49,7 @@ impl Model {
         // 1 can start nothing (its requests would all be turned down, and
         // asking leaves no trace); one with memory is asked every month,
         // and the budget is worked out only if it asks for something.
-        let known_budget = (asker.memoryless && !asker.passive && !self.ask_unfundable)
+        let known_budget = (SHORTCUTS && asker.memoryless && !asker.passive)
             .then(|| self.step1_budget(&state.treasury, s, t, &state.sites.converting));
         let unfundable = matches!(known_budget, Some(None));
         // A passive policy asks for nothing: no view to build for it.
