@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pivotsim::engine::{CHUNK_PATHS, Engine, HISTOGRAM_INTERVALS, PILOT_PATHS, RunOptions};
-use pivotsim::fleet::MiningTable;
-use pivotsim::market::MarketPath;
+use pivotsim::model::fleet::MiningTable;
+use pivotsim::model::market::MarketPath;
 use pivotsim::scenario::{self, Overrides, Scenario, Site};
 use pivotsim::sim::{PolicyOutcome, Scratch};
 use pivotsim::stats::{QuantileHistograms, QuantileLayout};
