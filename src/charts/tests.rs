@@ -45,24 +45,6 @@ fn every_chart_renders_to_svg_with_title_axes_and_footer() {
 }
 
 #[test]
-fn every_chart_renders_to_a_png_of_slide_size() {
-    let s = summary(4, 60);
-    let files = render_all(
-        &s,
-        &ChartOptions {
-            format: Format::Png,
-        },
-    )
-    .unwrap();
-    assert_eq!(files.len(), Chart::ALL.len());
-    for f in &files {
-        let img = image::load_from_memory_with_format(&f.bytes, image::ImageFormat::Png)
-            .unwrap_or_else(|e| panic!("{}: {e}", f.name));
-        assert_eq!((img.width(), img.height()), (1920, 1080), "{}", f.name);
-    }
-}
-
-#[test]
 fn formats_pick_the_files() {
     let s = summary(2, 12);
     let names = |format| {
@@ -141,22 +123,52 @@ fn month_ticks_fit_the_width() {
     );
 }
 
-/// `PIVOTSIM_CHART_DIR=/tmp/charts cargo test charts::tests::write_demo` writes
-/// the demo charts as files to look at; without the variable it does nothing.
+/// Pixels of `img` exactly in `color`.
+fn pixels_of(img: &image::RgbImage, color: RGBColor) -> usize {
+    let RGBColor(r, g, b) = color;
+    img.pixels().filter(|p| p.0 == [r, g, b]).count()
+}
+
+/// The demo charts (every chart of a four-policy, five-year run, and the
+/// comparison of two such runs) as PNGs: slide size, inked well beyond the
+/// frame and text, and (but the market, which names no policy) in every
+/// policy's colour. With `PIVOTSIM_CHART_DIR` set, the charts are also
+/// written there, PNG and SVG, to look at or to compare byte for byte
+/// before and after a change to the drawing code:
+/// `PIVOTSIM_CHART_DIR=/tmp/charts cargo test charts::tests::demo_charts`.
 #[test]
-fn write_demo() {
-    let Ok(dir) = std::env::var("PIVOTSIM_CHART_DIR") else {
-        return;
-    };
-    let dir = std::path::Path::new(&dir);
-    std::fs::create_dir_all(dir).unwrap();
+fn demo_charts_are_slide_size_pngs_inked_in_every_policys_colour() {
     let s = summary(4, 60);
-    for f in render_all(&s, &ChartOptions::default()).unwrap() {
-        std::fs::write(dir.join(&f.name), &f.bytes).unwrap();
-    }
     let mut b = summary(4, 60);
     b.scenario = "demo_no_delever".to_string();
-    for f in render_compare(&[s, b], &ChartOptions::default()).unwrap() {
-        std::fs::write(dir.join(&f.name), &f.bytes).unwrap();
+    let mut files = render_all(&s, &ChartOptions::default()).unwrap();
+    files.extend(render_compare(&[s.clone(), b], &ChartOptions::default()).unwrap());
+    assert_eq!(files.len(), 2 * (Chart::ALL.len() + 1));
+    for f in files.iter().filter(|f| f.name.ends_with(".png")) {
+        let img = image::load_from_memory_with_format(&f.bytes, image::ImageFormat::Png)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.name))
+            .to_rgb8();
+        assert_eq!((img.width(), img.height()), (1920, 1080), "{}", f.name);
+        let white = pixels_of(&img, WHITE);
+        let inked = img.pixels().len() - white;
+        assert!(
+            inked > img.pixels().len() / 50 && white > img.pixels().len() / 4,
+            "{}: {inked} inked pixels of {}",
+            f.name,
+            img.pixels().len()
+        );
+        if f.name != "market.png" {
+            for (i, p) in s.policies.iter().enumerate() {
+                let n = pixels_of(&img, style::policy_color(i));
+                assert!(n > 200, "{}: {} ({n} pixels in its colour)", f.name, p.name);
+            }
+        }
+    }
+    if let Ok(dir) = std::env::var("PIVOTSIM_CHART_DIR") {
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir).unwrap();
+        for f in &files {
+            std::fs::write(dir.join(&f.name), &f.bytes).unwrap();
+        }
     }
 }

@@ -122,6 +122,7 @@ pub fn compare_table(summaries: &[Summary]) -> String {
 mod tests {
     use super::*;
     use crate::charts::testdata::summary;
+    use crate::report::csv_check::{Cell, cell, check_columns};
 
     #[test]
     fn csv_and_table_have_a_row_per_scenario_and_policy() {
@@ -134,5 +135,38 @@ mod tests {
         let table = compare_table(&all);
         assert_eq!(table.lines().count(), 3 + 6);
         assert!(table.contains("P(liquidation)"));
+    }
+
+    #[test]
+    fn compare_csv_columns_hold_their_fields() {
+        let mut b = summary(3, 12);
+        (b.scenario, b.paths, b.seed) = ("other".into(), 2000, 7);
+        let all = [summary(3, 12), b];
+        let rows: Vec<Vec<Cell>> = cells(&all)
+            .map(|(s, p)| {
+                vec![
+                    cell("scenario", &s.scenario),
+                    cell("policy", &p.name),
+                    cell("paths", s.paths),
+                    cell("seed", s.seed),
+                    cell("npv_usd_mean", p.npv_usd.mean),
+                    cell("npv_usd_ci95", 1.96 * p.npv_usd.se),
+                    cell("total_revenue_usd_mean", p.total_revenue_usd.mean),
+                    cell(
+                        "terminal_net_reserve_usd_mean",
+                        p.terminal_net_reserve_usd.mean,
+                    ),
+                    cell(
+                        "terminal_net_reserve_usd_ci95",
+                        1.96 * p.terminal_net_reserve_usd.se,
+                    ),
+                    cell("p_margin_call", p.p_margin_call),
+                    cell("p_liquidation", p.p_liquidation),
+                    cell("p_distress", p.p_distress),
+                ]
+            })
+            .collect();
+        assert_eq!(rows.len(), 6);
+        check_columns(&compare_csv(&all), &rows);
     }
 }

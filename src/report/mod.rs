@@ -239,3 +239,199 @@ pub fn table(summary: &Summary) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod csv_check;
+
+#[cfg(test)]
+mod tests {
+    use super::csv_check::{Cell, cell, check_columns};
+    use super::*;
+    use crate::charts::testdata::summary;
+    use crate::summary::{MarketMonth, PolicyMonth};
+
+    /// The fixture, with a distinct kind per policy (the fixture's kinds
+    /// are the names) and a distress month that differs between policies,
+    /// one of them empty.
+    fn distinct_summary() -> Summary {
+        let mut s = summary(3, 12);
+        for (i, p) in s.policies.iter_mut().enumerate() {
+            p.kind = format!("kind_{i}");
+            p.mean_first_distress_month = (i < 2).then_some(17.5 + i as f64);
+        }
+        s
+    }
+
+    /// An optional figure: empty when absent.
+    fn opt(x: Option<f64>) -> String {
+        x.map_or(String::new(), |v| v.to_string())
+    }
+
+    /// `lead` followed by the seven statistics columns.
+    fn with_stats(mut lead: Vec<Cell>, stats: [String; 7]) -> Vec<Cell> {
+        let names = ["mean", "se", "p5", "p25", "p50", "p75", "p95"];
+        lead.extend(names.into_iter().zip(stats).map(|(n, v)| cell(n, v)));
+        lead
+    }
+
+    fn all(s: &Stats) -> [String; 7] {
+        [s.mean, s.se, s.p5, s.p25, s.p50, s.p75, s.p95].map(|x| x.to_string())
+    }
+
+    /// A figure with only a mean (the MW rows).
+    fn mean_only(x: f64) -> [String; 7] {
+        let mut cells: [String; 7] = Default::default();
+        cells[0] = x.to_string();
+        cells
+    }
+
+    #[test]
+    fn policies_csv_columns_hold_their_fields() {
+        let s = distinct_summary();
+        let rows: Vec<Vec<Cell>> = s
+            .policies
+            .iter()
+            .map(|p| {
+                let end = p.months.last().unwrap();
+                vec![
+                    cell("policy", &p.name),
+                    cell("kind", &p.kind),
+                    cell("npv_usd_mean", p.npv_usd.mean),
+                    cell("npv_usd_se", p.npv_usd.se),
+                    cell("npv_usd_p5", p.npv_usd.p5),
+                    cell("npv_usd_p50", p.npv_usd.p50),
+                    cell("npv_usd_p95", p.npv_usd.p95),
+                    cell(
+                        "npv_vs_baseline_usd_mean",
+                        opt(p.npv_vs_baseline_usd.map(|d| d.mean)),
+                    ),
+                    cell(
+                        "npv_vs_baseline_usd_se",
+                        opt(p.npv_vs_baseline_usd.map(|d| d.se)),
+                    ),
+                    cell("total_revenue_usd_mean", p.total_revenue_usd.mean),
+                    cell(
+                        "terminal_net_reserve_usd_mean",
+                        p.terminal_net_reserve_usd.mean,
+                    ),
+                    cell("terminal_net_reserve_usd_p5", p.terminal_net_reserve_usd.p5),
+                    cell(
+                        "terminal_net_reserve_usd_p50",
+                        p.terminal_net_reserve_usd.p50,
+                    ),
+                    cell(
+                        "terminal_net_reserve_vs_baseline_usd_mean",
+                        opt(p.terminal_net_reserve_vs_baseline_usd.map(|d| d.mean)),
+                    ),
+                    cell(
+                        "terminal_net_reserve_vs_baseline_usd_se",
+                        opt(p.terminal_net_reserve_vs_baseline_usd.map(|d| d.se)),
+                    ),
+                    cell("max_drawdown_mean", p.max_drawdown.mean),
+                    cell("max_drawdown_net_usd_mean", p.max_drawdown_net_usd.mean),
+                    cell("min_reserve_btc_p50", p.min_reserve_btc.p50),
+                    cell("terminal_reserve_btc_p50", end.reserve_btc.p50),
+                    cell("conversions_started_mean", p.conversions_started.mean),
+                    cell("p_margin_call", p.p_margin_call),
+                    cell("p_liquidation", p.p_liquidation),
+                    cell("p_distress", p.p_distress),
+                    cell(
+                        "mean_first_distress_month",
+                        opt(p.mean_first_distress_month),
+                    ),
+                ]
+            })
+            .collect();
+        check_columns(&policies_csv(&s), &rows);
+    }
+
+    /// A policy's monthly metrics, in the file's order.
+    const POLICY_METRICS: [&str; 11] = [
+        "revenue_usd",
+        "mining_revenue_usd",
+        "ai_revenue_usd",
+        "btc_mined",
+        "reserve_btc",
+        "reserve_usd",
+        "net_reserve_usd",
+        "mw_mining",
+        "mw_curtailed",
+        "mw_converting",
+        "mw_ai",
+    ];
+
+    /// The statistics columns of `metric` in month `m`.
+    fn policy_metric(m: &PolicyMonth, metric: &str) -> [String; 7] {
+        match metric {
+            "revenue_usd" => all(&m.revenue_usd),
+            "mining_revenue_usd" => all(&m.mining_revenue_usd),
+            "ai_revenue_usd" => all(&m.ai_revenue_usd),
+            "btc_mined" => all(&m.btc_mined),
+            "reserve_btc" => all(&m.reserve_btc),
+            "reserve_usd" => all(&m.reserve_usd),
+            "net_reserve_usd" => all(&m.net_reserve_usd),
+            "mw_mining" => mean_only(m.mw_mining),
+            "mw_curtailed" => mean_only(m.mw_curtailed),
+            "mw_converting" => mean_only(m.mw_converting),
+            "mw_ai" => mean_only(m.mw_ai),
+            other => panic!("no metric {other}"),
+        }
+    }
+
+    #[test]
+    fn monthly_csv_columns_hold_their_fields() {
+        let s = distinct_summary();
+        let mut rows = Vec::new();
+        for p in &s.policies {
+            for m in &p.months {
+                for metric in POLICY_METRICS {
+                    let lead = vec![
+                        cell("policy", &p.name),
+                        cell("month", m.month),
+                        cell("date", &m.date),
+                        cell("metric", metric),
+                    ];
+                    rows.push(with_stats(lead, policy_metric(m, metric)));
+                }
+            }
+        }
+        check_columns(&monthly_csv(&s), &rows);
+    }
+
+    /// The market's series, in the file's order.
+    const MARKET_METRICS: [&str; 5] = [
+        "btc_price_usd",
+        "hashrate_ehs",
+        "hashprice_usd_per_ph_day",
+        "gpu_hour_usd",
+        "ai_demand_mw",
+    ];
+
+    fn market_metric(m: &MarketMonth, metric: &str) -> [String; 7] {
+        match metric {
+            "btc_price_usd" => all(&m.btc_price_usd),
+            "hashrate_ehs" => all(&m.hashrate_ehs),
+            "hashprice_usd_per_ph_day" => all(&m.hashprice_usd_per_ph_day),
+            "gpu_hour_usd" => all(&m.gpu_hour_usd),
+            "ai_demand_mw" => all(&m.ai_demand_mw),
+            other => panic!("no series {other}"),
+        }
+    }
+
+    #[test]
+    fn market_csv_columns_hold_their_fields() {
+        let s = distinct_summary();
+        let mut rows = Vec::new();
+        for m in &s.market.months {
+            for metric in MARKET_METRICS {
+                let lead = vec![
+                    cell("month", m.month),
+                    cell("date", &m.date),
+                    cell("metric", metric),
+                ];
+                rows.push(with_stats(lead, market_metric(m, metric)));
+            }
+        }
+        check_columns(&market_csv(&s), &rows);
+    }
+}

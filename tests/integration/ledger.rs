@@ -8,13 +8,15 @@ use std::fs;
 use std::str::FromStr;
 
 use assert_cmd::Command;
-use pivotsim::engine::ledger::{self, Balance};
-use pivotsim::engine::worst::{WORST_HEADER, replay_outcome};
+use pivotsim::engine::ledger::{self, Balance, Dir, FLOWS, Ledger, LedgerRow};
+use pivotsim::engine::worst::{WORST_HEADER, WorstLists, replay_outcome, worst_paths_csv};
 use pivotsim::engine::{Engine, RunOptions};
 use pivotsim::scenario::{self, Overrides};
+use pivotsim::sim::{PolicyOutcome, TreasuryState};
 use rust_decimal::Decimal;
 
 use crate::common::{SHIPPED, load, scenario_path};
+use crate::csv_check::{Cell, cell, check_columns, check_columns_with_twins};
 
 /// A ledger CSV re-parsed: the header and every row as text.
 fn parse(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
@@ -342,4 +344,203 @@ fn cli_worst_then_replay_shows_the_listed_path() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("no policy named `nope`"));
+}
+
+/// `worst_paths.csv`, column by column: each row holds its policy, list,
+/// rank and path, and the figures of that path replayed. The paths listed
+/// make every two columns differ somewhere: one with a margin call, a
+/// liquidation and distress (in different months), one with a margin call
+/// alone, a calm one; a policy name with a space is quoted.
+#[test]
+fn worst_paths_csv_columns_hold_the_replayed_figures() {
+    let mut sc = load("cango_2026");
+    let p = sc
+        .policies
+        .iter()
+        .position(|x| x.name == "full_pivot")
+        .unwrap();
+    sc.policies[p].name = "full pivot".into();
+    let engine = Engine::new(sc);
+    let find = |pred: &dyn Fn(&PolicyOutcome) -> bool| {
+        (0..500u64)
+            .find(|&path| pred(&replay_outcome(&engine, p, path)))
+            .expect("a path of that kind among the first 500")
+    };
+    let both = find(&|o| {
+        o.liquidation
+            && o.first_distress_month.is_some()
+            && o.first_margin_call_month.is_some()
+            && o.first_margin_call_month != o.first_distress_month
+    });
+    let call = find(&|o| o.margin_call && !o.liquidation);
+    let calm = find(&|o| !o.margin_call && o.first_distress_month.is_none());
+    let list = |q: usize, paths: [u64; 3]| -> Vec<(f64, u64)> {
+        let npv = |path| replay_outcome(&engine, q, path).npv_usd;
+        paths.iter().map(|&path| (npv(path), path)).collect()
+    };
+    let mut worst = vec![WorstLists::default(); p + 1];
+    for q in [0, p] {
+        worst[q] = WorstLists {
+            npv_usd: list(q, [both, call, calm]),
+            terminal_net_reserve_usd: list(q, [call, calm, both]),
+        };
+    }
+    let dates = &engine.model.calendar.dates;
+    let month = |m: Option<usize>| m.map_or(String::new(), |m| m.to_string());
+    let date = |m: Option<usize>| m.map_or(String::new(), |m| dates[m].to_string());
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    for (q, lists) in worst.iter().enumerate() {
+        let name = &engine.scenario.policies[q].name;
+        let arg = if name.contains(' ') {
+            format!("\"{name}\"")
+        } else {
+            name.clone()
+        };
+        for (ranked_by, list) in [
+            ("npv_usd", &lists.npv_usd),
+            ("terminal_net_reserve_usd", &lists.terminal_net_reserve_usd),
+        ] {
+            for (rank, &(_, path)) in list.iter().enumerate() {
+                let o = replay_outcome(&engine, q, path);
+                rows.push(vec![
+                    cell("policy", name),
+                    cell("ranked_by", ranked_by),
+                    cell("rank", rank + 1),
+                    cell("path", path),
+                    cell("npv_usd", o.npv_usd),
+                    cell("terminal_net_reserve_usd", o.terminal_net_reserve_usd),
+                    cell("margin_call", u8::from(o.margin_call)),
+                    cell("liquidation", u8::from(o.liquidation)),
+                    cell("first_margin_call_month", month(o.first_margin_call_month)),
+                    cell("first_margin_call_date", date(o.first_margin_call_month)),
+                    cell("first_distress_month", month(o.first_distress_month)),
+                    cell("first_distress_date", date(o.first_distress_month)),
+                    cell(
+                        "replay_args",
+                        format!("--path {path} --policy {arg} --seed 42"),
+                    ),
+                ]);
+            }
+        }
+    }
+    assert_eq!(rows.len(), 2 * 2 * 3);
+    check_columns(&worst_paths_csv(&engine, &worst), &rows);
+}
+
+/// Decimal number `k` of a made-up ledger: each distinct, with `dp`
+/// decimals.
+fn made_up(k: &mut i64, dp: u32) -> Decimal {
+    *k += 1;
+    Decimal::new(1_000_003 * *k + 7, dp)
+}
+
+/// A ledger row whose every figure differs from every other (and from the
+/// same figure in other rows); `i` picks which one flag is on.
+fn made_up_row(i: usize, k: &mut i64) -> LedgerRow {
+    let usd = |k: &mut i64| made_up(k, 2);
+    let balances = |k: &mut i64| Balance::ALL.map(|b| made_up(k, b.dp()));
+    LedgerRow {
+        t: 30 + i,
+        date: format!("2028-0{}-01", i + 1),
+        btc_price_usd: 70_000.25 + i as f64,
+        hashrate_ehs: 900.125 + i as f64,
+        hashprice_usd_per_ph_day: 45.0625 + i as f64,
+        fees_btc_per_block: 0.03125 + i as f64,
+        gpu_hour_usd: 2.1875 + i as f64,
+        ai_demand_mw_it: 301.5 + i as f64,
+        open: balances(k),
+        flows: FLOWS
+            .iter()
+            .map(|spec| made_up(k, spec.legs[0].0.dp()))
+            .collect(),
+        close: balances(k),
+        sim_close: TreasuryState::default(),
+        mining_revenue_usd: usd(k),
+        capex_usd: usd(k),
+        liquidation_sale_usd: usd(k),
+        liquidation_penalty_usd: usd(k),
+        margin_call: i == 0,
+        liquidation: i == 1,
+        distress_month: i == 2,
+        sites_mining: 11 + i,
+        sites_curtailed: 21 + i,
+        sites_converting: 41 + i,
+        sites_ai: 61 + i,
+        started: vec![format!("s{i}"), format!("t{i}")],
+    }
+}
+
+/// A flow's column for leg `(b, dir)`.
+fn leg_column(what: &str, (b, dir): (Balance, Dir)) -> String {
+    let dir = if dir == Dir::In { "in" } else { "out" };
+    format!("{}__{dir}__{what}", b.name())
+}
+
+/// What a ledger row's columns must hold, from its fields.
+fn ledger_cells(row: &LedgerRow) -> Vec<Cell> {
+    let mut cells = vec![
+        cell("month", row.t),
+        cell("date", &row.date),
+        cell("btc_price_usd", row.btc_price_usd),
+        cell("hashrate_ehs", row.hashrate_ehs),
+        cell("hashprice_usd_per_ph_day", row.hashprice_usd_per_ph_day),
+        cell("fees_btc_per_block", row.fees_btc_per_block),
+        cell("gpu_hour_usd", row.gpu_hour_usd),
+        cell("ai_demand_mw_it", row.ai_demand_mw_it),
+    ];
+    for (k, b) in Balance::ALL.iter().enumerate() {
+        cells.push(cell(format!("{}_open", b.name()), row.open[k]));
+        cells.push(cell(format!("{}_close", b.name()), row.close[k]));
+    }
+    for (spec, v) in FLOWS.iter().zip(&row.flows) {
+        for &leg in spec.legs {
+            cells.push(cell(leg_column(spec.what, leg), v));
+        }
+    }
+    cells.extend([
+        cell("mining_revenue_usd", row.mining_revenue_usd),
+        cell("capex_usd", row.capex_usd),
+        cell("liquidation_sale_usd", row.liquidation_sale_usd),
+        cell("liquidation_penalty_usd", row.liquidation_penalty_usd),
+        cell("ltv", row.ltv().unwrap()),
+        cell("reserve_usd", row.reserve_usd()),
+        cell("net_reserve_usd", row.net_reserve_usd()),
+        cell("margin_call", u8::from(row.margin_call)),
+        cell("liquidation", u8::from(row.liquidation)),
+        cell("distress_month", u8::from(row.distress_month)),
+        cell("sites_mining", row.sites_mining),
+        cell("sites_curtailed", row.sites_curtailed),
+        cell("sites_converting", row.sites_converting),
+        cell("sites_ai", row.sites_ai),
+        cell("sites_started_converting", row.started.join(";")),
+    ]);
+    cells
+}
+
+/// The ledger CSV, column by column, on a made-up ledger whose figures all
+/// differ: each column holds its field (the flows in [`FLOWS`] order, one
+/// column per leg: the two legs of a flow are twins), the closing ratios
+/// are the row's own.
+#[test]
+fn ledger_csv_columns_hold_their_fields() {
+    let mut k = 0;
+    let rows: Vec<LedgerRow> = (0..3).map(|i| made_up_row(i, &mut k)).collect();
+    let expected: Vec<Vec<Cell>> = rows.iter().map(ledger_cells).collect();
+    let ledger = Ledger {
+        scenario: "made_up".into(),
+        policy: "hold".into(),
+        path: 0,
+        seed: 42,
+        rows,
+        outcome: PolicyOutcome::default(),
+    };
+    let twins: Vec<(String, String)> = FLOWS
+        .iter()
+        .filter_map(|spec| match spec.legs {
+            [a, b] => Some((leg_column(spec.what, *a), leg_column(spec.what, *b))),
+            _ => None,
+        })
+        .collect();
+    assert!(!twins.is_empty());
+    check_columns_with_twins(&ledger.csv(), &expected, &twins);
 }

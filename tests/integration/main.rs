@@ -5,6 +5,9 @@
 mod architecture;
 mod cli;
 mod common;
+// The CSV exporters' column check, shared with their unit tests.
+#[path = "../../src/report/csv_check.rs"]
+mod csv_check;
 mod determinism;
 mod golden;
 mod invariants;

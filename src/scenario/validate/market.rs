@@ -1,0 +1,203 @@
+//! The `[market]` section: BTC price and its regimes, hashrate, fees,
+//! subsidy and halvings, GPU price, AI demand, and the correlation matrix
+//! with its Cholesky factor.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::{ANY, CORRELATION, Check, NON_NEGATIVE, POSITIVE, Result, by_mode};
+use crate::scenario::raw::*;
+use crate::scenario::types::*;
+
+impl Check<'_> {
+    pub(super) fn market(&self, raw: &RawMarket, mode: RawAiMode) -> Result<Market> {
+        let correlation = self.at("correlation.").correlation(&raw.correlation)?;
+        let cholesky = cholesky(&correlation).ok_or_else(|| {
+            self.invalid(
+                "correlation.matrix",
+                "expected a positive definite matrix (no Cholesky factor exists)",
+            )
+        })?;
+        let (fees, gpu, demand) = (
+            self.at("fees."),
+            self.at("gpu_price."),
+            self.at("ai_demand."),
+        );
+        let subsidy = self.at("subsidy.");
+        Ok(Market {
+            btc: self.at("btc.").btc(&raw.btc)?,
+            hashrate: self.at("hashrate.").hashrate(&raw.hashrate)?,
+            fees: Fees {
+                mean_btc: fees.num("mean_btc", raw.fees.mean_btc, NON_NEGATIVE)?,
+                sigma: fees.num("sigma", raw.fees.sigma, NON_NEGATIVE)?,
+            },
+            subsidy_btc: subsidy.num("subsidy_btc", raw.subsidy.subsidy_btc, POSITIVE)?,
+            halvings: subsidy.halvings(&raw.subsidy.halvings)?,
+            gpu_price: GpuPrice {
+                p0_usd_per_gpu_hour: gpu.num(
+                    "p0_usd_per_gpu_hour",
+                    raw.gpu_price.p0_usd_per_gpu_hour,
+                    POSITIVE,
+                )?,
+                decline_per_year: gpu.num(
+                    "decline_per_year",
+                    raw.gpu_price.decline_per_year,
+                    ANY,
+                )?,
+                sigma: gpu.num("sigma", raw.gpu_price.sigma, NON_NEGATIVE)?,
+            },
+            ai_demand: demand.ai_demand(&raw.ai_demand, mode)?,
+            correlation,
+            cholesky,
+        })
+    }
+
+    pub(super) fn btc(&self, raw: &RawBtc) -> Result<BtcPrice> {
+        let mut seen = HashMap::new();
+        let regimes = raw
+            .regimes
+            .iter()
+            .enumerate()
+            .map(|(i, regime)| {
+                let c = self.at(&format!("regimes[{i}]."));
+                c.unique_name("name", &regime.name, "regime name", &mut seen)?;
+                Ok(Regime {
+                    name: regime.name.clone(),
+                    mu: c.num("mu", regime.mu, ANY)?,
+                    sigma: c.num("sigma", regime.sigma, NON_NEGATIVE)?,
+                    mean_duration_years: c.num(
+                        "mean_duration_years",
+                        regime.mean_duration_years,
+                        POSITIVE,
+                    )?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(BtcPrice {
+            s0_usd: self.num("s0_usd", raw.s0_usd, POSITIVE)?,
+            mu: self.num("mu", raw.mu, ANY)?,
+            sigma: self.num("sigma", raw.sigma, NON_NEGATIVE)?,
+            jump_lambda_per_year: self.num(
+                "jump_lambda_per_year",
+                raw.jump_lambda_per_year,
+                NON_NEGATIVE,
+            )?,
+            jump_mean: self.num("jump_mean", raw.jump_mean, ANY)?,
+            jump_sd: self.num("jump_sd", raw.jump_sd, NON_NEGATIVE)?,
+            regimes,
+        })
+    }
+
+    pub(super) fn hashrate(&self, raw: &RawHashrate) -> Result<Hashrate> {
+        Ok(Hashrate {
+            h0_ehs: self.num("h0_ehs", raw.h0_ehs, POSITIVE)?,
+            breakeven_usd_per_eh_day: self.num(
+                "breakeven_usd_per_eh_day",
+                raw.breakeven_usd_per_eh_day,
+                POSITIVE,
+            )?,
+            efficiency_gain_per_year: self.num(
+                "efficiency_gain_per_year",
+                raw.efficiency_gain_per_year,
+                ANY,
+            )?,
+            kappa_up_per_year: self.num(
+                "kappa_up_per_year",
+                raw.kappa_up_per_year,
+                NON_NEGATIVE,
+            )?,
+            kappa_down_per_year: self.num(
+                "kappa_down_per_year",
+                raw.kappa_down_per_year,
+                NON_NEGATIVE,
+            )?,
+            lag_months: self.int("lag_months", raw.lag_months, 0)?,
+            sigma: self.num("sigma", raw.sigma, NON_NEGATIVE)?,
+        })
+    }
+
+    /// Strictly ascending dates; one before the start is allowed (the
+    /// subsidy is then already halved).
+    pub(super) fn halvings(&self, raw: &[String]) -> Result<Vec<NaiveDate>> {
+        let mut halvings: Vec<NaiveDate> = Vec::with_capacity(raw.len());
+        for (i, text) in raw.iter().enumerate() {
+            let field = format!("halvings[{i}]");
+            let date = self.date(&field, text)?;
+            if let Some(&previous) = halvings.last().filter(|&&previous| date <= previous) {
+                return Err(self.invalid(
+                    &field,
+                    format!("expected dates in ascending order: {date} is not after {previous}"),
+                ));
+            }
+            halvings.push(date);
+        }
+        Ok(halvings)
+    }
+
+    pub(super) fn ai_demand(&self, raw: &RawAiDemand, mode: RawAiMode) -> Result<AiDemand> {
+        Ok(AiDemand {
+            d0_mw_it: self.num(
+                "d0_mw_it",
+                by_mode(raw.d0_mw_it, mode, "20", "200"),
+                NON_NEGATIVE,
+            )?,
+            growth_per_year: self.num(
+                "growth_per_year",
+                by_mode(raw.growth_per_year, mode, "0.40", "0.20"),
+                ANY,
+            )?,
+            sigma: self.num(
+                "sigma",
+                by_mode(raw.sigma, mode, "0.35", "0.25"),
+                NON_NEGATIVE,
+            )?,
+        })
+    }
+
+    /// Entries in [-1, 1], unit diagonal, symmetric (positive definiteness
+    /// is checked by the Cholesky factorization).
+    pub(super) fn correlation(&self, raw: &RawCorrelation) -> Result<[[f64; 4]; 4]> {
+        let mut m = [[0.0; 4]; 4];
+        for (i, row) in raw.matrix.iter().enumerate() {
+            for (j, &entry) in row.iter().enumerate() {
+                let field = format!("matrix[{i}][{j}]");
+                m[i][j] = self.num(&field, entry, CORRELATION)?;
+                if i == j && m[i][j] != 1.0 {
+                    return Err(
+                        self.invalid(&field, format!("expected 1 on the diagonal, got {entry}"))
+                    );
+                }
+                if j < i && entry != raw.matrix[j][i] {
+                    let mirror = raw.matrix[j][i];
+                    return Err(self.invalid(
+                        &field,
+                        format!("expected a symmetric matrix: {entry} differs from matrix[{j}][{i}] = {mirror}"),
+                    ));
+                }
+            }
+        }
+        Ok(m)
+    }
+}
+
+/// Lower-triangular `L` with `L L^T = a`, or `None` if `a` is not positive
+/// definite (a pivot at or below 1e-12: singular for practical purposes).
+fn cholesky(a: &[[f64; 4]; 4]) -> Option<[[f64; 4]; 4]> {
+    let mut l = [[0.0; 4]; 4];
+    for i in 0..4 {
+        for j in 0..=i {
+            let dot: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
+            if i == j {
+                let pivot = a[i][i] - dot;
+                if pivot.is_nan() || pivot <= 1e-12 {
+                    return None;
+                }
+                l[i][i] = pivot.sqrt();
+            } else {
+                l[i][j] = (a[i][j] - dot) / l[j][j];
+            }
+        }
+    }
+    Some(l)
+}

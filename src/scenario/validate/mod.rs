@@ -1,0 +1,326 @@
+//! Raw file values to a validated [`Scenario`]: the one validation path.
+//!
+//! Each section has a small function that reads its raw values through the
+//! checks of [`Check`] (range, integer, date). A `Check` is scoped to a key
+//! prefix (`loan.`, `sites[3].`, `sites_csv (fleet.csv line 4) `), so a
+//! section names its keys by field and every error names the full key the
+//! same way, with what was expected. Overrides from the command line were
+//! applied to the raw values before this runs.
+//!
+//! This file holds the checks, the simulation and the scenario's name; the
+//! sections have a file each: [`market`], [`sites`] (mining, AI, regions,
+//! sites), [`treasury`] (treasury, loan, financing, valuation, events) and
+//! [`policies`].
+
+mod market;
+mod policies;
+mod sites;
+mod treasury;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+/// Most paths a run may have: the percentile histograms count in `u32`.
+pub const MAX_PATHS: u64 = u32::MAX as u64;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::prelude::ToPrimitive;
+
+use super::ScenarioError;
+use super::fleet::LocatedSite;
+use super::raw::*;
+use super::types::*;
+
+/// Turn the raw file into a scenario. `file` is the scenario file (for
+/// errors and the default name), `sha256` its hash computed by the caller.
+pub fn validate(
+    file: &Path,
+    raw: RawScenario,
+    fleet: &[LocatedSite],
+    sha256: String,
+) -> Result<Scenario> {
+    let root = Check {
+        file,
+        prefix: String::new(),
+    };
+    let simulation = root.at("simulation.").simulation(&raw.simulation)?;
+    let ai = root.at("ai.").ai(&raw.ai)?;
+    let market = root.at("market.").market(&raw.market, raw.ai.mode)?;
+    let regions = root.regions(&raw.regions.unwrap_or_else(RawRegion::reference))?;
+    let sites = root.sites(fleet, &regions, ai.facility_capex_usd_per_mw_it)?;
+    let (policies, baseline) = root.policies(raw.policies.unwrap_or_default())?;
+    let loan = root.at("loan.").loan(&raw.loan, &simulation)?;
+    let treasury = root.at("treasury.").treasury(&raw.treasury, &loan)?;
+    let events = root.events(&raw.events, &simulation, &loan)?;
+    Ok(Scenario {
+        name: root.name(raw.name)?,
+        description: raw.description.unwrap_or_default(),
+        sha256,
+        market,
+        mining: root.at("mining.").mining(&raw.mining)?,
+        ai,
+        sites,
+        regions,
+        treasury,
+        loan,
+        financing: root.at("financing.").financing(&raw.financing)?,
+        valuation: root.at("valuation.").valuation(&raw.valuation)?,
+        events,
+        policies,
+        baseline,
+        simulation,
+    })
+}
+
+/// Lower bound of an allowed range.
+#[derive(Debug, Clone, Copy)]
+enum Lo {
+    Any,
+    Above(f64),
+    AtLeast(f64),
+}
+
+/// An allowed range of a number; the upper bound, when there is one, is inclusive.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    lo: Lo,
+    hi: Option<f64>,
+}
+
+const ANY: Range = Range {
+    lo: Lo::Any,
+    hi: None,
+};
+const POSITIVE: Range = Range {
+    lo: Lo::Above(0.0),
+    hi: None,
+};
+const NON_NEGATIVE: Range = Range {
+    lo: Lo::AtLeast(0.0),
+    hi: None,
+};
+/// Shares and probabilities.
+const SHARE: Range = Range {
+    lo: Lo::AtLeast(0.0),
+    hi: Some(1.0),
+};
+/// Uptime and maximum utilization: a share that cannot be 0.
+const POSITIVE_SHARE: Range = Range {
+    lo: Lo::Above(0.0),
+    hi: Some(1.0),
+};
+const CORRELATION: Range = Range {
+    lo: Lo::AtLeast(-1.0),
+    hi: Some(1.0),
+};
+const PUE: Range = Range {
+    lo: Lo::AtLeast(1.0),
+    hi: None,
+};
+
+impl Range {
+    fn contains(self, v: f64) -> bool {
+        let lo_ok = match self.lo {
+            Lo::Any => true,
+            Lo::Above(lo) => v > lo,
+            Lo::AtLeast(lo) => v >= lo,
+        };
+        lo_ok && self.hi.is_none_or(|hi| v <= hi)
+    }
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.lo, self.hi) {
+            (Lo::Any, None) => write!(f, "a number"),
+            (Lo::Any, Some(hi)) => write!(f, "a number <= {hi}"),
+            (Lo::Above(lo), None) => write!(f, "a number > {lo}"),
+            (Lo::AtLeast(lo), None) => write!(f, "a number >= {lo}"),
+            (Lo::Above(lo), Some(hi)) => write!(f, "a number in ({lo}, {hi}]"),
+            (Lo::AtLeast(lo), Some(hi)) => write!(f, "a number in [{lo}, {hi}]"),
+        }
+    }
+}
+
+/// The checks every key goes through, scoped to a key prefix: `field`
+/// arguments are relative to it.
+struct Check<'a> {
+    file: &'a Path,
+    /// Prepended to every field name to make the key in errors.
+    prefix: String,
+}
+
+type Result<T> = std::result::Result<T, ScenarioError>;
+
+impl<'a> Check<'a> {
+    /// The same checks one level down (`sub` ends with `.` for a table).
+    fn at(&self, sub: &str) -> Check<'a> {
+        Check {
+            file: self.file,
+            prefix: format!("{}{sub}", self.prefix),
+        }
+    }
+
+    fn key(&self, field: &str) -> String {
+        format!("{}{field}", self.prefix)
+    }
+
+    fn invalid(&self, field: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Invalid {
+            file: self.file.to_path_buf(),
+            key: self.key(field),
+            message: message.into(),
+        }
+    }
+
+    /// A number in `range`, as f64.
+    fn num(&self, field: &str, value: Num, range: Range) -> Result<f64> {
+        match value.0.to_f64().filter(|v| v.is_finite()) {
+            Some(v) if range.contains(v) => Ok(v),
+            _ => Err(self.invalid(field, format!("expected {range}, got {value}"))),
+        }
+    }
+
+    fn opt_num(&self, field: &str, value: Option<Num>, range: Range) -> Result<Option<f64>> {
+        value.map(|v| self.num(field, v, range)).transpose()
+    }
+
+    /// A number above the value of another field of the same table
+    /// (`strict`), or at least equal to it.
+    fn above(
+        &self,
+        field: &str,
+        value: Num,
+        (other, bound): (&str, f64),
+        strict: bool,
+    ) -> Result<f64> {
+        let (lo, relation) = if strict {
+            (Lo::Above(bound), ">")
+        } else {
+            (Lo::AtLeast(bound), ">=")
+        };
+        self.num(field, value, Range { lo, hi: None }).map_err(|_| {
+            let other = self.key(other);
+            self.invalid(
+                field,
+                format!("expected a number {relation} {other} ({bound}), got {value}"),
+            )
+        })
+    }
+
+    /// An integer >= `min`.
+    fn int(&self, field: &str, value: i64, min: i64) -> Result<usize> {
+        usize::try_from(value)
+            .ok()
+            .filter(|_| value >= min)
+            .ok_or_else(|| {
+                self.invalid(field, format!("expected an integer >= {min}, got {value}"))
+            })
+    }
+
+    fn opt_int(&self, field: &str, value: Option<i64>, min: i64) -> Result<Option<usize>> {
+        value.map(|v| self.int(field, v, min)).transpose()
+    }
+
+    fn date(&self, field: &str, text: &str) -> Result<NaiveDate> {
+        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+            self.invalid(
+                field,
+                format!("expected a date \"YYYY-MM-DD\", got {text:?}"),
+            )
+        })
+    }
+
+    /// The month index of `date` (the calendar month containing it), `None`
+    /// after the horizon; a date before the start is an error.
+    fn month_of(
+        &self,
+        field: &str,
+        date: NaiveDate,
+        simulation: &Simulation,
+    ) -> Result<Option<usize>> {
+        let start = simulation.start;
+        if date < start {
+            return Err(self.invalid(
+                field,
+                format!("expected a date on or after simulation.start ({start}), got {date}"),
+            ));
+        }
+        let months = (date.year() - start.year()) * 12 + date.month() as i32 - start.month() as i32;
+        let month = months as usize;
+        Ok((month < simulation.months).then_some(month))
+    }
+
+    /// A non-empty name, unique among `seen` (which it joins).
+    fn unique_name<'n>(
+        &self,
+        field: &str,
+        name: &'n str,
+        what: &str,
+        seen: &mut HashMap<&'n str, String>,
+    ) -> Result<()> {
+        if name.trim().is_empty() {
+            return Err(self.invalid(field, format!("expected a non-empty {what}")));
+        }
+        if let Some(first) = seen.insert(name, self.key(field)) {
+            return Err(self.invalid(
+                field,
+                format!("duplicate {what} `{name}` (also at `{first}`)"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The name names the output folder: it must be a plain file name.
+    fn name(&self, name: Option<String>) -> Result<String> {
+        let name = match name {
+            Some(name) => name,
+            None => self
+                .file
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        let plain =
+            !name.trim().is_empty() && !name.contains(['/', '\\']) && name != "." && name != "..";
+        if plain {
+            Ok(name)
+        } else {
+            Err(self.invalid(
+                "name",
+                format!("expected a non-empty name without `/` or `\\`, got {name:?}"),
+            ))
+        }
+    }
+
+    fn simulation(&self, raw: &RawSimulation) -> Result<Simulation> {
+        let start = self.date("start", &raw.start)?;
+        if start.day() != 1 {
+            return Err(self.invalid("start", format!("expected the 1st of a month, got {start}")));
+        }
+        let paths = self.int("paths", raw.paths, 1)? as u64;
+        if paths > MAX_PATHS {
+            return Err(self.invalid(
+                "paths",
+                format!("expected at most {MAX_PATHS} (the percentile histograms count in 32 bits), got {paths}"),
+            ));
+        }
+        Ok(Simulation {
+            paths,
+            seed: raw.seed,
+            months: self.int("months", raw.months, 1)?,
+            start,
+        })
+    }
+}
+
+/// A key whose default depends on the AI mode.
+fn by_mode(value: Option<Num>, mode: RawAiMode, gpu_cloud: &str, colocation: &str) -> Num {
+    value.unwrap_or_else(|| {
+        Num::lit(match mode {
+            RawAiMode::GpuCloud => gpu_cloud,
+            RawAiMode::Colocation => colocation,
+        })
+    })
+}

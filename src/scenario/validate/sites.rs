@@ -1,0 +1,139 @@
+//! The fleet: `[mining]`, `[ai]`, the regions and the sites (each site's
+//! effective values, from its own override or its region's).
+
+use std::collections::HashMap;
+
+use super::{Check, NON_NEGATIVE, POSITIVE, POSITIVE_SHARE, PUE, Result, SHARE, by_mode};
+use crate::scenario::fleet::LocatedSite;
+use crate::scenario::raw::*;
+use crate::scenario::types::*;
+
+impl Check<'_> {
+    pub(super) fn mining(&self, raw: &RawMining) -> Result<Mining> {
+        Ok(Mining {
+            opex_usd_per_mw_month: self.num(
+                "opex_usd_per_mw_month",
+                raw.opex_usd_per_mw_month,
+                NON_NEGATIVE,
+            )?,
+            curtailed_opex_share: self.num(
+                "curtailed_opex_share",
+                raw.curtailed_opex_share,
+                SHARE,
+            )?,
+            curtailment: raw.curtailment,
+        })
+    }
+
+    pub(super) fn ai(&self, raw: &RawAi) -> Result<Ai> {
+        let mode = raw.mode;
+        let facility_capex = by_mode(raw.facility_capex_usd_per_mw_it, mode, "7000000", "8000000");
+        let opex = by_mode(raw.opex_usd_per_mw_it_month, mode, "40000", "15000");
+        Ok(Ai {
+            mode: match mode {
+                RawAiMode::GpuCloud => AiMode::GpuCloud,
+                RawAiMode::Colocation => AiMode::Colocation,
+            },
+            pue: self.num("pue", raw.pue, PUE)?,
+            u_max: self.num("u_max", raw.u_max, POSITIVE_SHARE)?,
+            gpus_per_mw_it: self.num("gpus_per_mw_it", raw.gpus_per_mw_it, NON_NEGATIVE)?,
+            gpu_capex_usd: self.num("gpu_capex_usd", raw.gpu_capex_usd, NON_NEGATIVE)?,
+            gpu_life_years: self.num("gpu_life_years", raw.gpu_life_years, POSITIVE)?,
+            facility_life_years: self.num(
+                "facility_life_years",
+                raw.facility_life_years,
+                POSITIVE,
+            )?,
+            facility_capex_usd_per_mw_it: self.num(
+                "facility_capex_usd_per_mw_it",
+                facility_capex,
+                NON_NEGATIVE,
+            )?,
+            opex_usd_per_mw_it_month: self.num("opex_usd_per_mw_it_month", opex, NON_NEGATIVE)?,
+            lease_usd_per_mw_it_year: self.num(
+                "lease_usd_per_mw_it_year",
+                raw.lease_usd_per_mw_it_year,
+                NON_NEGATIVE,
+            )?,
+        })
+    }
+
+    pub(super) fn regions(&self, raw: &[RawRegion]) -> Result<Vec<Region>> {
+        let mut seen = HashMap::new();
+        raw.iter()
+            .enumerate()
+            .map(|(i, region)| {
+                let c = self.at(&format!("regions[{i}]."));
+                c.unique_name("name", &region.name, "region name", &mut seen)?;
+                Ok(Region {
+                    name: region.name.clone(),
+                    power_usd_per_mwh: c.num(
+                        "power_usd_per_mwh",
+                        region.power_usd_per_mwh,
+                        NON_NEGATIVE,
+                    )?,
+                    uptime: c.num("uptime", region.uptime, POSITIVE_SHARE)?,
+                    lead_months: c.opt_int("lead_months", region.lead_months, 1)?,
+                    facility_capex_usd_per_mw_it: c.opt_num(
+                        "facility_capex_usd_per_mw_it",
+                        region.facility_capex_usd_per_mw_it,
+                        NON_NEGATIVE,
+                    )?,
+                })
+            })
+            .collect()
+    }
+
+    /// Sites with their effective values: the site's override, else the
+    /// region's value (facility capex: site, region, then the AI default).
+    pub(super) fn sites(
+        &self,
+        fleet: &[LocatedSite],
+        regions: &[Region],
+        default_facility_capex: f64,
+    ) -> Result<Vec<Site>> {
+        let mut seen = HashMap::new();
+        fleet
+            .iter()
+            .map(|LocatedSite { key_prefix, site }| {
+                let c = self.at(key_prefix);
+                c.unique_name("site_id", &site.site_id, "site id", &mut seen)?;
+                let region_index = regions
+                    .iter()
+                    .position(|region| region.name == site.region)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
+                        let known = known.join(", ");
+                        c.invalid("region", format!("unknown region `{}`; the regions are {known}", site.region))
+                    })?;
+                let region = &regions[region_index];
+                let lead_months = c.opt_int("lead_months", site.lead_months, 1)?.or(region.lead_months);
+                if site.convertible && lead_months.is_none() {
+                    return Err(c.invalid(
+                        "lead_months",
+                        format!(
+                            "site `{}` is convertible but neither it nor region `{}` has a lead time",
+                            site.site_id, region.name
+                        ),
+                    ));
+                }
+                let facility_capex = c.opt_num("facility_capex_usd_per_mw_it", site.facility_capex_usd_per_mw_it, NON_NEGATIVE)?;
+                Ok(Site {
+                    id: site.site_id.clone(),
+                    region: region_index,
+                    power_mw: c.num("power_mw", site.power_mw, POSITIVE)?,
+                    j_per_th: c.num("j_per_th", site.j_per_th, POSITIVE)?,
+                    convertible: site.convertible,
+                    power_usd_per_mwh: c
+                        .opt_num("power_usd_per_mwh", site.power_usd_per_mwh, NON_NEGATIVE)?
+                        .unwrap_or(region.power_usd_per_mwh),
+                    uptime: c.opt_num("uptime", site.uptime, POSITIVE_SHARE)?.unwrap_or(region.uptime),
+                    lead_months,
+                    facility_capex_usd_per_mw_it: facility_capex
+                        .or(region.facility_capex_usd_per_mw_it)
+                        .unwrap_or(default_facility_capex),
+                })
+            })
+            .collect()
+    }
+}
