@@ -180,7 +180,6 @@ fn layers_are_folders_with_a_doc() {
 }
 
 #[test]
-#[ignore = "on once the long files are split (architecture issue, in progress)"]
 fn no_file_over_the_line_limit() {
     let all = sources();
     let long: Vec<String> = all
@@ -235,7 +234,6 @@ fn function_lengths(text: &str) -> Vec<(usize, usize, String)> {
 }
 
 #[test]
-#[ignore = "on once the long functions are split (architecture issue, in progress)"]
 fn no_function_over_the_line_limit() {
     let long: Vec<String> = sources()
         .iter()
