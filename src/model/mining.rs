@@ -22,7 +22,7 @@ use crate::model::market::MarketPath;
 /// [`MiningClass`]: crate::model::fleet::MiningClass
 #[derive(Debug, Clone, Default)]
 pub struct MiningTable {
-    pub(super) months: usize,
+    months: usize,
     /// Per class and month, per MW: 1 if the machines run, 0 if idle.
     runs: Vec<u8>,
     btc_mined: Vec<f64>,
@@ -171,6 +171,11 @@ impl MiningTable {
             months: self.months,
             t,
         }
+    }
+
+    /// The months the table holds.
+    pub fn months(&self) -> usize {
+        self.months
     }
 
     /// Site i's mining margins per MW, month by month.

@@ -19,8 +19,9 @@ mod threshold;
 
 use std::any::Any;
 
+use crate::model::calendar::Calendar;
 use crate::model::fleet::Fleet;
-use crate::model::market::MarketPath;
+use crate::model::market::{MarketModel, MarketPath};
 use crate::model::mining::{MiningTable, MonthMargins};
 use crate::model::state::{SiteState, TreasuryState};
 use crate::scenario::{PolicyKind, PolicySpec};
@@ -157,8 +158,38 @@ pub trait Policy: Send + Sync {
     }
 }
 
-/// Build the policy a scenario names.
-pub fn build(spec: &PolicySpec) -> Box<dyn Policy> {
+/// What building a policy may see: the model of a path (fleet, calendar,
+/// market sampler) and paths to train on. A policy fitted on simulated
+/// paths (e.g. by regression, Longstaff-Schwartz) samples them with
+/// [`BuildContext::training_path`]: they are drawn on path indices of their
+/// own (from [`TRAINING_PATHS_FROM`] up), so training moves no draw of any
+/// path of the run.
+pub struct BuildContext<'a> {
+    pub fleet: &'a Fleet,
+    pub calendar: &'a Calendar,
+    pub market: &'a MarketModel,
+    /// The run's master seed.
+    pub seed: u64,
+}
+
+/// The first path index of the training paths: far above any run's paths.
+pub const TRAINING_PATHS_FROM: u64 = 1 << 62;
+
+impl BuildContext<'_> {
+    /// Training path `k`: its market and its mining table, into the buffers
+    /// given (reused across calls).
+    pub fn training_path(&self, k: u64, market: &mut MarketPath, table: &mut MiningTable) {
+        if market.months() != self.calendar.months() {
+            *market = MarketPath::with_months(self.calendar.months());
+        }
+        self.market
+            .sample(self.seed, TRAINING_PATHS_FROM + k, market);
+        table.fill(self.fleet, self.calendar, market);
+    }
+}
+
+/// Build the policy a scenario names, on the model `ctx` describes.
+pub fn build(spec: &PolicySpec, ctx: &BuildContext<'_>) -> Box<dyn Policy> {
     match spec.kind {
         PolicyKind::Hold => Box::new(Hold),
         PolicyKind::FullPivot => Box::new(FullPivot),
@@ -173,10 +204,44 @@ pub fn build(spec: &PolicySpec) -> Box<dyn Policy> {
             hurdle,
             window_months,
             max_concurrent,
-        } => Box::new(Threshold {
+        } => Box::new(Threshold::new(
+            ctx.fleet,
             hurdle,
             window_months,
             max_concurrent,
-        }),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Training paths are the market model's own paths at indices no run
+    /// reaches: reproducible, and none is a path of the run.
+    #[test]
+    fn training_paths_are_reproducible_and_apart_from_the_run() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let sc = crate::scenario::load(&dir.join("smoke.toml")).unwrap();
+        let calendar = Calendar::new(&sc);
+        let fleet = Fleet::new(&sc);
+        let market = MarketModel::new(&sc.market, &calendar);
+        let ctx = BuildContext {
+            fleet: &fleet,
+            calendar: &calendar,
+            market: &market,
+            seed: sc.simulation.seed,
+        };
+        let (mut a, mut b) = (MarketPath::with_months(1), MarketPath::with_months(1));
+        let (mut ta, mut tb) = (MiningTable::default(), MiningTable::default());
+        ctx.training_path(3, &mut a, &mut ta);
+        ctx.training_path(3, &mut b, &mut tb);
+        assert_eq!(a.btc_price_usd, b.btc_price_usd);
+        assert_eq!(ta.months(), calendar.months());
+        let mut run = MarketPath::with_months(calendar.months());
+        for path in 0..64 {
+            market.sample(sc.simulation.seed, path, &mut run);
+            assert_ne!(run.btc_price_usd, a.btc_price_usd, "run path {path}");
+        }
     }
 }

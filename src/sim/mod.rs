@@ -21,7 +21,7 @@ pub(crate) mod treasury;
 
 use crate::model::calendar::Calendar;
 use crate::model::fleet::Fleet;
-use crate::model::market::MarketPath;
+use crate::model::market::{MarketModel, MarketPath};
 use crate::model::mining::MiningTable;
 use crate::policy::{self, Policy, PolicyMemory};
 use crate::scenario::{EventKind, Scenario};
@@ -86,6 +86,17 @@ impl Model {
             }
         }
         let rules = Rules::new(scenario);
+        let ctx = policy::BuildContext {
+            fleet: &fleet,
+            calendar: &calendar,
+            market: &MarketModel::new(&scenario.market, &calendar),
+            seed: scenario.simulation.seed,
+        };
+        let policies = scenario
+            .policies
+            .iter()
+            .map(|s| policy::build(s, &ctx))
+            .collect();
         // The same product as the acceptance test of step 1.
         let min_conversion_equity_usd = fleet
             .convertible
@@ -95,7 +106,7 @@ impl Model {
         Model {
             calendar,
             fleet,
-            policies: scenario.policies.iter().map(policy::build).collect(),
+            policies,
             rules,
             capex_cap,
             min_conversion_equity_usd,

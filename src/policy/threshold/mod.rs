@@ -15,11 +15,34 @@ use crate::model::state::SiteState;
 use super::rank::{Ranked, keep_lowest_margins};
 use super::{PassivePath, Policy, PolicyMemory, PolicyView};
 
+mod sites;
+
+use sites::ThresholdSites;
+
 /// Converts a site once AI beats mining by a hurdle for a window of months.
 pub struct Threshold {
     pub hurdle: f64,
     pub window_months: usize,
     pub max_concurrent: usize,
+    /// The fleet's convertible sites, as the test reads them.
+    sites: ThresholdSites,
+}
+
+impl Threshold {
+    /// The policy on `fleet`.
+    pub fn new(
+        fleet: &Fleet,
+        hurdle: f64,
+        window_months: usize,
+        max_concurrent: usize,
+    ) -> Threshold {
+        Threshold {
+            hurdle,
+            window_months,
+            max_concurrent,
+            sites: ThresholdSites::new(fleet),
+        }
+    }
 }
 
 /// The threshold policy's memory of a path, and its scratch.
@@ -29,14 +52,14 @@ struct ThresholdMemory {
     /// [`Fleet::convertible`]) has passed; read only while the site mines.
     streak: Vec<u32>,
     /// This month's AI margin minus hurdle per MW, by convertible site
-    /// (scratch, see [`Fleet::threshold_excess_usd_per_mw`]).
+    /// (scratch, see [`ThresholdSites::excess_usd_per_mw`]).
     excess_usd_per_mw: Vec<f64>,
     /// Scratch of [`keep_lowest_margins`].
     ranked: Ranked,
     /// On the passive path: whether convertible site `j` passes in month
     /// `t`, at `[j * months + t]` (see [`Threshold::passive_asks`]).
     passes: Vec<bool>,
-    /// Scratch of [`Fleet::threshold_passes_passive`].
+    /// Scratch of [`ThresholdSites::passes_passive`].
     month_scratch: Vec<f64>,
     /// On the passive path: one site's passes as a bit set of months, and
     /// per site the months it asks in (scratch of [`Threshold::passive_asks`]).
@@ -53,7 +76,8 @@ impl Policy for Threshold {
         let fleet = view.fleet;
         let demand = view.ai_demand_mw[t];
         let ai = fleet.ai_month(view.days, view.gpu_hour_usd[t]);
-        fleet.threshold_excess_usd_per_mw(
+        self.sites.excess_usd_per_mw(
+            fleet,
             &ai,
             demand,
             view.ai_mw_live_and_converting,
@@ -128,7 +152,7 @@ impl Threshold {
     ///
     /// On this path a site's test does not depend on earlier decisions, so
     /// every month's passes are computed first, with the months in vector
-    /// lanes ([`Fleet::threshold_passes_passive`]); the streaks, asks and
+    /// lanes ([`ThresholdSites::passes_passive`]); the streaks, asks and
     /// ranking are then `decide`'s, month by month.
     #[allow(clippy::too_many_arguments)]
     fn passive_asks(
@@ -150,7 +174,8 @@ impl Threshold {
         if !(self.window_months.saturating_sub(1)..months).any(may_accept) {
             return None;
         }
-        fleet.threshold_passes_passive(
+        self.sites.passes_passive(
+            fleet,
             self.hurdle,
             days,
             market,
