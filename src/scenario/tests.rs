@@ -731,3 +731,35 @@ fn treasury_event_and_rule_errors_name_their_key() {
         &["treasury", "target"],
     );
 }
+
+/// Every name that becomes part of a file name (the scenario's, a
+/// policy's, a site's) is a plain file name: no separator, no control
+/// character, not `.` or `..`, not blank, not over the length limit; the
+/// error names the key.
+#[test]
+fn names_that_become_file_names_must_be_plain() {
+    let long = "x".repeat(crate::scenario::validate::MAX_NAME_BYTES + 1);
+    let bad_names = [
+        "x/../../../../escape",
+        "a\\\\b",
+        "..",
+        ".",
+        "  ",
+        "nul\\u0000byte",
+        "new\\nline",
+        long.as_str(),
+    ];
+    for name in bad_names {
+        Scratch::new(&format!("name = \"{name}\"\n{ONE_SITE}")).error(&["key `name`", "file name"]);
+        bad(
+            &format!("[[policies]]\nname = \"{name}\"\nkind = \"hold\""),
+            &["policies[0].name", "file name"],
+        );
+        let site = ONE_SITE.replace("site_id = \"a\"", &format!("site_id = \"{name}\""));
+        Scratch::new(&site).error(&["site_id", "file name"]);
+    }
+    // At the limit, and with spaces and non-ASCII letters, a name is fine.
+    let ok = "é".repeat(crate::scenario::validate::MAX_NAME_BYTES / 2);
+    let s = Scratch::new(&format!("name = \"{ok}\"\n{ONE_SITE}"));
+    s.load().unwrap();
+}

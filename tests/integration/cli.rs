@@ -314,3 +314,46 @@ fn an_output_folder_that_cannot_be_made_is_named_once_with_its_reason() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(fs::read_to_string(&blocker).unwrap(), "not a folder");
 }
+
+/// A policy name that would lead a ledger out of the output folder is
+/// refused at validation, by `replay` as by `run`, and no file appears
+/// anywhere in the working folder.
+#[test]
+fn a_policy_name_cannot_lead_a_file_out_of_the_output_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("a").join("b").join("c");
+    fs::create_dir_all(&work).unwrap();
+    let name = "x/../../../../escape";
+    let text = BASE.replace(
+        "name = \"hold\"\nkind = \"hold\"",
+        &format!("name = \"hold\"\nkind = \"hold\"\n\n[[policies]]\nname = \"{name}\"\nkind = \"full_pivot\""),
+    );
+    fs::write(work.join("bad.toml"), &text).unwrap();
+    let output = pivotsim()
+        .current_dir(&work)
+        .args(["replay", "bad.toml", "--path", "0", "--policy", name])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("policies[1].name") && stderr.contains("file name"),
+        "{stderr}"
+    );
+    let (code, stderr) = run_text(&work, &text);
+    assert_eq!(code, 2, "{stderr}");
+    // Nothing but the scenario file anywhere under the temporary folder.
+    fn files(d: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                files(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(dir.path(), &mut all);
+    assert_eq!(all, vec![work.join("bad.toml")]);
+}

@@ -272,6 +272,22 @@ impl<'a> Check<'a> {
         Ok(())
     }
 
+    /// A name that becomes part of a file or folder name (the scenario's,
+    /// a policy's, a site's): a plain file name that cannot leave its
+    /// folder, see [`file_name_problem`].
+    pub(super) fn file_name(&self, field: &str, name: &str, what: &str) -> Result<()> {
+        match file_name_problem(name) {
+            None => Ok(()),
+            Some(problem) => Err(self.invalid(
+                field,
+                format!(
+                    "expected a {what} usable as a file name ({MAX_NAME_BYTES} bytes at most, \
+                     no `/`, `\\`, control character, `.` or `..`); got {name:?}, {problem}"
+                ),
+            )),
+        }
+    }
+
     /// The name names the output folder: it must be a plain file name.
     fn name(&self, name: Option<String>) -> Result<String> {
         let name = match name {
@@ -282,16 +298,8 @@ impl<'a> Check<'a> {
                 .map(|stem| stem.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         };
-        let plain =
-            !name.trim().is_empty() && !name.contains(['/', '\\']) && name != "." && name != "..";
-        if plain {
-            Ok(name)
-        } else {
-            Err(self.invalid(
-                "name",
-                format!("expected a non-empty name without `/` or `\\`, got {name:?}"),
-            ))
-        }
+        self.file_name("name", &name, "scenario name")?;
+        Ok(name)
     }
 
     fn simulation(&self, raw: &RawSimulation) -> Result<Simulation> {
@@ -323,4 +331,27 @@ fn by_mode(value: Option<Num>, mode: RawAiMode, gpu_cloud: &str, colocation: &st
             RawAiMode::Colocation => colocation,
         })
     })
+}
+
+/// The longest name that becomes part of a file name, in bytes.
+pub(crate) const MAX_NAME_BYTES: usize = 100;
+
+/// Why `name` cannot be used as (part of) a file name in an output folder,
+/// or `None` if it can: not empty or blank, at most [`MAX_NAME_BYTES`]
+/// bytes, no path separator, no control character (NUL, newline, ...),
+/// and not `.` or `..`.
+pub(crate) fn file_name_problem(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("which is empty")
+    } else if name.len() > MAX_NAME_BYTES {
+        Some("which is too long")
+    } else if name.contains(['/', '\\']) {
+        Some("which has a path separator")
+    } else if name.chars().any(char::is_control) {
+        Some("which has a control character")
+    } else if name == "." || name == ".." {
+        Some("which names a folder")
+    } else {
+        None
+    }
 }

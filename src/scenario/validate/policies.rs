@@ -50,6 +50,7 @@ impl Check<'_> {
                     ),
                 };
                 let name = name.as_deref().unwrap_or(kind.as_str());
+                c.file_name("name", name, "policy name")?;
                 c.unique_name("name", name, "policy name", &mut seen)?;
                 Ok(PolicySpec {
                     name: name.to_owned(),

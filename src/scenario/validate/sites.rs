@@ -97,6 +97,7 @@ impl Check<'_> {
             .iter()
             .map(|LocatedSite { key_prefix, site }| {
                 let c = self.at(key_prefix);
+                c.file_name("site_id", &site.site_id, "site id")?;
                 c.unique_name("site_id", &site.site_id, "site id", &mut seen)?;
                 let region_index = regions
                     .iter()
