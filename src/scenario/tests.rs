@@ -763,3 +763,28 @@ fn names_that_become_file_names_must_be_plain() {
     let s = Scratch::new(&format!("name = \"{ok}\"\n{ONE_SITE}"));
     s.load().unwrap();
 }
+
+/// `months` and `start` are bounded: a run of at most 50 years starting
+/// between Bitcoin's first month and 2100 (the `--months` override too).
+#[test]
+fn months_and_start_are_bounded() {
+    for (extra, key) in [
+        ("months = 601", "simulation.months"),
+        ("months = 1000000000000", "simulation.months"),
+        ("start = \"2008-12-01\"", "simulation.start"),
+        ("start = \"2101-01-01\"", "simulation.start"),
+        ("start = \"+262142-01-01\"", "simulation.start"),
+    ] {
+        Scratch::new(&format!("[simulation]\n{extra}\n{ONE_SITE}")).error(&[key]);
+    }
+    let s = Scratch::new(&format!(
+        "[simulation]\nmonths = 600\nstart = \"2100-12-01\"\n{ONE_SITE}"
+    ));
+    assert_eq!(s.load().unwrap().simulation.months, 600);
+    let over = crate::scenario::Overrides {
+        months: Some(usize::MAX),
+        ..Default::default()
+    };
+    let e = crate::scenario::load_with(&s.dir.path().join("scenario.toml"), &over).unwrap_err();
+    assert!(e.to_string().contains("simulation.months"), "{e}");
+}

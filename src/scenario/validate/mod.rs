@@ -307,6 +307,23 @@ impl<'a> Check<'a> {
         if start.day() != 1 {
             return Err(self.invalid("start", format!("expected the 1st of a month, got {start}")));
         }
+        let (first, last) = (
+            NaiveDate::from_ymd_opt(2009, 1, 1).expect("a date"),
+            NaiveDate::from_ymd_opt(2100, 12, 1).expect("a date"),
+        );
+        if start < first || start > last {
+            return Err(self.invalid(
+                "start",
+                format!("expected a month from {first} (Bitcoin's first) to {last}, got {start}"),
+            ));
+        }
+        let months = self.int("months", raw.months, 1)?;
+        if months > MAX_MONTHS {
+            return Err(self.invalid(
+                "months",
+                format!("expected at most {MAX_MONTHS} (50 years), got {months}"),
+            ));
+        }
         let paths = self.int("paths", raw.paths, 1)? as u64;
         if paths > MAX_PATHS {
             return Err(self.invalid(
@@ -317,7 +334,7 @@ impl<'a> Check<'a> {
         Ok(Simulation {
             paths,
             seed: raw.seed,
-            months: self.int("months", raw.months, 1)?,
+            months,
             start,
         })
     }
@@ -332,6 +349,10 @@ fn by_mode(value: Option<Num>, mode: RawAiMode, gpu_cloud: &str, colocation: &st
         })
     })
 }
+
+/// The most months a scenario may simulate (50 years): every figure stays
+/// finite and a run's memory bounded.
+pub(crate) const MAX_MONTHS: usize = 600;
 
 /// The longest name that becomes part of a file name, in bytes.
 pub(crate) const MAX_NAME_BYTES: usize = 100;
