@@ -14,11 +14,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use pivotsim::engine::replay::ReplayBuffers;
 use pivotsim::engine::{CHUNK_PATHS, Engine, HISTOGRAM_INTERVALS, PILOT_PATHS, RunOptions};
-use pivotsim::model::market::MarketPath;
-use pivotsim::model::mining::MiningTable;
 use pivotsim::scenario::{self, Overrides, Scenario, Site};
-use pivotsim::sim::{PolicyOutcome, Scratch};
 use pivotsim::stats::{QuantileHistograms, QuantileLayout};
 
 fn reference(paths: u64, months: Option<usize>) -> Scenario {
@@ -67,22 +65,16 @@ fn step(c: &mut Criterion) {
             black_box(w.row()[0])
         })
     });
-    let mut market = MarketPath::with_months(engine.model.months());
-    engine.market.sample(42, 7, &mut market);
-    let mut table = MiningTable::default();
-    table.fill(&engine.model.fleet, &engine.model.calendar, &market);
-    let mut scratch = Scratch::default();
-    let mut out = PolicyOutcome::default();
+    // Path 7 of the reference run (seed 42), replayed as `replay_path`
+    // does, on buffers kept from one replay to the next.
+    let inputs = engine.path_inputs(7);
+    let mut buffers = ReplayBuffers::default();
     for (p, spec) in engine.scenario.policies.iter().enumerate() {
         g.bench_function(BenchmarkId::new("replay", &spec.name), |b| {
-            b.iter(|| {
-                engine
-                    .model
-                    .replay(p, &market, &table, &mut scratch, &mut out, |_| {});
-                black_box(out.npv_usd)
-            })
+            b.iter(|| black_box(engine.replay_with(&inputs, p, &mut buffers, |_| {}).npv_usd))
         });
     }
+    let mut market = inputs.market;
     g.bench_function("market_sample", |b| {
         b.iter(|| {
             path += 1;

@@ -2,9 +2,10 @@
 //! statement that reconciles to the cent and to the satoshi.
 //!
 //! [`replay`] re-simulates path N with exactly the code the engine runs
-//! (`MarketModel::sample(seed, N)`, `MiningTable::fill`, `Model::replay`),
-//! so its market draws and its totals are those of path N in `pivotsim run`
-//! with the same seed, whatever the thread or path count of that run.
+//! ([`Engine::path_inputs`] and [`Engine::replay_inputs`], the single-path
+//! replay of [`super::replay`]), so its market draws and its totals are
+//! those of path N in `pivotsim run` with the same seed, whatever the
+//! thread or path count of that run.
 //!
 //! Exactness. The simulation runs in f64. The ledger converts every flow of
 //! [`MonthFlows`] to a `Decimal`, rounded half-to-even to the cent (USD) or
@@ -36,9 +37,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::engine::Engine;
 use crate::format;
-use crate::model::market::MarketPath;
-use crate::model::mining::MiningTable;
-use crate::sim::{MonthFlows, PolicyOutcome, Scratch, SiteState, TreasuryState};
+use crate::sim::{MonthFlows, PolicyOutcome, SiteState, TreasuryState};
 
 /// Decimals of USD amounts (cents).
 pub const USD_DP: u32 = 2;
@@ -346,15 +345,11 @@ pub fn replay(engine: &Engine, p: usize, path: u64) -> Ledger {
     let model = &engine.model;
     let months = model.months();
     let seed = sc.simulation.seed;
-    let mut market = MarketPath::with_months(months);
-    engine.market.sample(seed, path, &mut market);
-    let mut table = MiningTable::default();
-    table.fill(&model.fleet, &model.calendar, &market);
-    let mut scratch = Scratch::default();
-    let mut outcome = PolicyOutcome::default();
+    let inputs = engine.path_inputs(path);
+    let (market, table) = (&inputs.market, &inputs.table);
     let mut rows: Vec<LedgerRow> = Vec::with_capacity(months);
     let mut carry: Option<[Decimal; 5]> = None;
-    model.replay(p, &market, &table, &mut scratch, &mut outcome, |r| {
+    let outcome = engine.replay_inputs(&inputs, p, |r| {
         let t = r.t;
         let open = carry.unwrap_or_else(|| Balance::ALL.map(|b| to_decimal(b.of(r.open), b.dp())));
         let mut flows: Vec<Decimal> = FLOWS

@@ -27,6 +27,7 @@ use std::time::Instant;
 mod layout;
 pub mod ledger;
 mod phases;
+pub mod replay;
 mod summarise;
 mod tile;
 pub mod worst;

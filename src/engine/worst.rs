@@ -4,16 +4,14 @@
 //! The engine keeps a [`WorstK`] per policy in each chunk's aggregate; the
 //! merge of two [`LowestK`] is exact and ties go to the lower path index,
 //! so the lists do not depend on the number of threads. After the run the
-//! few listed paths are replayed ([`worst_paths_csv`]) for the month of the
-//! first margin call and of the first distress.
+//! few listed paths are replayed ([`worst_paths_csv`], by
+//! [`Engine::replay_path`]) for the month of the first margin call and of
+//! the first distress.
 
 use std::fmt::Write as _;
 use std::ops::AddAssign;
 
 use crate::engine::Engine;
-use crate::model::market::MarketPath;
-use crate::model::mining::MiningTable;
-use crate::sim::{PolicyOutcome, Scratch};
 use crate::stats::LowestK;
 pub use crate::summary::WorstLists;
 
@@ -60,27 +58,6 @@ impl AddAssign<&WorstK> for WorstK {
     }
 }
 
-/// Policy `p` on path `path` of the engine's scenario, as in the run.
-pub fn replay_outcome(engine: &Engine, p: usize, path: u64) -> PolicyOutcome {
-    let model = &engine.model;
-    let mut market = MarketPath::with_months(model.months());
-    engine
-        .market
-        .sample(engine.scenario.simulation.seed, path, &mut market);
-    let mut table = MiningTable::default();
-    table.fill(&model.fleet, &model.calendar, &market);
-    let mut out = PolicyOutcome::default();
-    model.replay(
-        p,
-        &market,
-        &table,
-        &mut Scratch::default(),
-        &mut out,
-        |_| {},
-    );
-    out
-}
-
 /// Header of `worst_paths.csv`.
 pub const WORST_HEADER: &str = "policy,ranked_by,rank,path,npv_usd,terminal_net_reserve_usd,margin_call,liquidation,first_margin_call_month,first_margin_call_date,first_distress_month,first_distress_date,replay_args";
 
@@ -101,7 +78,7 @@ pub fn worst_paths_csv(engine: &Engine, worst: &[WorstLists]) -> Vec<u8> {
             ("terminal_net_reserve_usd", &lists.terminal_net_reserve_usd),
         ] {
             for (rank, &(_, path)) in list.iter().enumerate() {
-                let o = replay_outcome(engine, p, path);
+                let o = engine.replay_path(path, p, |_| {});
                 let _ = writeln!(
                     out,
                     "{},{ranked_by},{},{path},{},{},{},{},{},{},{},{},--path {path} --policy {} --seed {}",

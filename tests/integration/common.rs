@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 
 use pivotsim::engine::Engine;
-use pivotsim::model::market::MarketPath;
-use pivotsim::model::mining::MiningTable;
+use pivotsim::engine::replay::PathInputs;
 use pivotsim::scenario::{self, Scenario};
-use pivotsim::sim::{MonthFlows, MwByState, PolicyOutcome, Scratch, SiteState, TreasuryState};
+use pivotsim::sim::{MonthFlows, MwByState, PolicyOutcome, SiteState, TreasuryState};
 
 /// Path of a shipped scenario file.
 pub fn scenario_path(name: &str) -> PathBuf {
@@ -41,40 +40,27 @@ pub struct Record {
     pub mw: MwByState,
 }
 
-/// Replay policy `p` on a given market path, recording every month.
-pub fn replay_market(
+/// Replay policy `p` on a path's inputs (`Engine::path_inputs` for a path
+/// of the run, `Engine::market_inputs` for a hand-made market), recording
+/// every month.
+pub fn replay_records(
     engine: &Engine,
     p: usize,
-    market: &MarketPath,
+    inputs: &PathInputs,
 ) -> (Vec<Record>, PolicyOutcome) {
-    let mut table = MiningTable::default();
-    table.fill(&engine.model.fleet, &engine.model.calendar, market);
-    let mut scratch = Scratch::default();
-    let mut out = PolicyOutcome::default();
     let mut records = Vec::new();
-    engine
-        .model
-        .replay(p, market, &table, &mut scratch, &mut out, |r| {
-            records.push(Record {
-                t: r.t,
-                open: *r.open,
-                close: *r.close,
-                flows: r.flows.clone(),
-                started: r.started.to_vec(),
-                sites: r.sites.to_vec(),
-                mw: r.mw,
-            })
-        });
+    let out = engine.replay_inputs(inputs, p, |r| {
+        records.push(Record {
+            t: r.t,
+            open: *r.open,
+            close: *r.close,
+            flows: r.flows.clone(),
+            started: r.started.to_vec(),
+            sites: r.sites.to_vec(),
+            mw: r.mw,
+        })
+    });
     (records, out)
-}
-
-/// Sample path `path` of the engine's scenario.
-pub fn sample(engine: &Engine, path: u64) -> MarketPath {
-    let mut m = MarketPath::with_months(engine.model.months());
-    engine
-        .market
-        .sample(engine.scenario.simulation.seed, path, &mut m);
-    m
 }
 
 /// `|a - b| <= tol * max(1, |a|, |b|)`.

@@ -60,7 +60,7 @@ fn exact_percentiles_below_the_pilot_and_thread_independent() {
 #[test]
 fn a_path_is_the_same_whatever_the_run_size() {
     let engine = Engine::new(load("smoke"));
-    let a = crate::common::sample(&engine, 123);
+    let a = engine.path_inputs(123).market;
     let engine2 = Engine::new(
         scenario::load_with(
             &scenario_path("smoke"),
@@ -71,7 +71,7 @@ fn a_path_is_the_same_whatever_the_run_size() {
         )
         .unwrap(),
     );
-    let b = crate::common::sample(&engine2, 123);
+    let b = engine2.path_inputs(123).market;
     assert_eq!(a.btc_price_usd, b.btc_price_usd);
     assert_eq!(a.ai_demand_mw, b.ai_demand_mw);
 }

@@ -8,7 +8,7 @@ use pivotsim::scenario::{AiMode, CapexFunding, EventKind, PolicyKind};
 use pivotsim::sim::SiteState;
 use proptest::prelude::*;
 
-use crate::common::{Record, SHIPPED, close, load, replay_market, sample};
+use crate::common::{Record, SHIPPED, close, load, replay_records};
 
 fn engines() -> Vec<Engine> {
     SHIPPED.iter().map(|n| Engine::new(load(n))).collect()
@@ -114,10 +114,11 @@ fn check_balances(r: &Record) {
 fn check_path(engine: &Engine, path: u64) {
     let sc = &engine.scenario;
     let fleet = &engine.model.fleet;
-    let market = sample(engine, path);
+    let inputs = engine.path_inputs(path);
+    let market = &inputs.market;
     let convertible = fleet.sites.iter().filter(|s| s.convertible).count();
     for p in 0..sc.policies.len() {
-        let (records, out) = replay_market(engine, p, &market);
+        let (records, out) = replay_records(engine, p, &inputs);
         assert_eq!(records.len(), sc.simulation.months);
         let mut prev_sites = vec![SiteState::Mining; fleet.len()];
         let mut prev_close = records[0].open;
@@ -259,8 +260,8 @@ proptest! {
         // Change the market after month `cut`: every month up to `cut` must
         // replay identically, for every policy.
         let engine = Engine::new(load(SHIPPED[scenario]));
-        let market = sample(&engine, path);
-        let mut changed = market.clone();
+        let inputs = engine.path_inputs(path);
+        let mut changed = inputs.market.clone();
         for t in cut + 1..changed.months() {
             changed.btc_price_usd[t] *= factor;
             changed.hashprice_usd_per_eh_day[t] *= factor;
@@ -268,9 +269,10 @@ proptest! {
             changed.ai_demand_mw[t] *= factor;
             changed.hashrate_ehs[t] /= factor;
         }
+        let changed = engine.market_inputs(changed);
         for p in 0..engine.scenario.policies.len() {
-            let (a, _) = replay_market(&engine, p, &market);
-            let (b, _) = replay_market(&engine, p, &changed);
+            let (a, _) = replay_records(&engine, p, &inputs);
+            let (b, _) = replay_records(&engine, p, &changed);
             prop_assert_eq!(&a[..=cut], &b[..=cut]);
         }
     }
@@ -281,8 +283,7 @@ fn distress_and_liquidation_paths_are_reached_and_reconcile() {
     // The invariants must also hold where the treasury is under stress: the
     // no-delever scenario starts above the margin call.
     let engine = Engine::new(load("cango_2026_no_delever"));
-    let market = sample(&engine, 3);
-    let (records, _) = replay_market(&engine, 0, &market);
+    let (records, _) = replay_records(&engine, 0, &engine.path_inputs(3));
     assert!(records[0].flows.margin_call || records[0].flows.liquidation);
     for r in &records {
         check_balances(r);
@@ -312,9 +313,10 @@ fn mining_flows_are_the_sum_over_the_sites_still_mining() {
         let fleet = &engine.model.fleet;
         let cal = &engine.model.calendar;
         for path in 0..3 {
-            let market = sample(engine, path);
+            let inputs = engine.path_inputs(path);
+            let market = &inputs.market;
             for p in 0..engine.scenario.policies.len() {
-                let (records, _) = replay_market(engine, p, &market);
+                let (records, _) = replay_records(engine, p, &inputs);
                 for r in &records {
                     let t = r.t;
                     let btc_per_eh = cal.days[t]

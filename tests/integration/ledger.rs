@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use assert_cmd::Command;
 use pivotsim::engine::ledger::{self, Balance, Dir, FLOWS, Ledger, LedgerRow};
-use pivotsim::engine::worst::{WORST_HEADER, WorstLists, replay_outcome, worst_paths_csv};
+use pivotsim::engine::worst::{WORST_HEADER, WorstLists, worst_paths_csv};
 use pivotsim::engine::{Engine, RunOptions};
 use pivotsim::scenario::{self, Overrides};
 use pivotsim::sim::{PolicyOutcome, TreasuryState};
@@ -244,11 +244,11 @@ fn worst_paths_do_not_depend_on_threads_and_replay_to_their_values() {
             assert!(pair[0].0 <= pair[1].0);
         }
         for &(npv, path) in &lists.npv_usd {
-            assert_eq!(replay_outcome(&engine, p, path).npv_usd, npv);
+            assert_eq!(engine.replay_path(path, p, |_| {}).npv_usd, npv);
             assert_eq!(ledger::replay(&engine, p, path).outcome.npv_usd, npv);
         }
         for &(terminal, path) in &lists.terminal_net_reserve_usd {
-            let o = replay_outcome(&engine, p, path);
+            let o = engine.replay_path(path, p, |_| {});
             assert_eq!(o.terminal_net_reserve_usd, terminal);
         }
         // Nothing below the listed values among the paths of the run.
@@ -363,7 +363,7 @@ fn worst_paths_csv_columns_hold_the_replayed_figures() {
     let engine = Engine::new(sc);
     let find = |pred: &dyn Fn(&PolicyOutcome) -> bool| {
         (0..500u64)
-            .find(|&path| pred(&replay_outcome(&engine, p, path)))
+            .find(|&path| pred(&engine.replay_path(path, p, |_| {})))
             .expect("a path of that kind among the first 500")
     };
     let both = find(&|o| {
@@ -375,7 +375,7 @@ fn worst_paths_csv_columns_hold_the_replayed_figures() {
     let call = find(&|o| o.margin_call && !o.liquidation);
     let calm = find(&|o| !o.margin_call && o.first_distress_month.is_none());
     let list = |q: usize, paths: [u64; 3]| -> Vec<(f64, u64)> {
-        let npv = |path| replay_outcome(&engine, q, path).npv_usd;
+        let npv = |path| engine.replay_path(path, q, |_| {}).npv_usd;
         paths.iter().map(|&path| (npv(path), path)).collect()
     };
     let mut worst = vec![WorstLists::default(); p + 1];
@@ -401,7 +401,7 @@ fn worst_paths_csv_columns_hold_the_replayed_figures() {
             ("terminal_net_reserve_usd", &lists.terminal_net_reserve_usd),
         ] {
             for (rank, &(_, path)) in list.iter().enumerate() {
-                let o = replay_outcome(&engine, q, path);
+                let o = engine.replay_path(path, q, |_| {});
                 rows.push(vec![
                     cell("policy", name),
                     cell("ranked_by", ranked_by),

@@ -6,7 +6,7 @@
 use pivotsim::engine::Engine;
 use pivotsim::scenario::{self, EventKind};
 
-use crate::common::{Record, close, load, replay_market, sample, scenario_path};
+use crate::common::{Record, close, load, replay_records, scenario_path};
 
 /// The smoke scenario with `extra` appended (and `treasury_extra` added to
 /// its `[treasury]` table), loaded from a scratch folder.
@@ -22,7 +22,7 @@ fn smoke_with(extra: &str, treasury_extra: &str) -> Engine {
 }
 
 fn records(engine: &Engine, p: usize, path: u64) -> Vec<Record> {
-    replay_market(engine, p, &sample(engine, path)).0
+    replay_records(engine, p, &engine.path_inputs(path)).0
 }
 
 const MIN_CASH: f64 = 3_000_000.0;
@@ -52,11 +52,11 @@ fn draw_loan_raises_the_loan_to_its_ltv_capped_by_max_usd() {
         "",
     );
     for path in 0..5 {
-        let market = sample(&engine, path);
-        let r = replay_market(&engine, 0, &market).0;
+        let inputs = engine.path_inputs(path);
+        let r = replay_records(&engine, 0, &inputs).0;
         // Month 0: after the sale (500 BTC repay the loan), borrow up to LTV 0.55.
         let f = &r[0].flows;
-        let s = market.btc_price_usd[0];
+        let s = inputs.market.btc_price_usd[0];
         let reserve = r[0].open.reserve_btc - f.event_sale_btc;
         let loan_before = r[0].open.loan_usd - f.event_loan_repayment_usd;
         let expected = (0.55 * reserve * s - loan_before).max(0.0);
@@ -79,8 +79,8 @@ fn buy_btc_and_repay_loan_spend_only_cash_above_min_cash() {
         "",
     );
     for path in 0..5 {
-        let market = sample(&engine, path);
-        let r = replay_market(&engine, 0, &market).0;
+        let inputs = engine.path_inputs(path);
+        let r = replay_records(&engine, 0, &inputs).0;
         let f1 = &r[1].flows;
         let spend1 = 2e6f64.min((r[1].open.cash_usd - MIN_CASH).max(0.0));
         assert_eq!(f1.event_buy_usd, spend1);
@@ -89,7 +89,7 @@ fn buy_btc_and_repay_loan_spend_only_cash_above_min_cash() {
         let f2 = &r[2].flows;
         assert_eq!(f2.event_buy_usd, (r[2].open.cash_usd - MIN_CASH).max(0.0));
         assert!(close(
-            f2.event_buy_btc * market.btc_price_usd[2],
+            f2.event_buy_btc * inputs.market.btc_price_usd[2],
             f2.event_buy_usd,
             1e-12
         ));
@@ -146,11 +146,11 @@ fn sell_to_target_ltv_sells_down_to_target_before_any_margin_call() {
     let rule = engine.scenario.treasury.sell_to_target_ltv.unwrap();
     let mut fired = 0;
     for path in 0..60 {
-        let market = sample(&engine, path);
+        let inputs = engine.path_inputs(path);
         for p in 0..engine.scenario.policies.len() {
-            for r in replay_market(&engine, p, &market).0 {
+            for r in replay_records(&engine, p, &inputs).0 {
                 let f = &r.flows;
-                let s = market.btc_price_usd[r.t];
+                let s = inputs.market.btc_price_usd[r.t];
                 if f.target_ltv_sale_btc > 0.0 {
                     fired += 1;
                     // After the sale, LTV = target exactly (or no BTC left).
