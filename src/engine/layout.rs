@@ -113,9 +113,17 @@ impl RowLayout {
 pub(super) fn write_market(l: &RowLayout, market: &MarketPath, row: &mut [f64]) {
     let months = l.months;
     for (k, m) in MARKET_SERIES.iter().enumerate() {
-        let out = &mut row[l.market(k, 0)..][..months];
-        for (x, &v) in out.iter_mut().zip(&(m.read)(market)[..months]) {
-            *x = v / m.divisor;
+        let (out, series) = (
+            &mut row[l.market(k, 0)..][..months],
+            &(m.read)(market)[..months],
+        );
+        // `x / 1.0 == x` to the bit: a divisor of 1 is a plain copy.
+        if m.divisor == 1.0 {
+            out.copy_from_slice(series);
+        } else {
+            for (x, &v) in out.iter_mut().zip(series) {
+                *x = v / m.divisor;
+            }
         }
     }
 }
@@ -135,11 +143,7 @@ pub(super) fn write_outcome(
         let out = &mut row[l.series(p, Series(k), 0)..][..months];
         match m.read {
             SeriesRead::Slice(f) => out.copy_from_slice(&f(o)[..months]),
-            SeriesRead::Mw(f) => {
-                for (x, s) in out.iter_mut().zip(&o.mw[..months]) {
-                    *x = f(s);
-                }
-            }
+            SeriesRead::Fill(f) => f(o, out),
         }
     }
     for (k, m) in POLICY_SCALARS.iter().enumerate() {

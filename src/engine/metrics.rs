@@ -31,7 +31,7 @@
 //! and a column in `policies.csv` if it should show there.
 
 use crate::model::market::MarketPath;
-use crate::sim::{MwByState, PolicyOutcome};
+use crate::sim::PolicyOutcome;
 use crate::summary::{MarketMonth, PolicyMonth, Stats};
 
 /// What a metric's figures are across paths.
@@ -68,8 +68,9 @@ pub struct MarketSeries {
 pub enum SeriesRead {
     /// A whole series of the outcome.
     Slice(fn(&PolicyOutcome) -> &[f64]),
-    /// One figure of each month's MW by state.
-    Mw(fn(&MwByState) -> f64),
+    /// Fills the row's months (the slice, one per month) from the outcome:
+    /// one call a series, its loop inlined in it (MW by state).
+    Fill(fn(&PolicyOutcome, &mut [f64])),
 }
 
 /// One of a policy's monthly series.
@@ -150,14 +151,18 @@ macro_rules! stats_series {
     };
 }
 
-/// A mean-only MW series from `MwByState::$by`, summary field `$f`.
+/// A mean-only MW series from `sim::MwByState::$by`, summary field `$f`.
 macro_rules! mw_series {
     ($f:ident, $by:ident) => {
         PolicySeries {
             name: stringify!($f),
             unit: "MW",
             stat: Stat::MeanOnly,
-            read: SeriesRead::Mw(|s| s.$by),
+            read: SeriesRead::Fill(|o, out| {
+                for (x, s) in out.iter_mut().zip(&o.mw) {
+                    *x = s.$by;
+                }
+            }),
             get: |m| Figure::Mean(m.$f),
             set: |m, f| m.$f = f.mean(),
         }
