@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Mean, standard error and percentiles of one quantity across paths.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 pub struct Stats {
     /// Mean across paths.
     pub mean: f64,
@@ -114,7 +114,7 @@ pub struct MarketSummary {
 }
 
 /// The market in month t.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MarketMonth {
     /// 0-based month index.
     pub month: usize,
@@ -170,7 +170,7 @@ pub struct PolicySummary {
 }
 
 /// One policy in month t (end of month).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PolicyMonth {
     pub month: usize,
     pub date: String,

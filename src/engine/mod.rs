@@ -16,8 +16,9 @@
 //!
 //! This file owns the [`Engine`], its [`Worker`]s and [`RunOptions`], and
 //! the entry points: [`Engine::run`], [`Engine::simulate_path`] (one path's
-//! market and policy replays into a row) and [`Engine::path_values`]. Where
-//! a metric sits in a row is `layout`; a tile of rows into the chunk's sums
+//! market and policy replays into a row) and [`Engine::path_values`]. The
+//! metrics are declared once in [`metrics`]; where each sits in a row is
+//! `layout`; a tile of rows into the chunk's sums
 //! and columns, `tile`; the pilot, bins and main phase, `phases`; the
 //! aggregates into a [`Summary`], `summarise`. The worst paths and the
 //! replay ledger are [`worst`] and [`ledger`].
@@ -26,6 +27,7 @@ use std::time::Instant;
 
 mod layout;
 pub mod ledger;
+pub mod metrics;
 mod phases;
 pub mod replay;
 mod summarise;
@@ -38,12 +40,10 @@ pub use phases::{Partial, peak_memory_mib};
 use crate::model::market::{MarketModel, MarketPath};
 use crate::model::mining::MiningTable;
 use crate::scenario::Scenario;
-use crate::sim::{Model, PathReplays, PolicyOutcome};
+use crate::sim::{Model, PathReplays};
 use crate::summary::{Phases, Summary};
-use layout::{
-    FLAG_DISTRESS, FLAG_FIRST_DISTRESS, FLAG_LIQUIDATION, FLAG_MARGIN_CALL, FLAG_NPV_DIFF,
-    FLAG_TERMINAL_DIFF, POLICY_SERIES,
-};
+use layout::{write_market, write_outcome};
+use metrics::{DISTRESS, FIRST_DISTRESS, LIQUIDATION, MARGIN_CALL, NPV, TERMINAL_NET_RESERVE};
 use phases::progress_bar;
 
 /// Paths per chunk: the unit of work and of floating-point summation.
@@ -178,31 +178,15 @@ impl Engine {
     /// row (the market's series too).
     fn replay_policies(&self, w: &mut Worker) {
         let l = &self.layout;
-        let months = l.months;
         let n = l.n_total;
         let row = &mut w.tile[w.slot * n..(w.slot + 1) * n];
-        // Whole series at a time: slice copies, no per-element index checks.
-        row[l.market(0, 0)..][..months].copy_from_slice(&w.market.btc_price_usd[..months]);
-        row[l.market(1, 0)..][..months].copy_from_slice(&w.market.hashrate_ehs[..months]);
-        for (x, &h) in row[l.market(2, 0)..][..months]
-            .iter_mut()
-            .zip(&w.market.hashprice_usd_per_eh_day[..months])
-        {
-            *x = h / 1000.0;
-        }
-        row[l.market(3, 0)..][..months].copy_from_slice(&w.market.gpu_hour_usd[..months]);
-        row[l.market(4, 0)..][..months].copy_from_slice(&w.market.ai_demand_mw[..months]);
+        write_market(l, &w.market, row);
         self.model
             .replay_policies(&w.market, &w.table, &mut w.replays);
-        for (p, o) in w.replays.outcomes.iter().enumerate() {
-            write_outcome(l, p, o, row);
-        }
         // Every policy paired with the baseline.
         let base = &w.replays.outcomes[self.scenario.baseline];
-        let (base_npv, base_terminal) = (base.npv_usd, base.terminal_net_reserve_usd);
         for (p, o) in w.replays.outcomes.iter().enumerate() {
-            row[l.policy_flag(p, FLAG_NPV_DIFF)] = o.npv_usd - base_npv;
-            row[l.policy_flag(p, FLAG_TERMINAL_DIFF)] = o.terminal_net_reserve_usd - base_terminal;
+            write_outcome(l, p, o, base, row);
         }
     }
 
@@ -210,14 +194,13 @@ impl Engine {
     pub fn path_values(&self, w: &Worker, p: usize) -> PathValues {
         let l = &self.layout;
         let row = w.row();
-        let distress = row[l.policy_flag(p, FLAG_DISTRESS)] > 0.0;
+        let distress = row[l.scalar(p, DISTRESS)] > 0.0;
         PathValues {
-            npv_usd: row[l.policy_scalar(p, 0)],
-            terminal_net_reserve_usd: row[l.policy_scalar(p, 2)],
-            margin_call: row[l.policy_flag(p, FLAG_MARGIN_CALL)] > 0.0,
-            liquidation: row[l.policy_flag(p, FLAG_LIQUIDATION)] > 0.0,
-            first_distress_month: distress
-                .then(|| row[l.policy_flag(p, FLAG_FIRST_DISTRESS)] as usize),
+            npv_usd: row[l.scalar(p, NPV)],
+            terminal_net_reserve_usd: row[l.scalar(p, TERMINAL_NET_RESERVE)],
+            margin_call: row[l.scalar(p, MARGIN_CALL)] > 0.0,
+            liquidation: row[l.scalar(p, LIQUIDATION)] > 0.0,
+            first_distress_month: distress.then(|| row[l.scalar(p, FIRST_DISTRESS)] as usize),
         }
     }
 
@@ -247,55 +230,6 @@ impl Engine {
         // Percentiles are computed on the run's own threads, and their time
         // counts in the run's.
         pool.install(|| self.summarise(total, threads, started, run_started_utc, phases))
-    }
-}
-
-/// Policy `p`'s outcome on a path into its places in the path's `row`.
-fn write_outcome(l: &RowLayout, p: usize, o: &PolicyOutcome, row: &mut [f64]) {
-    let months = l.months;
-    let monthly: [&[f64]; POLICY_SERIES] = [
-        &o.revenue_usd,
-        &o.mining_revenue_usd,
-        &o.ai_revenue_usd,
-        &o.btc_mined,
-        &o.reserve_btc,
-        &o.reserve_usd,
-        &o.net_reserve_usd,
-    ];
-    for (k, series) in monthly.into_iter().enumerate() {
-        row[l.policy_month(p, k, 0)..][..months].copy_from_slice(&series[..months]);
-    }
-    let (mining, rest) = row[l.policy_mw(p, 0, 0)..].split_at_mut(months);
-    let (idle, rest) = rest.split_at_mut(months);
-    let (converting, rest) = rest.split_at_mut(months);
-    let by_state = mining
-        .iter_mut()
-        .zip(idle)
-        .zip(converting)
-        .zip(&mut rest[..months]);
-    for ((((mining, idle), converting), ai), m) in by_state.zip(&o.mw[..months]) {
-        (*mining, *idle, *converting, *ai) = (m.mining, m.idle, m.converting, m.ai);
-    }
-    let scalars = [
-        o.npv_usd,
-        o.total_revenue_usd,
-        o.terminal_net_reserve_usd,
-        o.max_drawdown,
-        o.max_drawdown_net_usd,
-        o.min_reserve_btc,
-    ];
-    for (k, v) in scalars.into_iter().enumerate() {
-        row[l.policy_scalar(p, k)] = v;
-    }
-    let flags = [
-        o.conversions_started as f64,
-        o.margin_call as u8 as f64,
-        o.liquidation as u8 as f64,
-        o.first_distress_month.is_some() as u8 as f64,
-        o.first_distress_month.map_or(0.0, |m| m as f64),
-    ];
-    for (k, v) in flags.into_iter().enumerate() {
-        row[l.policy_flag(p, k)] = v;
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::layout::RowLayout;
+use super::metrics;
 use super::tile::Tile;
 use super::{
     CHUNK_PATHS, COUNT_PATHS, Engine, HISTOGRAM_INTERVALS, PILOT_PATHS, TILE_PATHS, Worker,
@@ -123,8 +124,10 @@ impl Engine {
                 let first_path = path - r as u64;
                 for (i, row) in tile.rows.chunks_exact(n).enumerate() {
                     for (p, worst) in acc.worst.iter_mut().enumerate() {
-                        let (npv, terminal) =
-                            (row[l.policy_scalar(p, 0)], row[l.policy_scalar(p, 2)]);
+                        let (npv, terminal) = (
+                            row[l.scalar(p, metrics::NPV)],
+                            row[l.scalar(p, metrics::TERMINAL_NET_RESERVE)],
+                        );
                         worst.push(npv, terminal, first_path + i as u64);
                     }
                 }

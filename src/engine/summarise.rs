@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::layout::{
-    FLAG_CONVERSIONS, FLAG_DISTRESS, FLAG_FIRST_DISTRESS, FLAG_LIQUIDATION, FLAG_MARGIN_CALL,
-    FLAG_NPV_DIFF, FLAG_TERMINAL_DIFF,
+use super::metrics::{
+    CONVERSIONS, DISTRESS, FIRST_DISTRESS, Figure, LIQUIDATION, MARGIN_CALL, MARKET_SERIES,
+    MAX_DRAWDOWN, MAX_DRAWDOWN_NET, MIN_RESERVE_BTC, NPV, NPV_VS_BASELINE, POLICY_SERIES, Series,
+    Stat, TERMINAL_NET_RESERVE, TERMINAL_VS_BASELINE, TOTAL_REVENUE,
 };
 use super::phases::{Partial, peak_memory_mib, pilot_column};
 use super::{Engine, PILOT_PATHS};
@@ -40,6 +41,14 @@ impl Figures<'_> {
             p50: q[2],
             p75: q[3],
             p95: q[4],
+        }
+    }
+
+    /// Metric `m`'s figures, of the kind `stat` says.
+    fn figure(&self, m: usize, stat: Stat) -> Figure {
+        match stat {
+            Stat::Percentiles => Figure::Stats(self.stats(m)),
+            Stat::MeanOnly => Figure::Mean(self.mean(m)),
         }
     }
 
@@ -159,14 +168,16 @@ impl Engine {
         let l = &self.layout;
         MarketSummary {
             months: (0..l.months)
-                .map(|t| MarketMonth {
-                    month: t,
-                    date: self.date(t),
-                    btc_price_usd: f.stats(l.market(0, t)),
-                    hashrate_ehs: f.stats(l.market(1, t)),
-                    hashprice_usd_per_ph_day: f.stats(l.market(2, t)),
-                    gpu_hour_usd: f.stats(l.market(3, t)),
-                    ai_demand_mw: f.stats(l.market(4, t)),
+                .map(|t| {
+                    let mut month = MarketMonth {
+                        month: t,
+                        date: self.date(t),
+                        ..MarketMonth::default()
+                    };
+                    for (k, m) in MARKET_SERIES.iter().enumerate() {
+                        *(m.set)(&mut month) = f.stats(l.market(k, t));
+                    }
+                    month
                 })
                 .collect(),
         }
@@ -178,42 +189,39 @@ impl Engine {
     fn policy_summary(&self, f: &Figures<'_>, p: usize, spec: &PolicySpec) -> PolicySummary {
         let l = &self.layout;
         let is_base = p == self.scenario.baseline;
-        let p_distress = f.mean(l.policy_flag(p, FLAG_DISTRESS));
+        let p_distress = f.mean(l.scalar(p, DISTRESS));
         PolicySummary {
             name: spec.name.clone(),
             kind: spec.kind.as_str().to_string(),
-            npv_usd: f.stats(l.policy_scalar(p, 0)),
-            total_revenue_usd: f.stats(l.policy_scalar(p, 1)),
-            terminal_net_reserve_usd: f.stats(l.policy_scalar(p, 2)),
-            max_drawdown: f.stats(l.policy_scalar(p, 3)),
-            max_drawdown_net_usd: f.stats(l.policy_scalar(p, 4)),
-            min_reserve_btc: f.stats(l.policy_scalar(p, 5)),
-            npv_vs_baseline_usd: (!is_base).then(|| f.mean_se(l.policy_flag(p, FLAG_NPV_DIFF))),
+            npv_usd: f.stats(l.scalar(p, NPV)),
+            total_revenue_usd: f.stats(l.scalar(p, TOTAL_REVENUE)),
+            terminal_net_reserve_usd: f.stats(l.scalar(p, TERMINAL_NET_RESERVE)),
+            max_drawdown: f.stats(l.scalar(p, MAX_DRAWDOWN)),
+            max_drawdown_net_usd: f.stats(l.scalar(p, MAX_DRAWDOWN_NET)),
+            min_reserve_btc: f.stats(l.scalar(p, MIN_RESERVE_BTC)),
+            npv_vs_baseline_usd: (!is_base).then(|| f.mean_se(l.scalar(p, NPV_VS_BASELINE))),
             terminal_net_reserve_vs_baseline_usd: (!is_base)
-                .then(|| f.mean_se(l.policy_flag(p, FLAG_TERMINAL_DIFF))),
+                .then(|| f.mean_se(l.scalar(p, TERMINAL_VS_BASELINE))),
             conversions_started: Mean {
-                mean: f.mean(l.policy_flag(p, FLAG_CONVERSIONS)),
+                mean: f.mean(l.scalar(p, CONVERSIONS)),
             },
-            p_margin_call: f.mean(l.policy_flag(p, FLAG_MARGIN_CALL)),
-            p_liquidation: f.mean(l.policy_flag(p, FLAG_LIQUIDATION)),
+            p_margin_call: f.mean(l.scalar(p, MARGIN_CALL)),
+            p_liquidation: f.mean(l.scalar(p, LIQUIDATION)),
             p_distress,
             mean_first_distress_month: (p_distress > 0.0)
-                .then(|| f.mean(l.policy_flag(p, FLAG_FIRST_DISTRESS)) / p_distress),
+                .then(|| f.mean(l.scalar(p, FIRST_DISTRESS)) / p_distress),
             months: (0..l.months)
-                .map(|t| PolicyMonth {
-                    month: t,
-                    date: self.date(t),
-                    revenue_usd: f.stats(l.policy_month(p, 0, t)),
-                    mining_revenue_usd: f.stats(l.policy_month(p, 1, t)),
-                    ai_revenue_usd: f.stats(l.policy_month(p, 2, t)),
-                    btc_mined: f.stats(l.policy_month(p, 3, t)),
-                    reserve_btc: f.stats(l.policy_month(p, 4, t)),
-                    reserve_usd: f.stats(l.policy_month(p, 5, t)),
-                    net_reserve_usd: f.stats(l.policy_month(p, 6, t)),
-                    mw_mining: f.mean(l.policy_mw(p, 0, t)),
-                    mw_curtailed: f.mean(l.policy_mw(p, 1, t)),
-                    mw_converting: f.mean(l.policy_mw(p, 2, t)),
-                    mw_ai: f.mean(l.policy_mw(p, 3, t)),
+                .map(|t| {
+                    let mut month = PolicyMonth {
+                        month: t,
+                        date: self.date(t),
+                        ..PolicyMonth::default()
+                    };
+                    for (k, m) in POLICY_SERIES.iter().enumerate() {
+                        let at = l.series(p, Series(k), t);
+                        (m.set)(&mut month, f.figure(at, m.stat));
+                    }
+                    month
                 })
                 .collect(),
         }

@@ -5,6 +5,7 @@
 
 pub mod compare;
 
+use crate::engine::metrics::{Figure, MARKET_SERIES, POLICY_SERIES};
 use crate::format::{btc, pct, usd_m};
 use crate::summary::{Stats, Summary};
 
@@ -40,7 +41,8 @@ fn csv_bytes(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Ve
 }
 
 /// `monthly.csv`: one row per policy, month and metric (long format, for
-/// pivot tables). MW rows carry only a mean.
+/// pivot tables), the metrics those of the catalogue's `POLICY_SERIES` in
+/// its order. Mean-only rows (MW) carry only a mean.
 pub fn monthly_csv(summary: &Summary) -> Vec<u8> {
     let mut header = vec!["policy", "month", "date", "metric"];
     header.extend(STATS_HEADER);
@@ -55,28 +57,15 @@ pub fn monthly_csv(summary: &Summary) -> Vec<u8> {
                     metric.to_string(),
                 ]
             };
-            for (metric, s) in [
-                ("revenue_usd", &m.revenue_usd),
-                ("mining_revenue_usd", &m.mining_revenue_usd),
-                ("ai_revenue_usd", &m.ai_revenue_usd),
-                ("btc_mined", &m.btc_mined),
-                ("reserve_btc", &m.reserve_btc),
-                ("reserve_usd", &m.reserve_usd),
-                ("net_reserve_usd", &m.net_reserve_usd),
-            ] {
-                let mut r = lead(metric);
-                r.extend(stats_cells(s));
-                rows.push(r);
-            }
-            for (metric, v) in [
-                ("mw_mining", m.mw_mining),
-                ("mw_curtailed", m.mw_curtailed),
-                ("mw_converting", m.mw_converting),
-                ("mw_ai", m.mw_ai),
-            ] {
-                let mut r = lead(metric);
-                r.push(num(v));
-                r.extend(std::iter::repeat_n(String::new(), 6));
+            for series in &POLICY_SERIES {
+                let mut r = lead(series.name);
+                match (series.get)(m) {
+                    Figure::Stats(s) => r.extend(stats_cells(&s)),
+                    Figure::Mean(v) => {
+                        r.push(num(v));
+                        r.extend(std::iter::repeat_n(String::new(), 6));
+                    }
+                }
                 rows.push(r);
             }
         }
@@ -84,21 +73,16 @@ pub fn monthly_csv(summary: &Summary) -> Vec<u8> {
     csv_bytes(&header, rows)
 }
 
-/// `market.csv`: the sampled market, one row per month and series.
+/// `market.csv`: the sampled market, one row per month and series (the
+/// catalogue's `MARKET_SERIES`, in its order).
 pub fn market_csv(summary: &Summary) -> Vec<u8> {
     let mut header = vec!["month", "date", "metric"];
     header.extend(STATS_HEADER);
     let mut rows = Vec::new();
     for m in &summary.market.months {
-        for (metric, s) in [
-            ("btc_price_usd", &m.btc_price_usd),
-            ("hashrate_ehs", &m.hashrate_ehs),
-            ("hashprice_usd_per_ph_day", &m.hashprice_usd_per_ph_day),
-            ("gpu_hour_usd", &m.gpu_hour_usd),
-            ("ai_demand_mw", &m.ai_demand_mw),
-        ] {
-            let mut r = vec![m.month.to_string(), m.date.clone(), metric.to_string()];
-            r.extend(stats_cells(s));
+        for series in &MARKET_SERIES {
+            let mut r = vec![m.month.to_string(), m.date.clone(), series.name.to_string()];
+            r.extend(stats_cells((series.get)(m)));
             rows.push(r);
         }
     }
