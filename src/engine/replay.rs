@@ -120,9 +120,17 @@ mod tests {
 
     /// Every figure of `o` as policy `p`'s part of the engine's row holds
     /// it, written over `row`, as bits.
-    fn row_bits(engine: &Engine, row: &[f64], p: usize, o: &PolicyOutcome) -> Vec<u64> {
+    /// `base` is the baseline policy's outcome on the path (for the
+    /// differences against it).
+    fn row_bits(
+        engine: &Engine,
+        row: &[f64],
+        p: usize,
+        o: &PolicyOutcome,
+        base: &PolicyOutcome,
+    ) -> Vec<u64> {
         let mut row = row.to_vec();
-        write_outcome(&engine.layout, p, o, &mut row);
+        write_outcome(&engine.layout, p, o, base, &mut row);
         row.iter().map(|x| x.to_bits()).collect()
     }
 
@@ -146,6 +154,7 @@ mod tests {
                 let inputs = engine.path_inputs(path);
                 let row = w.row();
                 let run_bits: Vec<u64> = row.iter().map(|x| x.to_bits()).collect();
+                let base = &w.replays.outcomes[engine.scenario.baseline];
                 for p in 0..engine.layout.policies {
                     let what = format!("{name}, path {path}, policy {p}");
                     let mut months = 0;
@@ -154,12 +163,15 @@ mod tests {
                         months += 1;
                     });
                     assert_eq!(months, engine.model.months(), "{what}");
-                    assert!(row_bits(&engine, row, p, &o) == run_bits, "{what}: row");
+                    assert!(
+                        row_bits(&engine, row, p, &o, base) == run_bits,
+                        "{what}: row"
+                    );
                     let run = &w.replays.outcomes[p];
                     let fresh = vec![f64::NAN; row.len()];
                     assert_eq!(
-                        row_bits(&engine, &fresh, p, &o),
-                        row_bits(&engine, &fresh, p, run),
+                        row_bits(&engine, &fresh, p, &o, base),
+                        row_bits(&engine, &fresh, p, run, base),
                         "{what}: outcome"
                     );
                     assert_eq!(
@@ -180,7 +192,7 @@ mod tests {
                     );
                     let reused = engine.replay_with(&inputs, p, &mut buffers, |_| {});
                     assert!(
-                        row_bits(&engine, row, p, reused) == run_bits,
+                        row_bits(&engine, row, p, reused, base) == run_bits,
                         "{what}: reused buffers"
                     );
                     if !engine.model.is_passive(p) {
@@ -211,12 +223,13 @@ mod tests {
         }
         let cheaper = engine.market_inputs(cheaper);
         let row = vec![0.0; engine.layout.n_total];
+        let base = engine.replay_path(3, engine.scenario.baseline, |_| {});
         for p in 0..engine.layout.policies {
             let want = engine.replay_path(3, p, |_| {});
             let got = engine.replay_inputs(&same, p, |_| {});
             assert_eq!(
-                row_bits(&engine, &row, p, &got),
-                row_bits(&engine, &row, p, &want)
+                row_bits(&engine, &row, p, &got, &base),
+                row_bits(&engine, &row, p, &want, &base)
             );
             let other = engine.replay_inputs(&cheaper, p, |_| {});
             assert_ne!(other.npv_usd, want.npv_usd, "policy {p}");
