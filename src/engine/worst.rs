@@ -81,7 +81,7 @@ pub fn worst_paths_csv(engine: &Engine, worst: &[WorstLists]) -> Vec<u8> {
                 let o = engine.replay_path(path, p, |_| {});
                 let _ = writeln!(
                     out,
-                    "{},{ranked_by},{},{path},{},{},{},{},{},{},{},{},--path {path} --policy {} --seed {}",
+                    "{},{ranked_by},{},{path},{},{},{},{},{},{},{},{},{}",
                     csv_field(name),
                     rank + 1,
                     o.npv_usd,
@@ -92,8 +92,7 @@ pub fn worst_paths_csv(engine: &Engine, worst: &[WorstLists]) -> Vec<u8> {
                     date(o.first_margin_call_month),
                     month(o.first_distress_month),
                     date(o.first_distress_month),
-                    csv_field(name),
-                    sc.simulation.seed,
+                    csv_field_unless_spaces(&replay_args(path, name, sc.simulation.seed)),
                 );
             }
         }
@@ -101,11 +100,77 @@ pub fn worst_paths_csv(engine: &Engine, worst: &[WorstLists]) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// A CSV field, quoted if it needs to be.
+/// The arguments of `pivotsim replay` for this path and policy, the name
+/// quoted for a POSIX shell where it needs to be.
+fn replay_args(path: u64, policy: &str, seed: u64) -> String {
+    let plain = policy
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.+".contains(c));
+    let policy = if plain {
+        policy.to_owned()
+    } else {
+        format!("'{}'", policy.replace('\'', "'\\''"))
+    };
+    format!("--path {path} --policy {policy} --seed {seed}")
+}
+
+/// A CSV field, quoted only if the CSV format needs it (a comma, a quote,
+/// a line break): spaces alone stay unquoted.
+fn csv_field_unless_spaces(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// A CSV field, quoted if it needs to be (or has a space).
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', ' ']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A policy name with a comma, a quote, an apostrophe or a space gives
+    /// a row of the header's width whose `replay_args` field reads back,
+    /// as shell words, to the name.
+    #[test]
+    fn replay_args_survive_any_policy_name() {
+        for name in ["staged", "a,b", "say \"hi\"", "it's mine", "x y"] {
+            let line = format!(
+                "{},{}",
+                csv_field(name),
+                csv_field_unless_spaces(&replay_args(3, name, 42))
+            );
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(line.as_bytes());
+            let record = reader.records().next().unwrap().unwrap();
+            assert_eq!(record.len(), 2, "{name}: {line}");
+            assert_eq!(&record[0], name);
+            let args = &record[1];
+            let policy = args
+                .strip_prefix("--path 3 --policy ")
+                .and_then(|rest| rest.strip_suffix(" --seed 42"))
+                .unwrap();
+            // The POSIX shell reading of the quoted name.
+            let unquoted =
+                if let Some(inner) = policy.strip_prefix('\'').and_then(|p| p.strip_suffix('\'')) {
+                    inner.replace("'\\''", "'")
+                } else {
+                    policy.to_string()
+                };
+            assert_eq!(unquoted, name, "{args}");
+        }
+        assert_eq!(
+            replay_args(3, "staged", 42),
+            "--path 3 --policy staged --seed 42"
+        );
     }
 }

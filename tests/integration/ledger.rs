@@ -391,8 +391,9 @@ fn worst_paths_csv_columns_hold_the_replayed_figures() {
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     for (q, lists) in worst.iter().enumerate() {
         let name = &engine.scenario.policies[q].name;
+        // Quoted for a POSIX shell (the name has no apostrophe).
         let arg = if name.contains(' ') {
-            format!("\"{name}\"")
+            format!("'{name}'")
         } else {
             name.clone()
         };
