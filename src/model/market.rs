@@ -16,18 +16,40 @@ use crate::kernels::expm::exp_in_place;
 use crate::model::calendar::{BLOCKS_PER_DAY, Calendar, DT_YEARS};
 use crate::scenario::Market;
 
-/// Random stream of a path, one per model.
-#[derive(Debug, Clone, Copy)]
-#[repr(u64)]
+/// Random stream of a path, one per model, and one per market factor after
+/// the first four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
-    /// The correlated normals (Z, W, U, V).
-    Diffusion = 1,
+    /// The normals of the first four factors (Z, W, U, V), in that order.
+    Diffusion,
     /// Poisson jump counts and jump sizes.
-    Jumps = 2,
+    Jumps,
     /// Monthly fee level.
-    Fees = 3,
+    Fees,
     /// Regime switches.
-    Regimes = 4,
+    Regimes,
+    /// The normals of the market factor at this index of the factor list,
+    /// one drawing from a stream of its own (see [`crate::model::factors`]).
+    Factor(u32),
+}
+
+/// Key of the first factor stream: above every model stream's key, so the
+/// two kinds never meet however many of either there are.
+const FACTOR_STREAM_KEY: u64 = 1 << 32;
+
+impl Stream {
+    /// The stream's key in [`path_rng`]: 1 to 4 for the models' streams
+    /// (their keys since the first release, which the golden outputs fix),
+    /// `2^32 + index` for a factor's own stream.
+    pub const fn key(self) -> u64 {
+        match self {
+            Stream::Diffusion => 1,
+            Stream::Jumps => 2,
+            Stream::Fees => 3,
+            Stream::Regimes => 4,
+            Stream::Factor(index) => FACTOR_STREAM_KEY + index as u64,
+        }
+    }
 }
 
 /// Hashprice `HP = 144 (subsidy + F) S / H`, USD per EH/s per day.
@@ -49,7 +71,7 @@ fn mix64(mut z: u64) -> u64 {
 
 /// The generator of one stream of one path, from the run's seed.
 pub fn path_rng(seed: u64, path: u64, stream: Stream) -> Xoshiro256PlusPlus {
-    let key = mix64(mix64(mix64(seed) ^ path.wrapping_mul(0x9e37_79b9_7f4a_7c15)) ^ stream as u64);
+    let key = mix64(mix64(mix64(seed) ^ path.wrapping_mul(0x9e37_79b9_7f4a_7c15)) ^ stream.key());
     Xoshiro256PlusPlus::seed_from_u64(key)
 }
 
