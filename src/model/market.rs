@@ -6,7 +6,9 @@
 //! same whatever the thread count or path count of the run, and `replay` can
 //! re-create it alone. The four models draw from separate streams (correlated
 //! diffusions, jumps, fees, regimes), so switching regimes on does not shift
-//! the price shocks of any path.
+//! the price shocks of any path. The correlated shocks are the market's
+//! factors ([`crate::model::factors`]), where a factor added after the first
+//! four gets a stream of its own.
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, RngExt, SeedableRng};
@@ -14,6 +16,9 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::kernels::expm::exp_in_place;
 use crate::model::calendar::{BLOCKS_PER_DAY, Calendar, DT_YEARS};
+use crate::model::factors::{
+    AI_DEMAND, BTC_PRICE, CorrelatedShocks, GPU_PRICE, HASHRATE, MARKET_FACTORS, ShockRngs,
+};
 use crate::scenario::Market;
 
 /// Random stream of a path, one per model, and one per market factor after
@@ -148,7 +153,8 @@ pub struct MarketModel {
     d0: f64,
     d_drift: f64,
     d_vol: f64,
-    chol: [[f64; 4]; 4],
+    /// The correlated shocks (Z, W, U, V) of a month.
+    shocks: CorrelatedShocks,
     /// `144 (subsidy[t] + fee_mean) / hp_be[t]`: H_eq[t] = this * S[t].
     h_eq_per_usd: Vec<f64>,
     /// Day-weighted block subsidy per month, BTC, for the hashprice.
@@ -200,7 +206,7 @@ impl MarketModel {
                 - 0.5 * market.ai_demand.sigma * market.ai_demand.sigma)
                 * DT_YEARS,
             d_vol: market.ai_demand.sigma * sqrt_dt,
-            chol: market.cholesky,
+            shocks: CorrelatedShocks::new(&MARKET_FACTORS, &market.cholesky),
             h_eq_per_usd: (0..cal.months())
                 .map(|t| {
                     BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fees.mean_btc)
@@ -213,14 +219,15 @@ impl MarketModel {
 
     /// Sample path `path` of the run with `seed` into `out` (reused buffers).
     pub fn sample(&self, seed: u64, path: u64, out: &mut MarketPath) {
-        let mut diffusion = path_rng(seed, path, Stream::Diffusion);
+        let mut shocks = self.shocks.rngs(seed, path);
         let mut jumps = path_rng(seed, path, Stream::Jumps);
         let mut fees = path_rng(seed, path, Stream::Fees);
         let mut regimes = path_rng(seed, path, Stream::Regimes);
-        self.sample_with(&mut diffusion, &mut jumps, &mut fees, &mut regimes, out);
+        self.sample_with(&mut shocks, &mut jumps, &mut fees, &mut regimes, out);
     }
 
-    /// Sample one path from the given generators (one per stream).
+    /// Sample one path from the given generators (the factors', then one
+    /// per model stream).
     ///
     /// In three passes, so that the exponentials, which no draw and no
     /// recursion waits on, are taken a whole series at a time
@@ -232,7 +239,7 @@ impl MarketModel {
     /// operations in the same order as a single month-by-month loop.
     pub fn sample_with<R: Rng>(
         &self,
-        diffusion: &mut R,
+        shocks: &mut ShockRngs<R>,
         jumps: &mut R,
         fees: &mut R,
         regimes: &mut R,
@@ -243,7 +250,6 @@ impl MarketModel {
             return;
         }
         let switching = self.regimes.len() > 1;
-        let l = &self.chol;
         let mut regime = 0usize;
         // Pass 1. Until pass 2, month t + 1 of the price, GPU-hour and
         // demand series holds the exponent of the step from month t, the
@@ -263,17 +269,9 @@ impl MarketModel {
                 break;
             }
             // Correlated shocks (Z, W, U, V) = L e.
-            let e = [
-                normal(diffusion),
-                normal(diffusion),
-                normal(diffusion),
-                normal(diffusion),
-            ];
-            let z = l[0][0] * e[0];
-            let w = l[1][0] * e[0] + l[1][1] * e[1];
-            let u = l[2][0] * e[0] + l[2][1] * e[1] + l[2][2] * e[2];
-            let v = l[3][0] * e[0] + l[3][1] * e[1] + l[3][2] * e[2] + l[3][3] * e[3];
-            hr_next[t] = w;
+            let x = self.shocks.draw(shocks);
+            let (z, u, v) = (x[BTC_PRICE], x[GPU_PRICE], x[AI_DEMAND]);
+            hr_next[t] = x[HASHRATE];
 
             // BTC price: Merton jump-diffusion in the current regime.
             let rs = &self.regimes[regime];
@@ -404,8 +402,9 @@ impl MarketModel {
     }
 }
 
+/// A standard normal draw.
 #[inline]
-fn normal<R: Rng>(rng: &mut R) -> f64 {
+pub(crate) fn normal<R: Rng>(rng: &mut R) -> f64 {
     StandardNormal.sample(rng)
 }
 
