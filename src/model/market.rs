@@ -354,51 +354,33 @@ impl MarketModel {
     }
 }
 
-/// The random draws one path of `months` needs, and nothing else: the same
-/// streams and the same number of normals, uniforms and Poisson draws as
-/// [`MarketModel::sample`], without the model's arithmetic. The floor under
-/// the cost of a path (`pivotsim bench` reports it). Returns a checksum so
-/// the draws cannot be optimised away.
-pub fn rng_floor(
-    seed: u64,
-    path: u64,
-    months: usize,
-    jump_mean_per_month: f64,
-    regimes: bool,
-) -> f64 {
-    let mut diffusion = path_rng(seed, path, Stream::Diffusion);
-    let mut jumps = path_rng(seed, path, Stream::Jumps);
-    let mut fees = path_rng(seed, path, Stream::Fees);
-    let mut switches = path_rng(seed, path, Stream::Regimes);
-    let jump_count = PoissonInversion::new(jump_mean_per_month);
-    let mut sum = 0.0;
-    for t in 0..months {
-        sum += normal(&mut fees);
-        if t + 1 == months {
-            break;
-        }
-        for _ in 0..4 {
-            sum += normal(&mut diffusion);
-        }
-        if jump_mean_per_month > 0.0 && jump_count.sample(&mut jumps) > 0 {
-            sum += normal(&mut jumps);
-        }
-        if regimes {
-            sum += switches.random::<f64>();
-        }
-    }
-    sum
-}
-
 impl MarketModel {
-    /// Jumps per month, `lambda dt`.
-    pub fn jump_mean_per_month(&self) -> f64 {
-        self.jump_mean_per_month
-    }
-
-    /// Whether the price switches between regimes.
-    pub fn has_regimes(&self) -> bool {
-        self.regimes.len() > 1
+    /// The random draws one path of `months` needs, and nothing else: the
+    /// same streams and the same number of normals, uniforms and Poisson
+    /// draws as [`MarketModel::sample`] (the factors' normals drawn by the
+    /// same [`CorrelatedShocks::normals`]), without the model's arithmetic.
+    /// The floor under the cost of a path (`pivotsim bench` reports it).
+    /// Returns a checksum so the draws cannot be optimised away.
+    pub fn rng_floor(&self, seed: u64, path: u64, months: usize) -> f64 {
+        let mut shocks = self.shocks.rngs(seed, path);
+        let mut jumps = path_rng(seed, path, Stream::Jumps);
+        let mut fees = path_rng(seed, path, Stream::Fees);
+        let mut switches = path_rng(seed, path, Stream::Regimes);
+        let mut sum = 0.0;
+        for t in 0..months {
+            sum += normal(&mut fees);
+            if t + 1 == months {
+                break;
+            }
+            sum += self.shocks.normals(&mut shocks).iter().sum::<f64>();
+            if self.jump_mean_per_month > 0.0 && self.jump_count.sample(&mut jumps) > 0 {
+                sum += normal(&mut jumps);
+            }
+            if self.regimes.len() > 1 {
+                sum += switches.random::<f64>();
+            }
+        }
+        sum
     }
 }
 
@@ -466,6 +448,19 @@ impl PoissonInversion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The floor of `pivotsim bench` runs on the reference model: a
+    /// function of (seed, path), finite, other on another path.
+    #[test]
+    fn rng_floor_is_a_function_of_seed_and_path() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let sc = crate::scenario::load(&dir.join("cango_2026.toml")).unwrap();
+        let model = MarketModel::new(&sc.market, &Calendar::new(&sc));
+        let floor = model.rng_floor(42, 3, 60);
+        assert!(floor.is_finite());
+        assert_eq!(floor.to_bits(), model.rng_floor(42, 3, 60).to_bits());
+        assert_ne!(floor, model.rng_floor(42, 4, 60));
+    }
 
     #[test]
     fn streams_are_distinct_and_stable() {
