@@ -12,7 +12,6 @@ use rayon::prelude::*;
 
 use crate::engine::{Engine, RunOptions};
 use crate::format::thousands;
-use crate::model::market::rng_floor;
 use crate::summary::Performance;
 
 /// What `pivotsim bench` measured.
@@ -112,14 +111,12 @@ pub fn bench(engine: &Engine, threads: usize, repeat: usize) -> BenchReport {
         runs.push(summary.performance);
 
         let seed = sc.simulation.seed;
-        let jumps = engine.market.jump_mean_per_month();
-        let regimes = engine.market.has_regimes();
         let start = Instant::now();
         let checksum: f64 = pool.install(|| {
             (0..paths as usize)
                 .into_par_iter()
                 .with_min_len(256)
-                .map(|p| rng_floor(seed, p as u64, months, jumps, regimes))
+                .map(|p| engine.market.rng_floor(seed, p as u64, months))
                 .sum()
         });
         std::hint::black_box(checksum);

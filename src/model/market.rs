@@ -6,7 +6,9 @@
 //! same whatever the thread count or path count of the run, and `replay` can
 //! re-create it alone. The four models draw from separate streams (correlated
 //! diffusions, jumps, fees, regimes), so switching regimes on does not shift
-//! the price shocks of any path.
+//! the price shocks of any path. The correlated shocks are the market's
+//! factors ([`crate::model::factors`]), where a factor added after the first
+//! four gets a stream of its own.
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, RngExt, SeedableRng};
@@ -14,20 +16,45 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::kernels::expm::exp_in_place;
 use crate::model::calendar::{BLOCKS_PER_DAY, Calendar, DT_YEARS};
+use crate::model::factors::{
+    AI_DEMAND, BTC_PRICE, CorrelatedShocks, GPU_PRICE, HASHRATE, MARKET_FACTORS, ShockRngs,
+};
 use crate::scenario::Market;
 
-/// Random stream of a path, one per model.
-#[derive(Debug, Clone, Copy)]
-#[repr(u64)]
+/// Random stream of a path, one per model, and one per market factor after
+/// the first four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
-    /// The correlated normals (Z, W, U, V).
-    Diffusion = 1,
+    /// The normals of the first four factors (Z, W, U, V), in that order.
+    Diffusion,
     /// Poisson jump counts and jump sizes.
-    Jumps = 2,
+    Jumps,
     /// Monthly fee level.
-    Fees = 3,
+    Fees,
     /// Regime switches.
-    Regimes = 4,
+    Regimes,
+    /// The normals of the market factor at this index of the factor list,
+    /// one drawing from a stream of its own (see [`crate::model::factors`]).
+    Factor(u32),
+}
+
+/// Key of the first factor stream: above every model stream's key, so the
+/// two kinds never meet however many of either there are.
+const FACTOR_STREAM_KEY: u64 = 1 << 32;
+
+impl Stream {
+    /// The stream's key in [`path_rng`]: 1 to 4 for the models' streams
+    /// (their keys since the first release, which the golden outputs fix),
+    /// `2^32 + index` for a factor's own stream.
+    pub const fn key(self) -> u64 {
+        match self {
+            Stream::Diffusion => 1,
+            Stream::Jumps => 2,
+            Stream::Fees => 3,
+            Stream::Regimes => 4,
+            Stream::Factor(index) => FACTOR_STREAM_KEY + index as u64,
+        }
+    }
 }
 
 /// Hashprice `HP = 144 (subsidy + F) S / H`, USD per EH/s per day.
@@ -49,7 +76,7 @@ fn mix64(mut z: u64) -> u64 {
 
 /// The generator of one stream of one path, from the run's seed.
 pub fn path_rng(seed: u64, path: u64, stream: Stream) -> Xoshiro256PlusPlus {
-    let key = mix64(mix64(mix64(seed) ^ path.wrapping_mul(0x9e37_79b9_7f4a_7c15)) ^ stream as u64);
+    let key = mix64(mix64(mix64(seed) ^ path.wrapping_mul(0x9e37_79b9_7f4a_7c15)) ^ stream.key());
     Xoshiro256PlusPlus::seed_from_u64(key)
 }
 
@@ -126,7 +153,8 @@ pub struct MarketModel {
     d0: f64,
     d_drift: f64,
     d_vol: f64,
-    chol: [[f64; 4]; 4],
+    /// The correlated shocks (Z, W, U, V) of a month.
+    shocks: CorrelatedShocks,
     /// `144 (subsidy[t] + fee_mean) / hp_be[t]`: H_eq[t] = this * S[t].
     h_eq_per_usd: Vec<f64>,
     /// Day-weighted block subsidy per month, BTC, for the hashprice.
@@ -178,7 +206,7 @@ impl MarketModel {
                 - 0.5 * market.ai_demand.sigma * market.ai_demand.sigma)
                 * DT_YEARS,
             d_vol: market.ai_demand.sigma * sqrt_dt,
-            chol: market.cholesky,
+            shocks: CorrelatedShocks::new(&MARKET_FACTORS, &market.cholesky),
             h_eq_per_usd: (0..cal.months())
                 .map(|t| {
                     BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fees.mean_btc)
@@ -191,14 +219,15 @@ impl MarketModel {
 
     /// Sample path `path` of the run with `seed` into `out` (reused buffers).
     pub fn sample(&self, seed: u64, path: u64, out: &mut MarketPath) {
-        let mut diffusion = path_rng(seed, path, Stream::Diffusion);
+        let mut shocks = self.shocks.rngs(seed, path);
         let mut jumps = path_rng(seed, path, Stream::Jumps);
         let mut fees = path_rng(seed, path, Stream::Fees);
         let mut regimes = path_rng(seed, path, Stream::Regimes);
-        self.sample_with(&mut diffusion, &mut jumps, &mut fees, &mut regimes, out);
+        self.sample_with(&mut shocks, &mut jumps, &mut fees, &mut regimes, out);
     }
 
-    /// Sample one path from the given generators (one per stream).
+    /// Sample one path from the given generators (the factors', then one
+    /// per model stream).
     ///
     /// In three passes, so that the exponentials, which no draw and no
     /// recursion waits on, are taken a whole series at a time
@@ -210,7 +239,7 @@ impl MarketModel {
     /// operations in the same order as a single month-by-month loop.
     pub fn sample_with<R: Rng>(
         &self,
-        diffusion: &mut R,
+        shocks: &mut ShockRngs<R>,
         jumps: &mut R,
         fees: &mut R,
         regimes: &mut R,
@@ -221,7 +250,6 @@ impl MarketModel {
             return;
         }
         let switching = self.regimes.len() > 1;
-        let l = &self.chol;
         let mut regime = 0usize;
         // Pass 1. Until pass 2, month t + 1 of the price, GPU-hour and
         // demand series holds the exponent of the step from month t, the
@@ -241,17 +269,9 @@ impl MarketModel {
                 break;
             }
             // Correlated shocks (Z, W, U, V) = L e.
-            let e = [
-                normal(diffusion),
-                normal(diffusion),
-                normal(diffusion),
-                normal(diffusion),
-            ];
-            let z = l[0][0] * e[0];
-            let w = l[1][0] * e[0] + l[1][1] * e[1];
-            let u = l[2][0] * e[0] + l[2][1] * e[1] + l[2][2] * e[2];
-            let v = l[3][0] * e[0] + l[3][1] * e[1] + l[3][2] * e[2] + l[3][3] * e[3];
-            hr_next[t] = w;
+            let x = self.shocks.draw(shocks);
+            let (z, u, v) = (x[BTC_PRICE], x[GPU_PRICE], x[AI_DEMAND]);
+            hr_next[t] = x[HASHRATE];
 
             // BTC price: Merton jump-diffusion in the current regime.
             let rs = &self.regimes[regime];
@@ -334,56 +354,39 @@ impl MarketModel {
     }
 }
 
-/// The random draws one path of `months` needs, and nothing else: the same
-/// streams and the same number of normals, uniforms and Poisson draws as
-/// [`MarketModel::sample`], without the model's arithmetic. The floor under
-/// the cost of a path (`pivotsim bench` reports it). Returns a checksum so
-/// the draws cannot be optimised away.
-pub fn rng_floor(
-    seed: u64,
-    path: u64,
-    months: usize,
-    jump_mean_per_month: f64,
-    regimes: bool,
-) -> f64 {
-    let mut diffusion = path_rng(seed, path, Stream::Diffusion);
-    let mut jumps = path_rng(seed, path, Stream::Jumps);
-    let mut fees = path_rng(seed, path, Stream::Fees);
-    let mut switches = path_rng(seed, path, Stream::Regimes);
-    let jump_count = PoissonInversion::new(jump_mean_per_month);
-    let mut sum = 0.0;
-    for t in 0..months {
-        sum += normal(&mut fees);
-        if t + 1 == months {
-            break;
-        }
-        for _ in 0..4 {
-            sum += normal(&mut diffusion);
-        }
-        if jump_mean_per_month > 0.0 && jump_count.sample(&mut jumps) > 0 {
-            sum += normal(&mut jumps);
-        }
-        if regimes {
-            sum += switches.random::<f64>();
-        }
-    }
-    sum
-}
-
 impl MarketModel {
-    /// Jumps per month, `lambda dt`.
-    pub fn jump_mean_per_month(&self) -> f64 {
-        self.jump_mean_per_month
-    }
-
-    /// Whether the price switches between regimes.
-    pub fn has_regimes(&self) -> bool {
-        self.regimes.len() > 1
+    /// The random draws one path of `months` needs, and nothing else: the
+    /// same streams and the same number of normals, uniforms and Poisson
+    /// draws as [`MarketModel::sample`] (the factors' normals drawn by the
+    /// same [`CorrelatedShocks::normals`]), without the model's arithmetic.
+    /// The floor under the cost of a path (`pivotsim bench` reports it).
+    /// Returns a checksum so the draws cannot be optimised away.
+    pub fn rng_floor(&self, seed: u64, path: u64, months: usize) -> f64 {
+        let mut shocks = self.shocks.rngs(seed, path);
+        let mut jumps = path_rng(seed, path, Stream::Jumps);
+        let mut fees = path_rng(seed, path, Stream::Fees);
+        let mut switches = path_rng(seed, path, Stream::Regimes);
+        let mut sum = 0.0;
+        for t in 0..months {
+            sum += normal(&mut fees);
+            if t + 1 == months {
+                break;
+            }
+            sum += self.shocks.normals(&mut shocks).iter().sum::<f64>();
+            if self.jump_mean_per_month > 0.0 && self.jump_count.sample(&mut jumps) > 0 {
+                sum += normal(&mut jumps);
+            }
+            if self.regimes.len() > 1 {
+                sum += switches.random::<f64>();
+            }
+        }
+        sum
     }
 }
 
+/// A standard normal draw.
 #[inline]
-fn normal<R: Rng>(rng: &mut R) -> f64 {
+pub(crate) fn normal<R: Rng>(rng: &mut R) -> f64 {
     StandardNormal.sample(rng)
 }
 
@@ -445,6 +448,19 @@ impl PoissonInversion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The floor of `pivotsim bench` runs on the reference model: a
+    /// function of (seed, path), finite, other on another path.
+    #[test]
+    fn rng_floor_is_a_function_of_seed_and_path() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let sc = crate::scenario::load(&dir.join("cango_2026.toml")).unwrap();
+        let model = MarketModel::new(&sc.market, &Calendar::new(&sc));
+        let floor = model.rng_floor(42, 3, 60);
+        assert!(floor.is_finite());
+        assert_eq!(floor.to_bits(), model.rng_floor(42, 3, 60).to_bits());
+        assert_ne!(floor, model.rng_floor(42, 4, 60));
+    }
 
     #[test]
     fn streams_are_distinct_and_stable() {

@@ -4,6 +4,7 @@
 //! annuities, and the state a month starts from (sites, treasury balances).
 
 pub mod calendar;
+pub mod factors;
 pub mod finance;
 pub mod fleet;
 pub mod market;

@@ -15,6 +15,7 @@ mod validate;
 pub use describe::describe;
 pub use types::*;
 pub use validate::MAX_PATHS;
+pub use validate::cholesky;
 
 use std::path::{Path, PathBuf};
 

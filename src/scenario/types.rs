@@ -65,11 +65,12 @@ pub struct Market {
     pub halvings: Vec<NaiveDate>,
     pub gpu_price: GpuPrice,
     pub ai_demand: AiDemand,
-    /// Correlation of the four diffusion shocks, in the order
-    /// (btc price Z, hashrate W, gpu price U, ai demand V).
-    pub correlation: [[f64; 4]; 4],
-    /// Lower-triangular Cholesky factor of `correlation` (validated SPD).
-    pub cholesky: [[f64; 4]; 4],
+    /// Correlation of the market's factor shocks, n x n by rows, in the
+    /// order of the model's factor list (btc price Z, hashrate W, gpu price
+    /// U, ai demand V; the file gives these four).
+    pub correlation: Vec<Vec<f64>>,
+    /// Lower-triangular Cholesky factor of `correlation` (validated SPD), n x n.
+    pub cholesky: Vec<Vec<f64>>,
 }
 
 #[derive(Debug, Clone)]

@@ -157,8 +157,8 @@ impl Check<'_> {
 
     /// Entries in [-1, 1], unit diagonal, symmetric (positive definiteness
     /// is checked by the Cholesky factorization).
-    pub(super) fn correlation(&self, raw: &RawCorrelation) -> Result<[[f64; 4]; 4]> {
-        let mut m = [[0.0; 4]; 4];
+    pub(super) fn correlation(&self, raw: &RawCorrelation) -> Result<Vec<Vec<f64>>> {
+        let mut m = vec![vec![0.0; raw.matrix.len()]; raw.matrix.len()];
         for (i, row) in raw.matrix.iter().enumerate() {
             for (j, &entry) in row.iter().enumerate() {
                 let field = format!("matrix[{i}][{j}]");
@@ -181,11 +181,12 @@ impl Check<'_> {
     }
 }
 
-/// Lower-triangular `L` with `L L^T = a`, or `None` if `a` is not positive
-/// definite (a pivot at or below 1e-12: singular for practical purposes).
-fn cholesky(a: &[[f64; 4]; 4]) -> Option<[[f64; 4]; 4]> {
-    let mut l = [[0.0; 4]; 4];
-    for i in 0..4 {
+/// Lower-triangular n x n `L` with `L L^T = a`, or `None` if `a` is not
+/// positive definite (a pivot at or below 1e-12). Row i reads rows 0 to i of
+/// `a` only: appending a row keeps the rest.
+pub fn cholesky(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let mut l = vec![vec![0.0; a.len()]; a.len()];
+    for i in 0..a.len() {
         for j in 0..=i {
             let dot: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
             if i == j {

@@ -13,6 +13,8 @@
 //! [`policies`].
 
 mod market;
+
+pub use market::cholesky;
 mod policies;
 mod sites;
 mod treasury;
