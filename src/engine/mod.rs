@@ -184,9 +184,9 @@ impl Engine {
         self.model
             .replay_policies(&w.market, &w.table, &mut w.replays);
         // Every policy paired with the baseline.
-        let base = &w.replays.outcomes[self.scenario.baseline];
-        for (p, o) in w.replays.outcomes.iter().enumerate() {
-            write_outcome(l, p, o, base, row);
+        let base = w.replays.outcome(self.scenario.baseline);
+        for p in 0..l.policies {
+            write_outcome(l, p, w.replays.outcome(p), base, row);
         }
     }
 

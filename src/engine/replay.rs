@@ -154,7 +154,7 @@ mod tests {
                 let inputs = engine.path_inputs(path);
                 let row = w.row();
                 let run_bits: Vec<u64> = row.iter().map(|x| x.to_bits()).collect();
-                let base = &w.replays.outcomes[engine.scenario.baseline];
+                let base = w.replays.outcome(engine.scenario.baseline);
                 for p in 0..engine.layout.policies {
                     let what = format!("{name}, path {path}, policy {p}");
                     let mut months = 0;
@@ -167,7 +167,7 @@ mod tests {
                         row_bits(&engine, row, p, &o, base) == run_bits,
                         "{what}: row"
                     );
-                    let run = &w.replays.outcomes[p];
+                    let run = w.replays.outcome(p);
                     let fresh = vec![f64::NAN; row.len()];
                     assert_eq!(
                         row_bits(&engine, &fresh, p, &o, base),

@@ -197,6 +197,18 @@ impl Model {
             }
         }
 
+        // Month-indexed inputs and outputs as slices of exactly `months`
+        // entries, so that indexing by `t < months` needs no bounds checks.
+        let price_usd = &market.btc_price_usd[..months];
+        let discount = &self.calendar.discount[..months];
+        let out_revenue = &mut out.revenue_usd[..months];
+        let out_mining_revenue = &mut out.mining_revenue_usd[..months];
+        let out_ai_revenue = &mut out.ai_revenue_usd[..months];
+        let out_btc_mined = &mut out.btc_mined[..months];
+        let out_reserve_btc = &mut out.reserve_btc[..months];
+        let out_reserve_usd = &mut out.reserve_usd[..months];
+        let out_net_reserve = &mut out.net_reserve_usd[..months];
+        let out_mw = &mut out.mw[..months];
         for t in first_month..months {
             if let Some(carries) = record.as_deref_mut() {
                 carries.push(Carry {
@@ -204,25 +216,21 @@ impl Model {
                     running: scratch.state.running,
                 });
             }
-            let s = market.btc_price_usd[t];
+            let s = price_usd[t];
             let (open, seen, fl, mw) = self.month::<SHORTCUTS>(t, &asker, market, table, scratch);
             let state = &mut scratch.state;
-            let end = state.running.close_month(
-                t,
-                self.calendar.discount[t],
-                t >= tail_from,
-                &fl,
-                &state.treasury,
-                s,
-            );
-            out.revenue_usd[t] = end.revenue_usd;
-            out.mining_revenue_usd[t] = fl.mining_revenue_usd;
-            out.ai_revenue_usd[t] = fl.ai_revenue_usd;
-            out.btc_mined[t] = fl.btc_mined;
-            out.reserve_btc[t] = state.treasury.reserve_btc;
-            out.reserve_usd[t] = end.reserve_usd;
-            out.net_reserve_usd[t] = end.net_reserve_usd;
-            out.mw[t] = mw;
+            let end =
+                state
+                    .running
+                    .close_month(t, discount[t], t >= tail_from, &fl, &state.treasury, s);
+            out_revenue[t] = end.revenue_usd;
+            out_mining_revenue[t] = fl.mining_revenue_usd;
+            out_ai_revenue[t] = fl.ai_revenue_usd;
+            out_btc_mined[t] = fl.btc_mined;
+            out_reserve_btc[t] = state.treasury.reserve_btc;
+            out_reserve_usd[t] = end.reserve_usd;
+            out_net_reserve[t] = end.net_reserve_usd;
+            out_mw[t] = mw;
             observe(&MonthRecord {
                 t,
                 open: &open,

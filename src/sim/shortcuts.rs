@@ -52,8 +52,12 @@ pub(crate) struct Carry {
 /// paths: each policy's outcome on the last path, and the replays' scratch.
 #[derive(Debug, Default)]
 pub struct PathReplays {
-    /// Policy `p`'s outcome on the path last replayed.
-    pub outcomes: Vec<PolicyOutcome>,
+    /// Policy `p`'s outcome on the path last replayed, unless it is the
+    /// passive policy's (`copy_of[p]`): read them with [`PathReplays::outcome`].
+    outcomes: Vec<PolicyOutcome>,
+    /// The passive policy, for a policy whose replay is the passive one on
+    /// this path (it starts no conversion): its outcome is not copied.
+    copy_of: Vec<Option<usize>>,
     scratch: Scratch,
     /// Per month, the treasury the passive policy saw in step 1.
     seen: Vec<TreasuryState>,
@@ -61,9 +65,17 @@ pub struct PathReplays {
     carries: Vec<Carry>,
 }
 
+impl PathReplays {
+    /// Policy `p`'s outcome on the path last replayed.
+    #[inline]
+    pub fn outcome(&self, p: usize) -> &PolicyOutcome {
+        &self.outcomes[self.copy_of[p].unwrap_or(p)]
+    }
+}
+
 impl Model {
     /// Every policy replayed on one market path (`table` its mining):
-    /// `replays.outcomes[p]` is, bit for bit, what [`Model::replay`] gives
+    /// `replays.outcome(p)` is, bit for bit, what [`Model::replay`] gives
     /// for policy `p`. The passive policy (`hold`) is replayed first; the
     /// others follow it until their first start (see the module's doc).
     pub fn replay_policies(
@@ -75,10 +87,13 @@ impl Model {
         let months = self.months();
         let n = self.policies.len();
         replays.outcomes.resize_with(n, PolicyOutcome::default);
+        replays.copy_of.clear();
+        replays.copy_of.resize(n, None);
         replays.seen.resize(months, TreasuryState::default());
         let passive = (0..n).find(|&p| self.is_passive(p));
         let PathReplays {
             outcomes,
+            copy_of,
             scratch,
             seen,
             carries,
@@ -97,7 +112,7 @@ impl Model {
             let (out, passive_out) = pair_mut(outcomes, p, q);
             match self.first_start(p, market, table, seen, scratch) {
                 // Never starts one: the passive replay, month for month.
-                None => out.clone_from(passive_out),
+                None => copy_of[p] = Some(q),
                 Some(t0) if t0 > 0 && self.policies[p].memoryless() => {
                     let resume = Start::Resume(t0, &carries[t0]);
                     self.replay_from(p, market, table, scratch, out, resume, |_| {});
@@ -391,7 +406,7 @@ mod tests {
                         |_| {},
                     );
                     assert_eq!(
-                        format!("{:?}", replays.outcomes[p]),
+                        format!("{:?}", replays.outcome(p)),
                         format!("{full:?}"),
                         "{name}, path {path}, policy {p}"
                     );

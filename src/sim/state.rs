@@ -91,7 +91,7 @@ impl Running {
 
     /// The peaks the drawdowns are measured from start at month 0's
     /// treasury after its events (`tr`) at price `s`.
-    #[inline]
+    #[inline(always)]
     pub fn open(&mut self, tr: &TreasuryState, s: f64) {
         self.peak_usd = tr.reserve_btc * s;
         self.peak_net = tr.net_reserve_usd(s);
@@ -101,7 +101,7 @@ impl Running {
     /// its discounted margins into the NPV (and the tail's margins, for the
     /// terminal value, if `in_tail`), revenue, peaks and drawdowns, the
     /// lowest reserve, and the first margin call and distress.
-    #[inline]
+    #[inline(always)]
     pub fn close_month(
         &mut self,
         t: usize,
@@ -215,7 +215,7 @@ impl SiteBook {
     }
 
     /// Sites whose lead time ends go live at the start of month `t`.
-    #[inline]
+    #[inline(always)]
     pub fn go_live(&mut self, t: usize, fleet: &Fleet) {
         if self.converting.is_empty() {
             return;
@@ -254,7 +254,7 @@ impl SiteBook {
     }
 
     /// Site `i` starts converting in month `t` (step 1 accepted it).
-    #[inline]
+    #[inline(always)]
     pub fn start(&mut self, i: usize, t: usize, fleet: &Fleet) {
         let site = &fleet.sites[i];
         self.states[i] = SiteState::Converting { start: t as u32 };
@@ -272,7 +272,7 @@ impl SiteBook {
     /// MW in each state. Mining outcomes are the same for every policy:
     /// start from the fleet's total and take out the sites that left mining
     /// (or, once most have left, sum the few that remain).
-    #[inline]
+    #[inline(always)]
     pub fn mining(&self, t: usize, fleet: &Fleet, table: &MiningTable) -> (FleetMining, MwByState) {
         let mining = if 2 * self.left.len() <= fleet.len() {
             let mut m = table.fleet_total[t];
@@ -300,7 +300,7 @@ impl SiteBook {
     /// Step 3's AI part: revenue, power and opex of the live AI sites in a
     /// month of `days` days with demand `demand_mw` at `gpu_hour_usd`; the
     /// utilisation is demand over live IT MW, capped at the fleet's `u_max`.
-    #[inline]
+    #[inline(always)]
     pub fn ai_flows(
         &self,
         fleet: &Fleet,
@@ -344,14 +344,14 @@ impl DebtSchedule {
     }
 
     /// The payment due in month `t` (call once per month, in order).
-    #[inline]
+    #[inline(always)]
     pub fn due(&mut self, t: usize) -> f64 {
         self.payment_usd += self.payment_delta[t];
         self.payment_usd
     }
 
     /// `debt_usd` borrowed in month `t`: a new annuity, first payment next month.
-    #[inline]
+    #[inline(always)]
     pub fn borrow(&mut self, t: usize, debt_usd: f64, r: &Rules) {
         if debt_usd > 0.0 {
             let pmt = debt_usd * r.debt_payment_per_usd;
@@ -387,7 +387,7 @@ impl CapexPeriod {
     };
 
     /// Month's budget `cap` (period id, cap): a new period starts afresh.
-    #[inline]
+    #[inline(always)]
     pub fn enter(&mut self, cap: Option<(usize, f64)>) {
         if let Some((period, _)) = cap
             && period != self.period

@@ -24,7 +24,7 @@ use super::flows::MonthFlows;
 use super::rules::Rules;
 
 /// Step 0: one scheduled event at BTC price `s`.
-#[inline]
+#[inline(always)]
 pub(crate) fn event(
     kind: &EventKind,
     r: &Rules,
@@ -87,7 +87,7 @@ pub(crate) fn event(
 
 /// Step 2: the fleet's mining this month; the BTC mined goes into the
 /// reserve and the share `sell_mined_fraction` of it is sold at `s`.
-#[inline]
+#[inline(always)]
 pub(crate) fn mining_proceeds(
     r: &Rules,
     s: f64,
@@ -111,7 +111,7 @@ pub(crate) fn mining_proceeds(
 /// from the conversions under way (its equity share paid in cash, its debt
 /// share borrowed as project debt) and `payment_usd` the project-debt
 /// service due (interest on the balance, the rest principal).
-#[inline]
+#[inline(always)]
 pub(crate) fn cash_flows(
     r: &Rules,
     installments_usd: f64,
@@ -141,7 +141,7 @@ pub(crate) fn cash_flows(
 /// Step 4: cash below `min_cash_usd` is brought back to it by selling free
 /// BTC (above the loan's collateral) at `s`; what that cannot cover is
 /// borrowed as distress debt (a distress month).
-#[inline]
+#[inline(always)]
 pub(crate) fn fund(r: &Rules, s: f64, tr: &mut TreasuryState, fl: &mut MonthFlows) {
     if tr.cash_usd >= r.min_cash_usd {
         return;
@@ -165,7 +165,7 @@ pub(crate) fn fund(r: &Rules, s: f64, tr: &mut TreasuryState, fl: &mut MonthFlow
 /// Step 4b: the standing rule `sell_to_target_ltv`: with a loan and LTV
 /// above the trigger, BTC is sold at `s` to repay the loan down to the
 /// target LTV.
-#[inline]
+#[inline(always)]
 pub(crate) fn sell_to_target_ltv(r: &Rules, s: f64, tr: &mut TreasuryState, fl: &mut MonthFlows) {
     if let Some(rule) = r.sell_to_target_ltv
         && tr.loan_usd > 0.0
@@ -182,7 +182,7 @@ pub(crate) fn sell_to_target_ltv(r: &Rules, s: f64, tr: &mut TreasuryState, fl: 
 /// paid from spendable cash, the rest becomes distress debt. Else, at or
 /// above the margin-call LTV, the loan is repaid back to the initial LTV,
 /// from spendable cash first, then by selling BTC.
-#[inline]
+#[inline(always)]
 pub(crate) fn covenant(r: &Rules, s: f64, tr: &mut TreasuryState, fl: &mut MonthFlows) {
     let ltv = tr.ltv(s);
     if tr.loan_usd > 0.0 && ltv >= r.liquidation_ltv {
@@ -227,7 +227,7 @@ pub(crate) fn covenant(r: &Rules, s: f64, tr: &mut TreasuryState, fl: &mut Month
 /// Step 6: in the loan's maturity month `t`, the loan is repaid in full:
 /// from spendable cash, then by selling BTC at `s`; what is still owed
 /// becomes distress debt.
-#[inline]
+#[inline(always)]
 pub(crate) fn maturity(r: &Rules, s: f64, t: usize, tr: &mut TreasuryState, fl: &mut MonthFlows) {
     if r.maturity_month != Some(t) || tr.loan_usd <= 0.0 {
         return;
@@ -258,7 +258,7 @@ pub(crate) fn maturity(r: &Rules, s: f64, t: usize, tr: &mut TreasuryState, fl: 
 
 /// Step 7: distress debt repaid from the cash above the floor and the
 /// distress buffer.
-#[inline]
+#[inline(always)]
 pub(crate) fn repair(r: &Rules, tr: &mut TreasuryState, fl: &mut MonthFlows) {
     let excess = tr.cash_usd - r.min_cash_usd - r.distress_buffer_usd;
     if excess > 0.0 && tr.distress_usd > 0.0 {
