@@ -203,3 +203,65 @@ impl Model {
         liquid - r.equity_share * committed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::state::TreasuryState;
+    use crate::scenario::CapexFunding;
+    use crate::sim::Model;
+
+    fn model(funding: CapexFunding) -> Model {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut sc = crate::scenario::load(&dir.join("cango_2026.toml")).unwrap();
+        sc.financing.capex_funding = funding;
+        sc.treasury.reserve_floor_btc = 0.0;
+        Model::new(&sc)
+    }
+
+    /// Under strict funding, step 1 can start nothing in a month whose
+    /// budget (spendable cash and free BTC, less the equity committed to
+    /// conversions under way) is below the least equity any conversion
+    /// needs: `step1_budget` says so (`None`, the month a policy without
+    /// memory is not asked in), and every request fails `accepts` then.
+    /// Just above it, the cheapest conversion is accepted.
+    #[test]
+    fn the_fundability_skip_is_exactly_the_months_no_request_can_pass() {
+        let m = model(CapexFunding::Strict);
+        let r = &m.rules;
+        let need = m.min_conversion_equity_usd;
+        assert!(need.is_finite() && need > 0.0);
+        let cheapest = *m
+            .fleet
+            .convertible
+            .iter()
+            .find(|&&i| r.equity_share * m.fleet.sites[i].capex_usd == need)
+            .unwrap();
+        let sites = vec![crate::sim::SiteState::Mining; m.fleet.len()];
+        let with_cash = |cash_usd: f64| TreasuryState {
+            cash_usd: r.min_cash_usd + cash_usd,
+            ..TreasuryState::default()
+        };
+        // Below the least equity: nothing can start.
+        let poor = with_cash(need * 0.999);
+        assert_eq!(m.step1_budget(&poor, 70_000.0, 0, &[]), None);
+        let mut budget = need * 0.999;
+        for &i in &m.fleet.convertible {
+            assert!(!m.accepts(i, &sites, &mut budget, None, &mut 0.0));
+        }
+        // Enough for the cheapest: a budget, and that site passes.
+        let rich = with_cash(need);
+        let mut budget = m.step1_budget(&rich, 70_000.0, 0, &[]).unwrap();
+        assert!(m.accepts(cheapest, &sites, &mut budget, None, &mut 0.0));
+        assert_eq!(budget, 0.0);
+        // Conversions under way commit equity: the same cash is not enough.
+        let live = 3;
+        let under_way = [(cheapest, live)];
+        assert_eq!(m.step1_budget(&rich, 70_000.0, 0, &under_way), None);
+        // Without strict funding every month may start a conversion.
+        let loose = model(CapexFunding::Borrow);
+        assert_eq!(
+            loose.step1_budget(&poor, 70_000.0, 0, &[]),
+            Some(f64::INFINITY)
+        );
+    }
+}
