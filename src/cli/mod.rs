@@ -153,8 +153,8 @@ pub struct BenchArgs {
     /// Worker threads (default: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Timed runs; the median is reported.
-    #[arg(long, default_value_t = 3)]
+    /// Timed runs (at least 1); the median is reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub repeat: usize,
 }
 

@@ -48,10 +48,7 @@ pub fn load(file: &Path, raw: &RawScenario) -> Result<Fleet, ScenarioError> {
         }
         (Some(csv_name), true) => {
             let csv_path = csv_path(file, csv_name);
-            let bytes = std::fs::read(&csv_path).map_err(|source| ScenarioError::Io {
-                file: csv_path.clone(),
-                source,
-            })?;
+            let bytes = super::read_capped(&csv_path)?;
             let sites = parse_csv(file, csv_name, &bytes)?;
             if sites.is_empty() {
                 return Err(invalid(

@@ -57,9 +57,10 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Read a scenario file, apply overrides, validate.
 pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+    let text = read_capped(path)?;
+    let text = String::from_utf8(text).map_err(|_| ScenarioError::Parse {
         file: path.to_path_buf(),
-        source,
+        message: "expected a text file (UTF-8)".into(),
     })?;
     let mut raw: raw::RawScenario = toml::from_str(&text).map_err(|err| ScenarioError::Parse {
         file: path.to_path_buf(),
@@ -94,3 +95,32 @@ impl Overrides {
 
 #[cfg(test)]
 mod tests;
+
+/// The most bytes a scenario or fleet file may hold.
+pub const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// The bytes of an input file, refused past [`MAX_INPUT_BYTES`] (so that a
+/// device such as `/dev/zero` is not read until memory runs out).
+pub(crate) fn read_capped(path: &Path) -> Result<Vec<u8>, ScenarioError> {
+    use std::io::Read;
+    let io = |source| ScenarioError::Io {
+        file: path.to_path_buf(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(ScenarioError::Parse {
+            file: path.to_path_buf(),
+            message: format!(
+                "larger than {} MiB: not a scenario or fleet file",
+                MAX_INPUT_BYTES >> 20
+            ),
+        });
+    }
+    Ok(bytes)
+}

@@ -259,7 +259,8 @@ pub struct RawAiDemand {
 #[serde(deny_unknown_fields, default)]
 pub struct RawCorrelation {
     /// Rows of (btc price, hashrate, gpu price, ai demand).
-    pub matrix: [[Num; 4]; 4],
+    /// Read as rows of any length; validation requires 4 x 4.
+    pub matrix: Vec<Vec<Num>>,
 }
 
 impl Default for RawCorrelation {
@@ -267,11 +268,11 @@ impl Default for RawCorrelation {
         let (one, zero) = (Num::lit("1"), Num::lit("0"));
         let (zw, zv) = (Num::lit("0.3"), Num::lit("0.2"));
         RawCorrelation {
-            matrix: [
-                [one, zw, zero, zv],
-                [zw, one, zero, zero],
-                [zero, zero, one, zero],
-                [zv, zero, zero, one],
+            matrix: vec![
+                vec![one, zw, zero, zv],
+                vec![zw, one, zero, zero],
+                vec![zero, zero, one, zero],
+                vec![zv, zero, zero, one],
             ],
         }
     }

@@ -788,3 +788,56 @@ fn months_and_start_are_bounded() {
     let e = crate::scenario::load_with(&s.dir.path().join("scenario.toml"), &over).unwrap_err();
     assert!(e.to_string().contains("simulation.months"), "{e}");
 }
+
+/// The correlation matrix must be 4 x 4: a longer or shorter row, or an
+/// extra row, is named (its extra cells are not ignored, whatever they hold).
+#[test]
+fn the_correlation_matrix_must_be_4_by_4() {
+    let row = "[1, 0.3, 0, 0.2]";
+    let rows = ["[0.3, 1, 0, 0]", "[0, 0, 1, 0]", "[0.2, 0, 0, 1]"];
+    let matrix = |first: &str, extra: &str| {
+        format!(
+            "{ONE_SITE}\n[market.correlation]\nmatrix = [{first}, {}{extra}]\n",
+            rows.join(", ")
+        )
+    };
+    Scratch::new(&matrix("[1, 0.3, 0, 0.2, \"abc\"]", ""))
+        .error(&["market.correlation", "\"abc\"", "expected a number"]);
+    Scratch::new(&matrix("[1, 0.3, 0, 0.2, 0]", ""))
+        .error(&["market.correlation.matrix[0]", "expected 4 entries, got 5"]);
+    Scratch::new(&matrix("[1, 0.3, 0]", "")).error(&["matrix[0]", "got 3"]);
+    Scratch::new(&matrix(row, ", [0, 0, 0, 0]")).error(&["matrix", "expected 4 rows", "got 5"]);
+    Scratch::new(&matrix(row, "")).load().unwrap();
+}
+
+/// Jumps per year are bounded (1e21 used to panic in the sampler).
+#[test]
+fn the_jump_intensity_is_bounded() {
+    for lambda in ["1e21", "1001"] {
+        Scratch::new(&format!(
+            "{ONE_SITE}\n[market.btc]\njump_lambda_per_year = {lambda}\n"
+        ))
+        .error(&["market.btc.jump_lambda_per_year", "1000"]);
+    }
+}
+
+/// An input larger than 64 MiB (a device such as `/dev/zero`, or a huge
+/// file) is refused with the file named, without reading it all.
+#[test]
+fn oversized_inputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.toml");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(crate::scenario::MAX_INPUT_BYTES + 1).unwrap();
+    let e = crate::scenario::load(&big).unwrap_err().to_string();
+    assert!(
+        e.contains("big.toml") && e.contains("larger than 64 MiB"),
+        "{e}"
+    );
+    if std::path::Path::new("/dev/zero").exists() {
+        let e = crate::scenario::load(std::path::Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("larger than 64 MiB"), "{e}");
+    }
+}

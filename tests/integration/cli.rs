@@ -357,3 +357,14 @@ fn a_policy_name_cannot_lead_a_file_out_of_the_output_folder() {
     files(dir.path(), &mut all);
     assert_eq!(all, vec![work.join("bad.toml")]);
 }
+
+/// `bench --repeat 0` is refused (it used to run once, silently).
+#[test]
+fn bench_needs_at_least_one_repeat() {
+    pivotsim()
+        .args(["bench", "--repeat", "0"])
+        .arg(scenario_path("smoke"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--repeat"));
+}

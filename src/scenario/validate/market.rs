@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::{ANY, CORRELATION, Check, NON_NEGATIVE, POSITIVE, Result, by_mode};
+use super::{ANY, CORRELATION, Check, JUMPS_PER_YEAR, NON_NEGATIVE, POSITIVE, Result, by_mode};
 use crate::scenario::raw::*;
 use crate::scenario::types::*;
 
@@ -81,7 +81,7 @@ impl Check<'_> {
             jump_lambda_per_year: self.num(
                 "jump_lambda_per_year",
                 raw.jump_lambda_per_year,
-                NON_NEGATIVE,
+                JUMPS_PER_YEAR,
             )?,
             jump_mean: self.num("jump_mean", raw.jump_mean, ANY)?,
             jump_sd: self.num("jump_sd", raw.jump_sd, NON_NEGATIVE)?,
@@ -158,6 +158,22 @@ impl Check<'_> {
     /// Entries in [-1, 1], unit diagonal, symmetric (positive definiteness
     /// is checked by the Cholesky factorization).
     pub(super) fn correlation(&self, raw: &RawCorrelation) -> Result<Vec<Vec<f64>>> {
+        let n = 4;
+        let rows = raw.matrix.len();
+        if rows != n {
+            return Err(self.invalid(
+                "matrix",
+                format!(
+                    "expected {n} rows (btc price, hashrate, gpu price, ai demand), got {rows}"
+                ),
+            ));
+        }
+        if let Some((i, row)) = raw.matrix.iter().enumerate().find(|(_, r)| r.len() != n) {
+            return Err(self.invalid(
+                &format!("matrix[{i}]"),
+                format!("expected {n} entries, got {}", row.len()),
+            ));
+        }
         let mut m = vec![vec![0.0; raw.matrix.len()]; raw.matrix.len()];
         for (i, row) in raw.matrix.iter().enumerate() {
             for (j, &entry) in row.iter().enumerate() {

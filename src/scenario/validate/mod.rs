@@ -112,6 +112,12 @@ const POSITIVE_SHARE: Range = Range {
     lo: Lo::Above(0.0),
     hi: Some(1.0),
 };
+/// Jumps per year: at most 1,000 (about 83 a month; the reference has 6).
+const JUMPS_PER_YEAR: Range = Range {
+    lo: Lo::AtLeast(0.0),
+    hi: Some(1000.0),
+};
+
 const CORRELATION: Range = Range {
     lo: Lo::AtLeast(-1.0),
     hi: Some(1.0),
