@@ -17,6 +17,29 @@ pub struct OutputError {
     pub source: std::io::Error,
 }
 
+/// The output folder cannot be created or written to: found before anything
+/// is simulated, and a bad argument (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("the output folder {path} cannot be written")]
+pub struct UnwritableDir {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Create `dir` (and its parents) if needed and check that a file can be
+/// created in it (a probe, removed at once).
+pub fn check_writable(dir: &Path) -> Result<(), UnwritableDir> {
+    let err = |source| UnwritableDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(err)?;
+    let probe = dir.join(format!(".pivotsim-probe-{}", std::process::id()));
+    fs::File::create(&probe).map_err(err)?;
+    fs::remove_file(&probe).map_err(err)
+}
+
 /// Create `dir` (and its parents) if needed.
 pub fn ensure_dir(dir: &Path) -> Result<(), OutputError> {
     fs::create_dir_all(dir).map_err(|source| OutputError {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::engine::{Engine, RunOptions};
-use crate::scenario::{self, Overrides, ScenarioError};
+use crate::scenario::{self, Overrides, Scenario, ScenarioError};
 use crate::summary::Summary;
 
 /// How to run a comparison.
@@ -25,12 +25,11 @@ pub struct CompareOptions {
     pub run: RunOptions,
 }
 
-/// Load every file (all validated before anything runs), then run them in
-/// order with one seed and one path count.
-pub fn run_scenarios(
+/// Load and validate every file, with one seed and one path count.
+pub fn load_scenarios(
     files: &[PathBuf],
     opts: &CompareOptions,
-) -> Result<Vec<Summary>, ScenarioError> {
+) -> Result<Vec<Scenario>, ScenarioError> {
     let Some(first) = files.first() else {
         return Ok(Vec::new());
     };
@@ -49,12 +48,31 @@ pub fn run_scenarios(
     };
     let mut scenarios = vec![first];
     for f in &files[1..] {
-        scenarios.push(scenario::load_with(f, &shared)?);
+        let sc = scenario::load_with(f, &shared)?;
+        // Each scenario's files are named after it: two of one name would
+        // overwrite each other's summary and read alike in compare.csv.
+        if let Some(k) = scenarios.iter().position(|other| other.name == sc.name) {
+            return Err(ScenarioError::Invalid {
+                file: f.clone(),
+                key: "name".into(),
+                message: format!(
+                    "`{}` is also the name of {}: give each compared scenario its own `name`",
+                    sc.name,
+                    files[k].display()
+                ),
+            });
+        }
+        scenarios.push(sc);
     }
-    Ok(scenarios
+    Ok(scenarios)
+}
+
+/// Run the loaded scenarios in order.
+pub fn run_scenarios(scenarios: Vec<Scenario>, opts: &CompareOptions) -> Vec<Summary> {
+    scenarios
         .into_iter()
         .map(|sc| Engine::new(sc).run(&opts.run))
-        .collect())
+        .collect()
 }
 
 /// `output/compare-<a>+<b>+...`, or `output/compare-<12 hex digits>` of the

@@ -178,9 +178,10 @@ pub fn main() -> ExitCode {
 
 /// 2 for bad input, 1 otherwise.
 fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.chain()
-        .any(|c| c.downcast_ref::<ScenarioError>().is_some())
-    {
+    if e.chain().any(|c| {
+        c.downcast_ref::<ScenarioError>().is_some()
+            || c.downcast_ref::<output::UnwritableDir>().is_some()
+    }) {
         2
     } else {
         1
@@ -226,6 +227,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&sc.name));
+    // Before the simulation, which may take long: an unwritable folder is
+    // a bad argument, not a failure at the end.
+    output::check_writable(&out_dir)?;
     let engine = Engine::new(sc);
     let summary = engine.run(&RunOptions {
         threads: args.threads,
@@ -302,7 +306,11 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
             ..RunOptions::default()
         },
     };
-    let summaries = compare::run_scenarios(&args.scenarios, &opts)?;
+    let scenarios = compare::load_scenarios(&args.scenarios, &opts)?;
+    if let Some(out) = &args.out {
+        output::check_writable(out)?;
+    }
+    let summaries = compare::run_scenarios(scenarios, &opts);
     let names: Vec<String> = summaries.iter().map(|s| s.scenario.clone()).collect();
     let out_dir = args
         .out

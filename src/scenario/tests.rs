@@ -801,8 +801,11 @@ fn the_correlation_matrix_must_be_4_by_4() {
             rows.join(", ")
         )
     };
-    Scratch::new(&matrix("[1, 0.3, 0, 0.2, \"abc\"]", ""))
-        .error(&["market.correlation", "\"abc\"", "expected a number"]);
+    Scratch::new(&matrix("[1, 0.3, 0, 0.2, \"abc\"]", "")).error(&[
+        "market.correlation",
+        "\"abc\"",
+        "expected a number",
+    ]);
     Scratch::new(&matrix("[1, 0.3, 0, 0.2, 0]", ""))
         .error(&["market.correlation.matrix[0]", "expected 4 entries, got 5"]);
     Scratch::new(&matrix("[1, 0.3, 0]", "")).error(&["matrix[0]", "got 3"]);

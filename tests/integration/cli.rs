@@ -303,10 +303,13 @@ fn an_output_folder_that_cannot_be_made_is_named_once_with_its_reason() {
         .arg(scenario_path("smoke"))
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains(&format!("cannot write {}", out.display())),
+        stderr.contains(&format!(
+            "the output folder {} cannot be written",
+            out.display()
+        )),
         "{stderr}"
     );
     // The reason once, not repeated by the error chain.
@@ -367,4 +370,61 @@ fn bench_needs_at_least_one_repeat() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("--repeat"));
+}
+
+/// `compare` refuses two scenarios of one name (their files would
+/// overwrite each other), naming both files, and writes nothing.
+#[test]
+fn compare_refuses_two_scenarios_of_one_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    fs::create_dir_all(&a).unwrap();
+    fs::create_dir_all(&b).unwrap();
+    let text = BASE.replace("name = \"bad\"", "name = \"same\"");
+    fs::write(a.join("x.toml"), &text).unwrap();
+    fs::write(b.join("y.toml"), &text).unwrap();
+    let out = dir.path().join("out");
+    let output = pivotsim()
+        .args(["compare", "--no-charts", "-q", "--out"])
+        .arg(&out)
+        .arg(a.join("x.toml"))
+        .arg(b.join("y.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("y.toml") && stderr.contains("x.toml") && stderr.contains("`same`"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+/// An output folder that cannot be created (its parent is a file) is a bad
+/// argument found before simulating: exit 2, the folder named.
+#[test]
+fn an_unwritable_output_folder_is_refused_before_simulating() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a_file");
+    fs::write(&file, "not a folder").unwrap();
+    let out = file.join("out");
+    let (one, two) = (
+        scenario_path("cango_2026"),
+        scenario_path("cango_2026_no_delever"),
+    );
+    let runs: [(&str, Vec<&Path>); 2] = [("run", vec![&one]), ("compare", vec![&one, &two])];
+    for (command, files) in runs {
+        let output = pivotsim()
+            .args([command, "--no-charts", "-q", "--paths", "1000000", "--out"])
+            .arg(&out)
+            .args(files)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("cannot be written") && stderr.contains("a_file"),
+            "{stderr}"
+        );
+    }
 }
