@@ -59,10 +59,11 @@ pub fn compare_table(summaries: &[Summary]) -> String {
         "end net reserve (95% CI)",
         "P(margin call)",
         "P(liquidation)",
+        "P(distress)",
     ]
     .map(String::from);
     let ci = |mean: f64, half: f64| format!("{} ± {}", usd_m(mean), usd_m(half));
-    let rows: Vec<[String; 7]> = cells(summaries)
+    let rows: Vec<[String; 8]> = cells(summaries)
         .map(|(s, p)| {
             [
                 s.scenario.clone(),
@@ -75,6 +76,7 @@ pub fn compare_table(summaries: &[Summary]) -> String {
                 ),
                 pct(p.p_margin_call),
                 pct(p.p_liquidation),
+                pct(p.p_distress),
             ]
         })
         .collect();
@@ -84,7 +86,7 @@ pub fn compare_table(summaries: &[Summary]) -> String {
             *w = (*w).max(c.chars().count());
         }
     }
-    let line = |cells: &[String; 7]| {
+    let line = |cells: &[String; 8]| {
         let mut out = String::new();
         for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
             let pad = " ".repeat(w - c.chars().count());
@@ -135,6 +137,10 @@ mod tests {
         let table = compare_table(&all);
         assert_eq!(table.lines().count(), 3 + 6);
         assert!(table.contains("P(liquidation)"));
+        assert!(
+            table.lines().nth(1).unwrap().ends_with("P(distress)"),
+            "{table}"
+        );
     }
 
     #[test]
