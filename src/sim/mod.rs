@@ -63,6 +63,9 @@ pub struct Model {
     /// if none is convertible): under strict funding, a month whose budget
     /// is below it accepts no request.
     min_conversion_equity_usd: f64,
+    /// The first policy that never asks for a conversion (`hold`), if any:
+    /// the passive replay the others follow until their first start.
+    passive: Option<usize>,
 }
 
 impl Model {
@@ -92,11 +95,12 @@ impl Model {
             market: &MarketModel::new(&scenario.market, &calendar),
             seed: scenario.simulation.seed,
         };
-        let policies = scenario
+        let policies: Vec<Box<dyn Policy>> = scenario
             .policies
             .iter()
             .map(|s| policy::build(s, &ctx))
             .collect();
+        let passive = policies.iter().position(|p| p.passive());
         // The same product as the acceptance test of step 1.
         let min_conversion_equity_usd = fleet
             .convertible
@@ -110,6 +114,7 @@ impl Model {
             rules,
             capex_cap,
             min_conversion_equity_usd,
+            passive,
             events_by_month,
             events: scenario.events.iter().map(|e| e.kind.clone()).collect(),
         }
@@ -130,35 +135,21 @@ impl Model {
         out: &mut PolicyOutcome,
         observe: F,
     ) {
-        self.replay_from(p, market, table, scratch, out, Start::Beginning, observe);
+        self.replay_from::<true, F>(p, market, table, scratch, out, Start::Beginning, observe);
     }
 
     /// [`Model::replay`] from where `start` says. Resumed at month `t0`, the
     /// replay writes only months `t0..` of `out`'s monthly series (the
     /// earlier months are the passive replay's) and `observe` sees only
-    /// those months; its other figures are the whole path's.
+    /// those months; its other figures are the whole path's. With
+    /// `SHORTCUTS` (every caller but the tests that check the shortcut), a
+    /// policy without memory is not asked in a month whose step 1 can start
+    /// nothing.
     ///
     /// # Panics
     /// If a resumed replay's month is not below the months simulated.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn replay_from<F: FnMut(&MonthRecord<'_>)>(
-        &self,
-        p: usize,
-        market: &MarketPath,
-        table: &MiningTable,
-        scratch: &mut Scratch,
-        out: &mut PolicyOutcome,
-        start: Start<'_>,
-        observe: F,
-    ) {
-        self.replay_impl::<true, F>(p, market, table, scratch, out, start, observe);
-    }
-
-    /// The replay, with step 1's shortcut (`SHORTCUTS`: a policy without
-    /// memory is not asked in a month whose step 1 can start nothing) or,
-    /// for the tests that check the shortcut, without it.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn replay_impl<const SHORTCUTS: bool, F: FnMut(&MonthRecord<'_>)>(
+    pub(crate) fn replay_from<const SHORTCUTS: bool, F: FnMut(&MonthRecord<'_>)>(
         &self,
         p: usize,
         market: &MarketPath,

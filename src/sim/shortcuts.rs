@@ -90,7 +90,7 @@ impl Model {
         replays.copy_of.clear();
         replays.copy_of.resize(n, None);
         replays.seen.resize(months, TreasuryState::default());
-        let passive = (0..n).find(|&p| self.is_passive(p));
+        let passive = self.passive;
         let PathReplays {
             outcomes,
             copy_of,
@@ -100,9 +100,17 @@ impl Model {
         } = replays;
         if let Some(q) = passive {
             let record = Start::Recording(carries);
-            self.replay_from(q, market, table, scratch, &mut outcomes[q], record, |rec| {
-                seen[rec.t] = *rec.seen;
-            });
+            self.replay_from::<true, _>(
+                q,
+                market,
+                table,
+                scratch,
+                &mut outcomes[q],
+                record,
+                |rec| {
+                    seen[rec.t] = *rec.seen;
+                },
+            );
         }
         for p in (0..n).filter(|&p| Some(p) != passive) {
             let Some(q) = passive else {
@@ -115,7 +123,7 @@ impl Model {
                 None => copy_of[p] = Some(q),
                 Some(t0) if t0 > 0 && self.policies[p].memoryless() => {
                     let resume = Start::Resume(t0, &carries[t0]);
-                    self.replay_from(p, market, table, scratch, out, resume, |_| {});
+                    self.replay_from::<true, _>(p, market, table, scratch, out, resume, |_| {});
                     // The months before the first start: the passive policy's.
                     out.copy_first_months(passive_out, t0);
                 }
@@ -176,13 +184,28 @@ impl Model {
         );
         match fast {
             Some(first) => first,
-            None => self.first_start_by_month(p, market, table, &seen[..months], scratch),
+            None => self.first_ask_by_month(p, market, table, &seen[..months], scratch),
         }
     }
 
     /// [`Model::first_start`] for any policy: its `decide`, month by month,
-    /// on the passive path (`seen` holds the months to test).
+    /// on the passive path (`seen` holds the months to test). The plain
+    /// definition the policies' own fast ways are tested against.
+    #[cfg(test)]
     pub(crate) fn first_start_by_month(
+        &self,
+        p: usize,
+        market: &MarketPath,
+        table: &MiningTable,
+        seen: &[TreasuryState],
+        scratch: &mut Scratch,
+    ) -> Option<usize> {
+        scratch.passive_reset(self, p);
+        self.first_ask_by_month(p, market, table, seen, scratch)
+    }
+
+    /// [`Model::first_start_by_month`] on a scratch already reset for `p`.
+    fn first_ask_by_month(
         &self,
         p: usize,
         market: &MarketPath,
@@ -192,7 +215,6 @@ impl Model {
     ) -> Option<usize> {
         let policy = &self.policies[p];
         let memoryless = policy.memoryless();
-        scratch.passive_reset(self, p);
         for (t, tr) in seen.iter().enumerate() {
             // No request can start in a month whose step 1 may commit too
             // little equity; a policy with memory still decides in it.
@@ -396,7 +418,7 @@ mod tests {
                 table.fill(&model.fleet, &model.calendar, &path_market);
                 model.replay_policies(&path_market, &table, &mut replays);
                 for p in 0..model.policies.len() {
-                    model.replay_impl::<false, _>(
+                    model.replay_from::<false, _>(
                         p,
                         &path_market,
                         &table,
