@@ -93,6 +93,7 @@ fn parse_csv(file: &Path, csv_name: &str, bytes: &[u8]) -> Result<Vec<LocatedSit
         .map_err(|err| csv_error(file, csv_name, 1, &[], &csv::StringRecord::new(), err))?
         .clone();
     let columns: Vec<&str> = headers.iter().collect();
+    check_header(file, csv_name, &columns)?;
     let mut sites = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
@@ -112,6 +113,100 @@ fn parse_csv(file: &Path, csv_name: &str, bytes: &[u8]) -> Result<Vec<LocatedSit
         });
     }
     Ok(sites)
+}
+
+/// The columns a fleet CSV may have, the first five required.
+const COLUMNS: [&str; 9] = [
+    "site_id",
+    "region",
+    "power_mw",
+    "j_per_th",
+    "convertible",
+    "power_usd_per_mwh",
+    "uptime",
+    "lead_months",
+    "facility_capex_usd_per_mw_it",
+];
+const REQUIRED_COLUMNS: usize = 5;
+
+/// The header names known columns, each once, and every required one.
+///
+/// An unknown column is quoted only when it looks like a column name (a
+/// short ASCII identifier, such as a misspelt `powr_mw`): a file that is not
+/// a fleet CSV at all (`sites_csv = "/etc/passwd"`) is named, and its
+/// content is not echoed.
+fn check_header(file: &Path, csv_name: &str, columns: &[&str]) -> Result<(), ScenarioError> {
+    let invalid = |key: String, message: String| ScenarioError::Invalid {
+        file: file.to_path_buf(),
+        key,
+        message,
+    };
+    let expected = COLUMNS.join(", ");
+    let header_key = || format!("sites_csv ({csv_name} line 1)");
+    for (i, column) in columns.iter().enumerate() {
+        if COLUMNS.contains(column) {
+            if columns[..i].contains(column) {
+                return Err(invalid(
+                    format!("{} {column}", header_key()),
+                    "the column appears twice in the header".into(),
+                ));
+            }
+            continue;
+        }
+        let looks_like_a_name = !column.is_empty()
+            && column.len() <= 64
+            && column
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let message = if looks_like_a_name {
+            format!("unknown column `{column}`; the columns are {expected}")
+        } else {
+            format!(
+                "header column {} is not a column name: {csv_name} does not look like a \
+                 fleet CSV (a header line naming the columns {expected}, then a site per line)",
+                i + 1
+            )
+        };
+        return Err(invalid(header_key(), message));
+    }
+    match COLUMNS[..REQUIRED_COLUMNS]
+        .iter()
+        .find(|required| !columns.contains(required))
+    {
+        Some(missing) => Err(invalid(
+            header_key(),
+            format!(
+                "missing the column `{missing}`; the required columns are {}",
+                COLUMNS[..REQUIRED_COLUMNS].join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The column whose cell raised a number error that does not say its field:
+/// the cell that reads as the number the message quotes (`NaN`, `inf`,
+/// `1e30` beyond the decimal range), or the first empty cell of a required
+/// column when the message is about an empty string.
+fn column_of_number(message: &str, columns: &[&str], record: &csv::StringRecord) -> Option<usize> {
+    let cells = || columns.iter().zip(record).enumerate();
+    if let Some(quoted) = message
+        .split_once("floating point `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(number, _)| number)
+    {
+        let value: f64 = quoted.parse().ok()?;
+        return cells().find_map(|(i, (_, cell))| {
+            let cell: f64 = cell.parse().ok()?;
+            (cell == value || (cell.is_nan() && value.is_nan())).then_some(i)
+        });
+    }
+    if message.contains("string \"\"") {
+        return cells().find_map(|(i, (column, cell))| {
+            (cell.is_empty() && COLUMNS[..REQUIRED_COLUMNS].contains(column)).then_some(i)
+        });
+    }
+    None
 }
 
 /// A CSV error as `ScenarioError::Invalid`, keyed by the CSV line and the
@@ -134,12 +229,23 @@ fn csv_error(
             let message = err.kind().to_string();
             let column = match err.field() {
                 Some(field) => usize::try_from(field).ok().and_then(|i| columns.get(i)),
-                None => columns.iter().zip(record).find_map(|(column, cell)| {
-                    (!cell.is_empty() && message.contains(&format!("{cell:?}"))).then_some(column)
-                }),
+                None => columns
+                    .iter()
+                    .zip(record)
+                    .find_map(|(column, cell)| {
+                        (!cell.is_empty() && message.contains(&format!("{cell:?}")))
+                            .then_some(column)
+                    })
+                    .or_else(|| {
+                        column_of_number(&message, columns, record).and_then(|i| columns.get(i))
+                    }),
             };
             (column.copied(), message)
         }
+        csv::ErrorKind::Utf8 { err, .. } => (
+            columns.get(err.field()).copied(),
+            "expected text (UTF-8) in this cell".to_owned(),
+        ),
         _ => (None, err.to_string()),
     };
     let key = match column {

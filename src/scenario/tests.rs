@@ -81,7 +81,7 @@ fn reference_scenario_matches_model_section_6() {
     let power_mw: f64 = s.sites.iter().map(|site| site.power_mw).sum();
     let hashrate_ehs: f64 = s.sites.iter().map(Site::hashrate_ehs).sum();
     assert!((power_mw - 1010.0).abs() < 1e-9, "{power_mw}");
-    // MODEL.md rounds it to 51.75: 540 MW at 17.5 J/TH + 470 MW at 22.5 J/TH = 3260/63 EH/s.
+    // docs/model.md section 6 rounds it to 51.75: 540 MW at 17.5 J/TH + 470 MW at 22.5 J/TH = 3260/63 EH/s.
     assert!(
         (hashrate_ehs - 3260.0 / 63.0).abs() < 1e-9,
         "{hashrate_ehs}"
@@ -514,11 +514,57 @@ fn fleet_csv_errors_name_the_csv_line_and_column() {
     let csv = format!("{header}a,US,10,20,true\na,US,10,20,true\n");
     Scratch::with_csv(toml, &csv).error(&["sites_csv (fleet.csv line 3) site_id", "duplicate"]);
     Scratch::with_csv(toml, header).error(&["key `sites_csv`", "at least one site"]);
+    for number in ["NaN", "nan", "inf", "-inf", "1e400", "1e30"] {
+        let csv = format!("{header}a,US,10,{number},true\n");
+        Scratch::with_csv(toml, &csv).error(&["sites_csv (fleet.csv line 2) j_per_th"]);
+    }
+    let csv = format!("{header}a,US,,20,true\n");
+    Scratch::with_csv(toml, &csv).error(&["sites_csv (fleet.csv line 2) power_mw"]);
+    let csv = "site_id,region,power_mw,j_per_th,convertible,uptime\na,US,10,20,true,inf\n";
+    Scratch::with_csv(toml, csv).error(&["sites_csv (fleet.csv line 2) uptime"]);
+    let csv = "site_id,region,power_mw,j_per_th,convertible\n\u{ff},US,10,20,true\n";
+    let bytes: Vec<u8> = csv
+        .bytes()
+        .map(|b| if b == 0xc3 { 0xff } else { b })
+        .collect();
+    let scratch = Scratch::new(toml);
+    std::fs::write(scratch.dir.path().join("fleet.csv"), bytes).unwrap();
+    scratch.error(&["sites_csv (fleet.csv line 2) site_id", "UTF-8"]);
     let missing = Scratch::new(toml).load().unwrap_err().to_string();
     assert!(
         missing.contains("fleet.csv") && missing.contains("cannot read"),
         "{missing}"
     );
+}
+
+#[test]
+fn fleet_csv_headers_are_checked_without_echoing_a_foreign_file() {
+    let toml = "sites_csv = \"fleet.csv\"\n";
+    let foreign =
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n";
+    let message = Scratch::with_csv(toml, foreign).error(&[
+        "sites_csv (fleet.csv line 1)",
+        "does not look like a fleet CSV",
+        "site_id, region, power_mw",
+    ]);
+    assert!(
+        !message.contains("root") && !message.contains("daemon"),
+        "the file's content is echoed: {message}"
+    );
+    Scratch::with_csv(
+        toml,
+        "site_id,region,powr_mw,j_per_th,convertible\na,US,10,20,true\n",
+    )
+    .error(&["sites_csv (fleet.csv line 1)", "unknown column `powr_mw`"]);
+    Scratch::with_csv(toml, "site_id,region,j_per_th,convertible\na,US,20,true\n").error(&[
+        "sites_csv (fleet.csv line 1)",
+        "missing the column `power_mw`",
+    ]);
+    Scratch::with_csv(
+        toml,
+        "site_id,region,power_mw,j_per_th,convertible,uptime,uptime\na,US,10,20,true,1,1\n",
+    )
+    .error(&["sites_csv (fleet.csv line 1) uptime", "twice"]);
 }
 
 #[test]
