@@ -237,3 +237,61 @@ fn strip_volatile_drops_keys_and_their_blocks() {
         "{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}\n"
     );
 }
+
+/// The README opens with the main command and the table it prints: the
+/// table must be that command's output, to the byte.
+#[test]
+fn the_readme_table_is_the_output_of_its_command() {
+    if !supported_platform() {
+        return;
+    }
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block = |fence: &str| -> Vec<String> {
+        let start = readme
+            .find(fence)
+            .unwrap_or_else(|| panic!("no {fence} block"))
+            + fence.len();
+        let end = start + readme[start..].find("```").unwrap();
+        readme[start..end]
+            .trim_start_matches('\n')
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let command = block("```sh\n")[0].clone();
+    let args: Vec<&str> = command
+        .split('#')
+        .next()
+        .unwrap()
+        .strip_prefix("cargo run --release -- ")
+        .unwrap_or_else(|| {
+            panic!("the README's first command is not `cargo run --release -- ...`: {command}")
+        })
+        .split_whitespace()
+        .collect();
+    assert_eq!(args[..2], ["run", "scenarios/cango_2026.toml"], "{command}");
+    let dir = tempfile::tempdir().unwrap();
+    let output = pivotsim()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(&args)
+        .args(["--no-charts", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        printed,
+        block("```text\n"),
+        "README.md's table is not what `{command}` prints"
+    );
+}

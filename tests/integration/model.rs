@@ -1,4 +1,4 @@
-//! Closed forms and the hand checks at the end of MODEL.md, seeded, with
+//! Closed forms and the hand checks of docs/model.md section 6, seeded, with
 //! tolerances from the standard error.
 
 use pivotsim::model::calendar::{BLOCKS_PER_DAY, Calendar};
@@ -30,7 +30,7 @@ fn last_month_samples(paths: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         model.sample(20_260_201, path, &mut m);
         s.push(m.btc_price_usd[59]);
         p.push(m.gpu_hour_usd[59]);
-        d.push(m.ai_demand_mw[59]);
+        d.push(m.ai_demand_mw_it[59]);
     }
     (s, p, d)
 }
@@ -115,7 +115,7 @@ fn btc_mined_hand_check() {
 
 #[test]
 fn reference_fleet_idles_exactly_the_hot_us_and_oman_sites_in_february() {
-    // MODEL.md: at S0, H0 and mean fees, exactly the 22.5 J/TH US and Oman
+    // docs/model.md section 6: at S0, H0 and mean fees, exactly the 22.5 J/TH US and Oman
     // sites (215 MW) are idle in February 2026.
     let sc = load("cango_2026");
     let fleet = Fleet::new(&sc);
