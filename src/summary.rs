@@ -2,7 +2,7 @@
 //!
 //! Every figure is across paths. A [`Stats`] object is the mean with its
 //! standard error and the 5/25/50/75/95th percentiles. Monthly values are at
-//! the end of month t; market values are those of month t (MODEL.md section 1:
+//! the end of month t; market values are those of month t (docs/model.md section 1:
 //! the value at the start of the month, used for everything in it). Money is
 //! in USD at full precision; it is rounded only where it is shown (terminal
 //! table, CSV, charts).
@@ -129,7 +129,8 @@ pub struct MarketMonth {
     /// GPU-hour price p[t], USD.
     pub gpu_hour_usd: Stats,
     /// AI demand D[t], MW of IT load.
-    pub ai_demand_mw: Stats,
+    #[serde(alias = "ai_demand_mw")]
+    pub ai_demand_mw_it: Stats,
 }
 
 /// One policy across paths.
@@ -139,7 +140,7 @@ pub struct PolicySummary {
     pub name: String,
     /// Policy kind (`hold`, `full_pivot`, `staged`, `threshold`).
     pub kind: String,
-    /// Operating value of the allocation, USD (MODEL.md section 5).
+    /// Operating value of the allocation, USD (docs/model.md section 5).
     pub npv_usd: Stats,
     /// Sum of monthly revenue (mining + AI), USD, undiscounted.
     pub total_revenue_usd: Stats,

@@ -42,7 +42,7 @@ const SERIES: [Series; 4] = [
     Series {
         title: "AI demand",
         desc: "MW of IT load",
-        get: |m| m.ai_demand_mw,
+        get: |m| m.ai_demand_mw_it,
         money: false,
     },
 ];

@@ -40,7 +40,7 @@ pub fn summary(policies: usize, months: usize) -> Summary {
                 hashrate_ehs: fan(900.0 + 10.0 * t as f64, 40.0, t),
                 hashprice_usd_per_ph_day: fan(48.0 - 0.4 * t as f64, 4.0, t),
                 gpu_hour_usd: fan(2.0 * 0.98f64.powi(t as i32), 0.15, t),
-                ai_demand_mw: fan(300.0 + 8.0 * t as f64, 30.0, t),
+                ai_demand_mw_it: fan(300.0 + 8.0 * t as f64, 30.0, t),
             })
             .collect(),
     };

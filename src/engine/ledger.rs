@@ -127,7 +127,7 @@ macro_rules! flow {
     };
 }
 
-/// Every flow of MODEL.md section 3, in the order of the steps.
+/// Every flow of docs/model.md section 3, in the order of the steps.
 pub static FLOWS: &[FlowSpec] = &[
     // Step 0: events.
     flow!("event_sale", [(Reserve, Out)], event_sale_btc),
@@ -416,7 +416,7 @@ pub fn replay(engine: &Engine, p: usize, path: u64) -> Ledger {
             hashprice_usd_per_ph_day: market.hashprice_usd_per_eh_day[t] / 1000.0,
             fees_btc_per_block: market.fee_btc[t],
             gpu_hour_usd: market.gpu_hour_usd[t],
-            ai_demand_mw_it: market.ai_demand_mw[t],
+            ai_demand_mw_it: market.ai_demand_mw_it[t],
             open,
             flows,
             close,

@@ -128,12 +128,12 @@ pub const MARKET_SERIES: [MarketSeries; 5] = [
         set: |m| &mut m.gpu_hour_usd,
     },
     MarketSeries {
-        name: "ai_demand_mw",
+        name: "ai_demand_mw_it",
         unit: "MW",
-        read: |m| &m.ai_demand_mw,
+        read: |m| &m.ai_demand_mw_it,
         divisor: 1.0,
-        get: |m| &m.ai_demand_mw,
-        set: |m| &mut m.ai_demand_mw,
+        get: |m| &m.ai_demand_mw_it,
+        set: |m| &mut m.ai_demand_mw_it,
     },
 ];
 

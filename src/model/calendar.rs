@@ -8,7 +8,7 @@ use chrono::{Datelike, Months, NaiveDate};
 
 use crate::scenario::Scenario;
 
-/// Blocks per day, always (MODEL.md section 1).
+/// Blocks per day, always (docs/model.md section 1).
 pub const BLOCKS_PER_DAY: f64 = 144.0;
 /// Length of a model month in years, `dt`.
 pub const DT_YEARS: f64 = 1.0 / 12.0;
@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn halving_month_subsidy_is_day_weighted() {
-        // MODEL.md: April 2028, halving on the 15th: (14 * 3.125 + 16 * 1.5625) / 30.
+        // docs/model.md: April 2028, halving on the 15th: (14 * 3.125 + 16 * 1.5625) / 30.
         let halvings = [d("2028-04-15")];
         let first = d("2028-04-01");
         let sum: f64 = first

@@ -1,5 +1,5 @@
 //! The market's correlated factors: the standard normal shocks that drive
-//! its diffusions, one per factor per month (MODEL.md section 1).
+//! its diffusions, one per factor per month (docs/model.md section 1).
 //!
 //! Each month every factor `i` draws an independent standard normal `e_i`,
 //! and its shock is `x_i = sum_{j<=i} L[i][j] e_j`, with `L` the

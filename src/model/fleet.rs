@@ -9,7 +9,7 @@
 //! is its class's times its MW, and each policy replay only sums the sites
 //! it still mines with. The run-or-idle test lives in one function,
 //! [`MiningClass::month_per_mw`], used both by the mining step and by the
-//! margins the policies rank sites by (MODEL.md section 4).
+//! margins the policies rank sites by (docs/model.md section 4).
 
 use super::finance::annuity_factor;
 use crate::scenario::{AiMode, Scenario};
@@ -72,7 +72,7 @@ pub struct SiteEcon {
 /// opex per MW is the fleet's) mine alike per MW: the same BTC, revenue,
 /// power and opex per MW, the same run-or-idle choice, the same margin.
 /// Their mining month is computed once per class, per MW, and a site's is
-/// that times its `power_mw` (MODEL.md computes the margin the policies
+/// that times its `power_mw` (docs/model.md section 2 computes the margin the policies
 /// rank by from per-MW quantities).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MiningClass {
@@ -237,7 +237,7 @@ pub struct AiMonth {
 impl AiMonth {
     /// Threshold policy: AI margin per grid MW per month at utilization
     /// `u` of a site with this power price and IT-to-grid ratio, revenue -
-    /// power - opex (MODEL.md section 4). The power cost's products are
+    /// power - opex (docs/model.md section 4). The power cost's products are
     /// taken in the order of [`Fleet::ai_power_usd_per_mw_it`] (the same
     /// bits); the IT-to-grid ratio is precomputed per site.
     #[inline(always)]

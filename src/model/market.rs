@@ -1,5 +1,5 @@
 //! The market: one sampled path of BTC price, hashrate, fees, GPU-hour price
-//! and AI demand (MODEL.md section 1).
+//! and AI demand (docs/model.md section 1).
 //!
 //! The sampler is immutable (`&self`) and owns no generator. Each path gets
 //! its own generators, keyed by (seed, path index, stream), so path i is the
@@ -94,7 +94,7 @@ pub struct MarketPath {
     /// p[t], USD per GPU-hour.
     pub gpu_hour_usd: Vec<f64>,
     /// D[t], AI demand reachable, MW of IT load.
-    pub ai_demand_mw: Vec<f64>,
+    pub ai_demand_mw_it: Vec<f64>,
     /// Index of the regime in force during month t (0 when regimes are off).
     pub regime: Vec<u8>,
 }
@@ -108,7 +108,7 @@ impl MarketPath {
             fee_btc: v(),
             hashprice_usd_per_eh_day: v(),
             gpu_hour_usd: v(),
-            ai_demand_mw: v(),
+            ai_demand_mw_it: v(),
             regime: vec![0; months],
         }
     }
@@ -261,7 +261,7 @@ impl MarketModel {
         let hr_next = &mut out.hashrate_ehs[1..months];
         let price_next = &mut out.btc_price_usd[1..months];
         let gpu_next = &mut out.gpu_hour_usd[1..months];
-        let demand_next = &mut out.ai_demand_mw[1..months];
+        let demand_next = &mut out.ai_demand_mw_it[1..months];
         for t in 0..months {
             fee[t] = self.fee_sigma * normal(fees) - 0.5 * self.fee_sigma * self.fee_sigma;
             regime_of[t] = regime as u8;
@@ -297,7 +297,7 @@ impl MarketModel {
         for (series, start) in [
             (&mut out.btc_price_usd, self.s0_usd),
             (&mut out.gpu_hour_usd, self.p0),
-            (&mut out.ai_demand_mw, self.d0),
+            (&mut out.ai_demand_mw_it, self.d0),
         ] {
             let series = &mut series[..months];
             exp_in_place(&mut series[1..]);

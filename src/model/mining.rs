@@ -347,7 +347,7 @@ mod tests {
 
     /// Sites alike but for their size (same region, efficiency, uptime)
     /// have the same mining margin per MW bit for bit, every month, in the
-    /// table (both fills): MODEL.md breaks ties by fleet order, which needs
+    /// table (both fills): docs/model.md breaks ties by fleet order, which needs
     /// exact ties. A margin taken as the site's total over its MW (the
     /// form before) misses on most months of these paths. The reference
     /// fleet has four such groups of convertible sites (us-01/03/05/07

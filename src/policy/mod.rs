@@ -41,7 +41,7 @@ pub struct PolicyView<'a> {
     pub btc_price_usd: &'a [f64],
     pub hashprice_usd_per_eh_day: &'a [f64],
     pub gpu_hour_usd: &'a [f64],
-    pub ai_demand_mw: &'a [f64],
+    pub ai_demand_mw_it: &'a [f64],
     pub fleet: &'a Fleet,
     /// Each site's state at the start of month t.
     pub sites: &'a [SiteState],

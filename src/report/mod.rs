@@ -388,7 +388,7 @@ mod tests {
         "hashrate_ehs",
         "hashprice_usd_per_ph_day",
         "gpu_hour_usd",
-        "ai_demand_mw",
+        "ai_demand_mw_it",
     ];
 
     fn market_metric(m: &MarketMonth, metric: &str) -> [String; 7] {
@@ -397,7 +397,7 @@ mod tests {
             "hashrate_ehs" => all(&m.hashrate_ehs),
             "hashprice_usd_per_ph_day" => all(&m.hashprice_usd_per_ph_day),
             "gpu_hour_usd" => all(&m.gpu_hour_usd),
-            "ai_demand_mw" => all(&m.ai_demand_mw),
+            "ai_demand_mw_it" => all(&m.ai_demand_mw_it),
             other => panic!("no series {other}"),
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Every struct denies unknown keys, so a typo is an error rather than a
 //! silently ignored value. Every key has a default equal to the reference
-//! scenario (MODEL.md section 6), so a file with just a fleet is complete.
+//! scenario (docs/model.md section 6), so a file with just a fleet is complete.
 //! Nothing is checked here beyond types: ranges, dates and cross-references
 //! are the job of `validate`, the one place that turns raw values into
 //! domain types.
@@ -359,7 +359,7 @@ impl RawRegion {
         }
     }
 
-    /// The regions of the reference fleet (MODEL.md section 6).
+    /// The regions of the reference fleet (docs/model.md section 6).
     pub fn reference() -> Vec<RawRegion> {
         vec![
             RawRegion::new("US", "70", "0.92", Some(9)),

@@ -273,7 +273,7 @@ pub struct Loan {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapexFunding {
-    /// A conversion starts only if its equity share is fundable now (MODEL.md section 3, step 1).
+    /// A conversion starts only if its equity share is fundable now (docs/model.md section 3, step 1).
     Strict,
     /// Every request is accepted.
     Borrow,

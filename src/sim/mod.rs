@@ -284,7 +284,7 @@ impl Model {
         state.sites.ai_flows(
             fleet,
             self.calendar.days[t],
-            market.ai_demand_mw[t],
+            market.ai_demand_mw_it[t],
             market.gpu_hour_usd[t],
             &mut fl,
         );

@@ -112,7 +112,7 @@ impl Model {
             btc_price_usd: &market.btc_price_usd[..=t],
             hashprice_usd_per_eh_day: &market.hashprice_usd_per_eh_day[..=t],
             gpu_hour_usd: &market.gpu_hour_usd[..=t],
-            ai_demand_mw: &market.ai_demand_mw[..=t],
+            ai_demand_mw_it: &market.ai_demand_mw_it[..=t],
             fleet: &self.fleet,
             sites,
             convertible_mining,

@@ -74,7 +74,7 @@ impl Policy for Threshold {
         let memory = memory.get_mut::<ThresholdMemory>();
         let t = view.t;
         let fleet = view.fleet;
-        let demand = view.ai_demand_mw[t];
+        let demand = view.ai_demand_mw_it[t];
         let ai = fleet.ai_month(view.days, view.gpu_hour_usd[t]);
         self.sites.excess_usd_per_mw(
             fleet,

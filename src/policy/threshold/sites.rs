@@ -138,7 +138,7 @@ impl ThresholdSites {
         passes: &mut [bool],
     ) {
         let c = &self;
-        let demand = &market.ai_demand_mw[..months];
+        let demand = &market.ai_demand_mw_it[..months];
         let (rate, per_price) = ai.split_at(months);
         let by_site = fleet
             .convertible
@@ -337,7 +337,7 @@ mod tests {
                     );
                     for t in 0..months {
                         let ai = fleet.ai_month(cal.days[t], market.gpu_hour_usd[t]);
-                        let demand_mw = market.ai_demand_mw[t];
+                        let demand_mw = market.ai_demand_mw_it[t];
                         sites.excess_usd_per_mw(&fleet, &ai, demand_mw, 0.0, hurdle, &mut excess);
                         for (j, &i) in fleet.convertible.iter().enumerate() {
                             let want = excess[j] > table.margins(&fleet, t).get(i);
