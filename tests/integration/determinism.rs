@@ -73,5 +73,5 @@ fn a_path_is_the_same_whatever_the_run_size() {
     );
     let b = engine2.path_inputs(123).market;
     assert_eq!(a.btc_price_usd, b.btc_price_usd);
-    assert_eq!(a.ai_demand_mw, b.ai_demand_mw);
+    assert_eq!(a.ai_demand_mw_it, b.ai_demand_mw_it);
 }

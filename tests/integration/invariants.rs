@@ -266,7 +266,7 @@ proptest! {
             changed.btc_price_usd[t] *= factor;
             changed.hashprice_usd_per_eh_day[t] *= factor;
             changed.gpu_hour_usd[t] /= factor;
-            changed.ai_demand_mw[t] *= factor;
+            changed.ai_demand_mw_it[t] *= factor;
             changed.hashrate_ehs[t] /= factor;
         }
         let changed = engine.market_inputs(changed);
