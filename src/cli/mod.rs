@@ -357,7 +357,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         }
         .into());
     };
-    let ledger = ledger::replay(&engine, p, args.path);
+    let ledger = ledger::replay(&engine, p, args.path)?;
     let bytes = match args.format {
         LedgerFormat::Csv => ledger.csv(),
         LedgerFormat::Md => ledger.markdown().into_bytes(),

@@ -124,7 +124,7 @@ fn every_ledger_row_reconciles_exactly_for_every_shipped_scenario_and_policy() {
         let months = engine.scenario.simulation.months;
         for p in 0..engine.scenario.policies.len() {
             for path in PATHS {
-                let l = ledger::replay(&engine, p, path);
+                let l = ledger::replay(&engine, p, path).unwrap();
                 let what = format!("{name}/{}/path {path}", l.policy);
                 check_csv(&l.csv(), months, &what);
             }
@@ -139,7 +139,7 @@ fn ledger_balances_are_the_simulations_to_the_cent_and_satoshi() {
         let engine = Engine::new(load(name));
         for p in 0..engine.scenario.policies.len() {
             for path in PATHS {
-                let l = ledger::replay(&engine, p, path);
+                let l = ledger::replay(&engine, p, path).unwrap();
                 for row in &l.rows {
                     let s = &row.sim_close;
                     let sim = [
@@ -182,7 +182,7 @@ fn replayed_totals_equal_the_runs_values_for_the_path() {
             engine.simulate_path(&mut w, path);
             for p in 0..engine.scenario.policies.len() {
                 let run = engine.path_values(&w, p);
-                let l = ledger::replay(&engine, p, path);
+                let l = ledger::replay(&engine, p, path).unwrap();
                 let o = &l.outcome;
                 let what = format!("{name}/{}/path {path}", l.policy);
                 assert_eq!(o.npv_usd, run.npv_usd, "{what}: NPV");
@@ -245,7 +245,10 @@ fn worst_paths_do_not_depend_on_threads_and_replay_to_their_values() {
         }
         for &(npv, path) in &lists.npv_usd {
             assert_eq!(engine.replay_path(path, p, |_| {}).npv_usd, npv);
-            assert_eq!(ledger::replay(&engine, p, path).outcome.npv_usd, npv);
+            assert_eq!(
+                ledger::replay(&engine, p, path).unwrap().outcome.npv_usd,
+                npv
+            );
         }
         for &(terminal, path) in &lists.terminal_net_reserve_usd {
             let o = engine.replay_path(path, p, |_| {});
@@ -305,7 +308,7 @@ fn cli_worst_then_replay_shows_the_listed_path() {
     let listed_terminal: f64 = row[5].parse().unwrap();
     let engine = Engine::new(load("smoke"));
     let p = ledger::policy_index(&engine, policy).unwrap();
-    let replayed = ledger::replay(&engine, p, path.parse().unwrap());
+    let replayed = ledger::replay(&engine, p, path.parse().unwrap()).unwrap();
     assert_eq!(replayed.outcome.npv_usd, listed_npv);
 
     let ledger_file = dir.path().join("ledger.csv");

@@ -30,14 +30,15 @@
 //! (2^53 cents), or for amounts the model computes (a `draw_loan` to an LTV,
 //! a `buy_btc` at the month's price).
 
-use std::fmt::Write as _;
+mod render;
 
-use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::engine::Engine;
+use crate::engine::replay::PathInputs;
 use crate::format;
-use crate::sim::{MonthFlows, PolicyOutcome, SiteState, TreasuryState};
+use crate::sim::{MonthFlows, MonthRecord, PolicyOutcome, SiteState, TreasuryState};
 
 /// Decimals of USD amounts (cents).
 pub const USD_DP: u32 = 2;
@@ -324,6 +325,7 @@ impl LedgerRow {
 }
 
 /// A replayed path: its rows and the simulation's outcome.
+#[derive(Debug)]
 pub struct Ledger {
     pub scenario: String,
     pub policy: String,
@@ -339,18 +341,83 @@ pub fn policy_index(engine: &Engine, name: &str) -> Option<usize> {
     engine.scenario.policies.iter().position(|p| p.name == name)
 }
 
+/// The largest magnitude a ledger figure may have: `Decimal` holds about
+/// 7.9e28, and a month's balance adds up a few dozen flows, so 1e26 USD or
+/// BTC leaves room for every sum and for `reserve_usd`'s product.
+pub const LEDGER_MAX_ABS: f64 = 1e26;
+
+/// A figure of the path is too large (or not finite) for the ledger's exact
+/// decimals: the ledger is refused rather than written with a wrong cell.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "path {path}, policy `{policy}`, month {month}: `{what}` is {value:e}, beyond the \
+     ledger's exact decimal range (at most 1e26 in magnitude)"
+)]
+pub struct LedgerRangeError {
+    pub path: u64,
+    pub policy: String,
+    pub month: usize,
+    pub what: String,
+    pub value: f64,
+}
+
+/// The first figure of a month that the ledger cannot hold exactly.
+fn out_of_range(r: &MonthRecord<'_>, btc_price_usd: f64) -> Option<(String, f64)> {
+    let f = r.flows;
+    let balances = Balance::ALL.into_iter().flat_map(|b| {
+        [
+            (format!("{}_open", b.name()), b.of(r.open)),
+            (format!("{}_close", b.name()), b.of(r.close)),
+        ]
+    });
+    let flows = FLOWS
+        .iter()
+        .map(|spec| (spec.what.to_owned(), (spec.get)(f)));
+    let information = [
+        ("btc_price_usd", btc_price_usd),
+        ("reserve_usd", btc_price_usd * r.close.reserve_btc),
+        ("mining_revenue_usd", f.mining_revenue_usd),
+        ("capex_usd", f.capex_usd),
+        ("liquidation_sale_usd", f.liquidation_sale_usd),
+        ("liquidation_penalty_usd", f.liquidation_penalty_usd),
+    ]
+    .map(|(what, x)| (what.to_owned(), x));
+    balances
+        .chain(flows)
+        .chain(information)
+        .find(|(_, x)| x.is_nan() || x.abs() > LEDGER_MAX_ABS)
+}
+
 /// Replay path `path` of the engine's scenario (its seed) under policy `p`.
-pub fn replay(engine: &Engine, p: usize, path: u64) -> Ledger {
+/// Refused when a figure is beyond [`LEDGER_MAX_ABS`].
+pub fn replay(engine: &Engine, p: usize, path: u64) -> Result<Ledger, LedgerRangeError> {
+    ledger_of(engine, p, path, &engine.path_inputs(path))
+}
+
+/// The ledger of policy `p` on `inputs`, labelled as path `path`.
+fn ledger_of(
+    engine: &Engine,
+    p: usize,
+    path: u64,
+    inputs: &PathInputs,
+) -> Result<Ledger, LedgerRangeError> {
     let sc = &engine.scenario;
     let model = &engine.model;
     let months = model.months();
     let seed = sc.simulation.seed;
-    let inputs = engine.path_inputs(path);
     let (market, table) = (&inputs.market, &inputs.table);
     let mut rows: Vec<LedgerRow> = Vec::with_capacity(months);
     let mut carry: Option<[Decimal; 5]> = None;
-    let outcome = engine.replay_inputs(&inputs, p, |r| {
+    let mut too_large: Option<(usize, String, f64)> = None;
+    let outcome = engine.replay_inputs(inputs, p, |r| {
         let t = r.t;
+        if too_large.is_some() {
+            return;
+        }
+        if let Some((what, value)) = out_of_range(r, market.btc_price_usd[t]) {
+            too_large = Some((t, what, value));
+            return;
+        }
         let open = carry.unwrap_or_else(|| Balance::ALL.map(|b| to_decimal(b.of(r.open), b.dp())));
         let mut flows: Vec<Decimal> = FLOWS
             .iter()
@@ -435,256 +502,47 @@ pub fn replay(engine: &Engine, p: usize, path: u64) -> Ledger {
             started: r.started.iter().map(|&i| sc.sites[i].id.clone()).collect(),
         });
     });
-    Ledger {
+    if let Some((month, what, value)) = too_large {
+        return Err(LedgerRangeError {
+            path,
+            policy: sc.policies[p].name.clone(),
+            month,
+            what,
+            value,
+        });
+    }
+    Ok(Ledger {
         scenario: sc.name.clone(),
         policy: sc.policies[p].name.clone(),
         path,
         seed,
         rows,
         outcome,
-    }
+    })
 }
 
-/// A cell with `dp` decimals always shown.
-fn fixed(x: Decimal, dp: u32) -> String {
-    let mut x = x;
-    x.rescale(dp);
-    x.to_string()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn flag(b: bool) -> &'static str {
-    if b { "1" } else { "0" }
-}
-
-impl Ledger {
-    /// The CSV header, in column order.
-    pub fn header() -> Vec<String> {
-        let mut h: Vec<String> = [
-            "month",
-            "date",
-            "btc_price_usd",
-            "hashrate_ehs",
-            "hashprice_usd_per_ph_day",
-            "fees_btc_per_block",
-            "gpu_hour_usd",
-            "ai_demand_mw_it",
-        ]
-        .map(String::from)
-        .to_vec();
-        h.extend(Balance::ALL.map(|b| format!("{}_open", b.name())));
-        for spec in FLOWS {
-            for &(b, d) in spec.legs {
-                let dir = if d == In { "in" } else { "out" };
-                h.push(format!("{}__{dir}__{}", b.name(), spec.what));
-            }
-            match spec.what {
-                "mined" => h.push("mining_revenue_usd".into()),
-                "capex_equity" => h.push("capex_usd".into()),
-                "liquidation_sale" => {
-                    h.push("liquidation_sale_usd".into());
-                    h.push("liquidation_penalty_usd".into());
-                }
-                _ => {}
-            }
-        }
-        h.extend(Balance::ALL.map(|b| format!("{}_close", b.name())));
-        h.extend(
-            [
-                "ltv",
-                "reserve_usd",
-                "net_reserve_usd",
-                "margin_call",
-                "liquidation",
-                "distress_month",
-                "sites_mining",
-                "sites_curtailed",
-                "sites_converting",
-                "sites_ai",
-                "sites_started_converting",
-            ]
-            .map(String::from),
+    #[test]
+    fn a_figure_beyond_the_decimals_refuses_the_ledger_naming_it() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/smoke.toml");
+        let engine = Engine::new(crate::scenario::load(std::path::Path::new(path)).unwrap());
+        let within = ledger_of(&engine, 0, 0, &engine.path_inputs(0));
+        assert!(within.is_ok());
+        let mut market = engine.path_inputs(0).market;
+        market.btc_price_usd[3] = 1e27;
+        let err = ledger_of(&engine, 0, 0, &engine.market_inputs(market)).unwrap_err();
+        assert_eq!((err.month, err.policy.as_str()), (3, "hold"));
+        let message = err.to_string();
+        assert!(
+            message.contains("month 3") && message.contains("beyond"),
+            "{message}"
         );
-        h
-    }
-
-    fn cells(row: &LedgerRow) -> Vec<String> {
-        let mut c = vec![
-            row.t.to_string(),
-            row.date.clone(),
-            fixed(row.price(), USD_DP),
-            format!("{:.3}", row.hashrate_ehs),
-            format!("{:.4}", row.hashprice_usd_per_ph_day),
-            format!("{:.8}", row.fees_btc_per_block),
-            format!("{:.4}", row.gpu_hour_usd),
-            format!("{:.3}", row.ai_demand_mw_it),
-        ];
-        c.extend(Balance::ALL.map(|b| fixed(row.open[b.index()], b.dp())));
-        for (spec, v) in FLOWS.iter().zip(&row.flows) {
-            for &(b, _) in spec.legs {
-                c.push(fixed(*v, b.dp()));
-            }
-            match spec.what {
-                "mined" => c.push(fixed(row.mining_revenue_usd, USD_DP)),
-                "capex_equity" => c.push(fixed(row.capex_usd, USD_DP)),
-                "liquidation_sale" => {
-                    c.push(fixed(row.liquidation_sale_usd, USD_DP));
-                    c.push(fixed(row.liquidation_penalty_usd, USD_DP));
-                }
-                _ => {}
-            }
-        }
-        c.extend(Balance::ALL.map(|b| fixed(row.close[b.index()], b.dp())));
-        c.push(row.ltv().map_or_else(|| "inf".into(), |l| fixed(l, 6)));
-        c.push(fixed(row.reserve_usd(), USD_DP));
-        c.push(fixed(row.net_reserve_usd(), USD_DP));
-        c.push(flag(row.margin_call).into());
-        c.push(flag(row.liquidation).into());
-        c.push(flag(row.distress_month).into());
-        c.push(row.sites_mining.to_string());
-        c.push(row.sites_curtailed.to_string());
-        c.push(row.sites_converting.to_string());
-        c.push(row.sites_ai.to_string());
-        c.push(row.started.join(";"));
-        c
-    }
-
-    /// The ledger as CSV: a header, then one row per month.
-    pub fn csv(&self) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        // Writing to a Vec cannot fail.
-        let _ = w.write_record(Self::header());
-        for row in &self.rows {
-            let _ = w.write_record(Self::cells(row));
-        }
-        w.into_inner().unwrap_or_default()
-    }
-
-    /// One line on the path's totals.
-    pub fn totals_line(&self) -> String {
-        let o = &self.outcome;
-        let month = |m: Option<usize>| {
-            m.map_or_else(
-                || "none".to_owned(),
-                |m| format!("month {m} ({})", self.rows[m].date),
-            )
-        };
-        format!(
-            "{} path {} (seed {}), policy {}: NPV {}, terminal net reserve {}, first margin call {}, first distress {}{}",
-            self.scenario,
-            self.path,
-            self.seed,
-            self.policy,
-            format::usd_m(o.npv_usd),
-            format::usd_m(o.terminal_net_reserve_usd),
-            month(o.first_margin_call_month),
-            month(o.first_distress_month),
-            if o.liquidation { ", liquidated" } else { "" }
-        )
-    }
-
-    /// A readable Markdown table: per month, the balances with their total
-    /// ins and outs, and a note of every treasury event of the month. USD is
-    /// rounded to the dollar here; the CSV has every flow to the cent.
-    pub fn markdown(&self) -> String {
-        let usd = |x: Decimal| format::thousands(x.to_f64().unwrap_or(f64::NAN), 0);
-        let btc = |x: Decimal| format::thousands(x.to_f64().unwrap_or(f64::NAN), 2);
-        let mut out = String::new();
-        let _ = writeln!(out, "{}\n", self.totals_line());
-        let _ = writeln!(
-            out,
-            "| month | date | BTC price | cash open | cash in | cash out | cash close | BTC open | BTC in | BTC out | BTC close | loan close | LTV | project debt | distress | net reserve | sites M/I/C/AI | notes |"
-        );
-        let _ = writeln!(out, "|{}", "---:|".repeat(18));
-        for row in &self.rows {
-            let ltv = row.ltv().map_or_else(
-                || "inf".into(),
-                |l| format!("{:.3}", l.to_f64().unwrap_or(0.0)),
-            );
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}/{}/{}/{} | {} |",
-                row.t,
-                row.date,
-                usd(row.price()),
-                usd(row.open[Cash.index()]),
-                usd(row.total(Cash, In)),
-                usd(row.total(Cash, Out)),
-                usd(row.close[Cash.index()]),
-                btc(row.open[Reserve.index()]),
-                btc(row.total(Reserve, In)),
-                btc(row.total(Reserve, Out)),
-                btc(row.close[Reserve.index()]),
-                usd(row.close[Loan.index()]),
-                ltv,
-                usd(row.close[ProjectDebt.index()]),
-                usd(row.close[Distress.index()]),
-                usd(row.net_reserve_usd()),
-                row.sites_mining,
-                row.sites_curtailed,
-                row.sites_converting,
-                row.sites_ai,
-                Self::notes(row, &usd, &btc),
-            );
-        }
-        let _ = writeln!(
-            out,
-            "\nSites: M mining, I idle (curtailed), C converting, AI live. USD rounded to the dollar; the CSV (`--format csv`) has every flow in its own column, to the cent and the satoshi."
-        );
-        out
-    }
-
-    fn notes(
-        row: &LedgerRow,
-        usd: &dyn Fn(Decimal) -> String,
-        btc: &dyn Fn(Decimal) -> String,
-    ) -> String {
-        let mut notes: Vec<String> = Vec::new();
-        let sale = row.flow("event_sale", Reserve);
-        if !sale.is_zero() {
-            notes.push(format!(
-                "event sale {} BTC: {} to the loan, {} to cash",
-                btc(sale),
-                usd(row.flow("event_sale", Loan)),
-                usd(row.flow("event_sale", Cash))
-            ));
-        }
-        let mut note = |what: &str, b: Balance, label: &str, is_btc: bool| {
-            let v = row.flow(what, b);
-            if !v.is_zero() {
-                let v = if is_btc { btc(v) + " BTC" } else { usd(v) };
-                notes.push(format!("{label} {v}"));
-            }
-        };
-        note("btc_purchase", Reserve, "bought", true);
-        note("loan_repayment", Loan, "loan repaid", false);
-        note("loan_draw", Loan, "loan drawn", false);
-        note("equity_raise", Cash, "equity raised", false);
-        note("funding_sale", Reserve, "funding sale", true);
-        note("distress_borrowing", Distress, "distress borrowed", false);
-        note("target_ltv_sale", Reserve, "LTV rule sale", true);
-        note(
-            "margin_call_repayment",
-            Loan,
-            "margin call: cash to loan",
-            false,
-        );
-        note("margin_call_sale", Reserve, "margin call sale", true);
-        note("liquidation_sale", Reserve, "LIQUIDATION sale", true);
-        note("maturity_repayment", Loan, "maturity: cash to loan", false);
-        note("maturity_sale", Reserve, "maturity sale", true);
-        note(
-            "maturity_to_distress",
-            Distress,
-            "maturity to distress",
-            false,
-        );
-        note("distress_repayment", Distress, "distress repaid", false);
-        if row.margin_call && !notes.iter().any(|n| n.starts_with("margin call")) {
-            notes.push("margin call".into());
-        }
-        if !row.started.is_empty() {
-            notes.push(format!("started {}", row.started.join(", ")));
-        }
-        notes.join("; ")
+        let mut market = engine.path_inputs(0).market;
+        market.btc_price_usd[5] = f64::NAN;
+        let err = ledger_of(&engine, 0, 0, &engine.market_inputs(market)).unwrap_err();
+        assert_eq!(err.month, 5);
     }
 }
