@@ -9,6 +9,7 @@ mod common;
 #[path = "../../src/report/csv_check.rs"]
 mod csv_check;
 mod determinism;
+mod fuzz;
 mod golden;
 mod invariants;
 mod ledger;
