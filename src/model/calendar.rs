@@ -22,6 +22,10 @@ pub struct Calendar {
     pub days: Vec<f64>,
     /// Day-weighted average block subsidy over the month, BTC.
     pub subsidy_btc: Vec<f64>,
+    /// `sub_fwd[t]`: the mean of `subsidy[t .. t+M-1]` (M the machine life,
+    /// months past the horizon on the same schedule), the subsidy a machine
+    /// bought in month t earns on average over its life.
+    pub subsidy_fwd_btc: Vec<f64>,
     /// Break-even hashprice `hp_breakeven_0 * exp(-g_eff t dt)`, USD per EH/s per day.
     pub breakeven_usd_per_eh_day: Vec<f64>,
     /// Discount factor `(1 + discount_rate)^(-t/12)` for cash flows of month t.
@@ -40,22 +44,34 @@ impl Calendar {
             dates: Vec::with_capacity(months),
             days: Vec::with_capacity(months),
             subsidy_btc: Vec::with_capacity(months),
+            subsidy_fwd_btc: Vec::with_capacity(months),
             breakeven_usd_per_eh_day: Vec::with_capacity(months),
             discount: Vec::with_capacity(months),
             terminal_discount: (1.0 + dr).powf(-(months as f64) / 12.0),
         };
-        for t in 0..months {
+        let life = market.hashrate.machine_life_months;
+        let month_subsidy = |t: usize| {
             let first = month_start(start, t);
-            let next = month_start(start, t + 1);
-            let days = (next - first).num_days();
-            let subsidy_sum: f64 = first
+            let days = (month_start(start, t + 1) - first).num_days();
+            let sum: f64 = first
                 .iter_days()
                 .take(days as usize)
                 .map(|d| subsidy_on(d, market.subsidy_btc, &market.halvings))
                 .sum();
+            sum / days as f64
+        };
+        // The horizon's subsidies, then those a machine's life reaches past it.
+        let subsidies: Vec<f64> = (0..months + life - 1).map(month_subsidy).collect();
+        for t in 0..months {
+            let first = month_start(start, t);
+            let next = month_start(start, t + 1);
+            let days = (next - first).num_days();
             cal.dates.push(first);
             cal.days.push(days as f64);
-            cal.subsidy_btc.push(subsidy_sum / days as f64);
+            cal.subsidy_btc.push(subsidies[t]);
+            let window = &subsidies[t..t + life];
+            cal.subsidy_fwd_btc
+                .push(window.iter().sum::<f64>() / life as f64);
             cal.breakeven_usd_per_eh_day.push(
                 market.hashrate.breakeven_usd_per_eh_day
                     * (-market.hashrate.efficiency_gain_per_year * t as f64 * DT_YEARS).exp(),

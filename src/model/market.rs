@@ -155,8 +155,13 @@ pub struct MarketModel {
     d_vol: f64,
     /// The correlated shocks (Z, W, U, V) of a month.
     shocks: CorrelatedShocks,
-    /// `144 (subsidy[t] + fee_mean) / hp_be[t]`: H_eq[t] = this * S[t].
+    /// `144 (sub_fwd[t] + fee_mean) / hp_be[t]`: H_eq[t] = this * S[t].
     h_eq_per_usd: Vec<f64>,
+    /// With capitulation on, `144 (subsidy[t] + fee_mean) / (c_cash hp_be[t])`:
+    /// H_cash[t] = this * S[t]. `None` with capitulation off (revision 4).
+    h_cash_per_usd: Option<Vec<f64>>,
+    /// `kappa_exit dt`.
+    kappa_exit_dt: f64,
     /// Day-weighted block subsidy per month, BTC, for the hashprice.
     subsidy_btc: Vec<f64>,
 }
@@ -209,10 +214,19 @@ impl MarketModel {
             shocks: CorrelatedShocks::new(&MARKET_FACTORS, &market.cholesky),
             h_eq_per_usd: (0..cal.months())
                 .map(|t| {
-                    BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fees.mean_btc)
+                    BLOCKS_PER_DAY * (cal.subsidy_fwd_btc[t] + market.fees.mean_btc)
                         / cal.breakeven_usd_per_eh_day[t]
                 })
                 .collect(),
+            h_cash_per_usd: hr.capitulation.then(|| {
+                (0..cal.months())
+                    .map(|t| {
+                        BLOCKS_PER_DAY * (cal.subsidy_btc[t] + market.fees.mean_btc)
+                            / (hr.cash_cost_share * cal.breakeven_usd_per_eh_day[t])
+                    })
+                    .collect()
+            }),
+            kappa_exit_dt: hr.kappa_exit_per_year * DT_YEARS,
             subsidy_btc: cal.subsidy_btc.clone(),
         }
     }
@@ -311,20 +325,32 @@ impl MarketModel {
         }
 
         // Pass 3: ln H, month by month. H[0] = H0 exactly; later months come
-        // from the log dynamics, which use H_eq of month t - L (clamped at
-        // 0) and S of that month.
+        // from the log dynamics: below the marginal cash cost (capitulation
+        // on) machines switch off towards H_cash of month t; otherwise H
+        // moves towards H_eq of month t - L (clamped at 0), at S of that month.
         let mut ln_h = self.h0_ehs.ln();
         for t in 0..months - 1 {
-            let lagged = t.saturating_sub(self.lag_months);
-            let ln_h_eq = (self.h_eq_per_usd[lagged] * out.btc_price_usd[lagged]).ln();
-            let gap = ln_h_eq - ln_h;
-            let kappa_dt = if gap > 0.0 {
-                self.kappa_up_dt
-            } else {
-                self.kappa_down_dt
+            let ln_h_cash = self
+                .h_cash_per_usd
+                .as_ref()
+                .map(|per_usd| (per_usd[t] * out.btc_price_usd[t]).ln())
+                .filter(|&ln_h_cash| ln_h > ln_h_cash);
+            let drift_dt = match ln_h_cash {
+                Some(ln_h_cash) => self.kappa_exit_dt * (ln_h_cash - ln_h),
+                None => {
+                    let lagged = t.saturating_sub(self.lag_months);
+                    let ln_h_eq = (self.h_eq_per_usd[lagged] * out.btc_price_usd[lagged]).ln();
+                    let gap = ln_h_eq - ln_h;
+                    let kappa_dt = if gap > 0.0 {
+                        self.kappa_up_dt
+                    } else {
+                        self.kappa_down_dt
+                    };
+                    kappa_dt * gap
+                }
             };
             let w = out.hashrate_ehs[t + 1];
-            ln_h += kappa_dt * gap + self.h_drift + self.h_vol * w;
+            ln_h += drift_dt + self.h_drift + self.h_vol * w;
             out.hashrate_ehs[t + 1] = ln_h;
         }
         exp_in_place(&mut out.hashrate_ehs[1..months]);

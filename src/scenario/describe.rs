@@ -17,11 +17,10 @@ pub fn describe(s: &Scenario) -> String {
 }
 
 fn write_description(out: &mut String, s: &Scenario) -> std::fmt::Result {
-    writeln!(out, "Scenario {}", s.name)?;
+    writeln!(out, "Scenario {} (sha256 {})", s.name, s.sha256)?;
     if !s.description.trim().is_empty() {
         writeln!(out, "  {}", s.description.trim())?;
     }
-    writeln!(out, "  sha256   {}", s.sha256)?;
     let sim = &s.simulation;
     let last_month = u32::try_from(sim.months - 1)
         .ok()
@@ -57,12 +56,54 @@ fn write_description(out: &mut String, s: &Scenario) -> std::fmt::Result {
         ai.pue,
         group(s.market.ai_demand.d0_mw_it)
     )?;
+    write_market(out, s)?;
     writeln!(out)?;
     write_fleet(out, s)?;
     writeln!(out)?;
     write_treasury(out, s)?;
     write_events(out, s)?;
     write_policies(out, s)
+}
+
+/// The BTC price and the hashrate equation, in a line each.
+fn write_market(out: &mut String, s: &Scenario) -> std::fmt::Result {
+    let (btc, hr) = (&s.market.btc, &s.market.hashrate);
+    writeln!(
+        out,
+        "  BTC      {} USD, drift {}, vol {}, {} jumps a year (mean {}, sd {}){}",
+        group(btc.s0_usd),
+        btc.mu,
+        btc.sigma,
+        btc.jump_lambda_per_year,
+        btc.jump_mean,
+        btc.jump_sd,
+        if btc.regimes.is_empty() {
+            String::new()
+        } else {
+            format!(", {} regimes", btc.regimes.len())
+        }
+    )?;
+    let exits = if hr.capitulation {
+        format!(
+            "capitulation below {} of the break-even at kappa {}/yr",
+            hr.cash_cost_share, hr.kappa_exit_per_year
+        )
+    } else {
+        "no capitulation".to_owned()
+    };
+    writeln!(
+        out,
+        "  hashrate {} EH/s, vol {}; break-even {} USD/EH/s/day falling {}/yr; machines \
+         priced over {} months, lag {} months, kappa up {} down {}/yr; {exits}",
+        group(hr.h0_ehs),
+        hr.sigma,
+        group(hr.breakeven_usd_per_eh_day),
+        hr.efficiency_gain_per_year,
+        hr.machine_life_months,
+        hr.lag_months,
+        hr.kappa_up_per_year,
+        hr.kappa_down_per_year,
+    )
 }
 
 /// Sites, MW and EH/s in total and per region, as an aligned table.

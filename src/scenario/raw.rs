@@ -180,6 +180,10 @@ pub struct RawHashrate {
     pub kappa_down_per_year: Num,
     pub lag_months: i64,
     pub sigma: Num,
+    pub machine_life_months: i64,
+    pub capitulation: bool,
+    pub cash_cost_share: Num,
+    pub kappa_exit_per_year: Num,
 }
 
 impl Default for RawHashrate {
@@ -192,6 +196,10 @@ impl Default for RawHashrate {
             kappa_down_per_year: Num::lit("0.5"),
             lag_months: 3,
             sigma: Num::lit("0.10"),
+            machine_life_months: 1,
+            capitulation: false,
+            cash_cost_share: Num::lit("0.56"),
+            kappa_exit_per_year: Num::lit("12"),
         }
     }
 }

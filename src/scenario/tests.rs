@@ -890,3 +890,51 @@ fn oversized_inputs_are_refused() {
         assert!(e.contains("larger than 64 MiB"), "{e}");
     }
 }
+
+#[test]
+fn revision_5_hashrate_keys_are_checked() {
+    let hashrate = |keys: &str| format!("[market.hashrate]\n{keys}");
+    bad(
+        &hashrate("kappa_up_per_year = 12.5"),
+        &["market.hashrate.kappa_up_per_year", "12.5"],
+    );
+    bad(
+        &hashrate("kappa_down_per_year = -0.1"),
+        &["market.hashrate.kappa_down_per_year"],
+    );
+    bad(
+        &hashrate("capitulation = true\nkappa_exit_per_year = 13"),
+        &["market.hashrate.kappa_exit_per_year"],
+    );
+    bad(
+        &hashrate("capitulation = true\ncash_cost_share = 1.2"),
+        &["market.hashrate.cash_cost_share"],
+    );
+    bad(
+        &hashrate("capitulation = true\ncash_cost_share = 0"),
+        &["market.hashrate.cash_cost_share"],
+    );
+    bad(
+        &hashrate("machine_life_months = 0"),
+        &["market.hashrate.machine_life_months", ">= 1"],
+    );
+    bad(
+        &hashrate("machine_life_months = 121"),
+        &["market.hashrate.machine_life_months", "at most 120"],
+    );
+    // The exit branch's keys do not matter with capitulation off.
+    let off = Scratch::new(&format!(
+        "{ONE_SITE}\n{}",
+        hashrate("capitulation = false\ncash_cost_share = 1.2\nkappa_exit_per_year = 13")
+    ))
+    .load()
+    .unwrap();
+    assert!(!off.market.hashrate.capitulation);
+    // The defaults are the reference scenario's: revision 4's dynamics until
+    // the reference takes the revision 5 calibration.
+    let default = Scratch::new(ONE_SITE).load().unwrap().market.hashrate;
+    assert_eq!(
+        (default.machine_life_months, default.capitulation),
+        (1, false)
+    );
+}

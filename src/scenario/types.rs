@@ -116,6 +116,17 @@ pub struct Hashrate {
     pub lag_months: usize,
     /// sigma_h, annual volatility of the hashrate noise.
     pub sigma: f64,
+    /// M, a machine's economic life in months: H_eq prices the mean subsidy
+    /// of months t .. t+M-1, so miners see the halvings coming (1: revision 4).
+    pub machine_life_months: usize,
+    /// Whether machines below the marginal cash cost switch off (the exit
+    /// branch of the hashrate equation; false: revision 4).
+    pub capitulation: bool,
+    /// c_cash, in (0, 1]: the marginal running machine's cash cost as a
+    /// share of a new machine's all-in break-even.
+    pub cash_cost_share: f64,
+    /// kappa_exit: how fast (per year) machines below their cash cost switch off.
+    pub kappa_exit_per_year: f64,
 }
 
 #[derive(Debug, Clone)]

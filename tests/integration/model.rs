@@ -164,3 +164,78 @@ fn halving_month_of_the_reference_calendar_is_day_weighted() {
     assert_eq!(cal.subsidy_btc[april_2028 - 1], 3.125);
     assert_eq!(cal.subsidy_btc[april_2028 + 1], 1.5625);
 }
+
+/// sub_fwd is the mean subsidy over a machine's life: with M = 36 from
+/// February 2026, 26 months at 3.125, April 2028 day-weighted, and 9 months
+/// at 1.5625 (to January 2029); with M = 1 it is the month's own subsidy.
+#[test]
+fn forward_subsidy_is_the_mean_over_the_machine_life() {
+    let mut sc = load("cango_2026");
+    sc.market.hashrate.machine_life_months = 36;
+    let cal = Calendar::new(&sc);
+    let april_2028 = (14.0 * 3.125 + 16.0 * 1.5625) / 30.0;
+    let expected = (26.0 * 3.125 + april_2028 + 9.0 * 1.5625) / 36.0;
+    assert!((cal.subsidy_fwd_btc[0] - expected).abs() < 1e-12);
+    // Past the horizon's last month (January 2031) the schedule goes on:
+    // its window reaches the 2032 halving.
+    let last = cal.subsidy_fwd_btc[59];
+    assert!(last < 1.5625 && last > 0.78125, "{last}");
+    sc.market.hashrate.machine_life_months = 1;
+    let cal = Calendar::new(&sc);
+    assert_eq!(cal.subsidy_fwd_btc, cal.subsidy_btc);
+}
+
+/// With no hashrate noise, each month of a sampled path is the equation of
+/// docs/model.md section 1 applied to the path's own prices, computed here
+/// independently: the exit branch when H is above H_cash (capitulation on),
+/// else the gap to H_eq of month t - L. Both branches occur on these paths.
+#[test]
+fn hashrate_follows_the_revision_5_equation_month_by_month() {
+    let mut sc = load("cango_2026");
+    let hr = &mut sc.market.hashrate;
+    (hr.machine_life_months, hr.capitulation, hr.sigma) = (36, true, 0.0);
+    (hr.cash_cost_share, hr.kappa_exit_per_year, hr.lag_months) = (0.6, 9.0, 2);
+    let hr = sc.market.hashrate.clone();
+    let cal = Calendar::new(&sc);
+    let model = MarketModel::new(&sc.market, &cal);
+    let months = cal.months();
+    let fee = sc.market.fees.mean_btc;
+    let mut m = MarketPath::with_months(months);
+    let (mut exits, mut gaps) = (0, 0);
+    for path in 0..200 {
+        model.sample(7, path, &mut m);
+        for t in 0..months - 1 {
+            let hp_be = |t: usize| {
+                hr.breakeven_usd_per_eh_day * (-hr.efficiency_gain_per_year * t as f64 / 12.0).exp()
+            };
+            let h_cash = BLOCKS_PER_DAY * (cal.subsidy_btc[t] + fee) * m.btc_price_usd[t]
+                / (hr.cash_cost_share * hp_be(t));
+            let s = t.saturating_sub(hr.lag_months);
+            let h_eq =
+                BLOCKS_PER_DAY * (cal.subsidy_fwd_btc[s] + fee) * m.btc_price_usd[s] / hp_be(s);
+            let h = m.hashrate_ehs[t];
+            let step = if h > h_cash {
+                exits += 1;
+                hr.kappa_exit_per_year / 12.0 * (h_cash / h).ln()
+            } else {
+                gaps += 1;
+                let kappa = if h_eq > h {
+                    hr.kappa_up_per_year
+                } else {
+                    hr.kappa_down_per_year
+                };
+                kappa / 12.0 * (h_eq / h).ln()
+            };
+            let expected = h * step.exp();
+            let got = m.hashrate_ehs[t + 1];
+            assert!(
+                (got / expected - 1.0).abs() < 1e-9,
+                "path {path}, month {t}: H {got} vs the equation's {expected}"
+            );
+        }
+    }
+    assert!(
+        exits > 100 && gaps > 100,
+        "exit months {exits}, gap months {gaps}"
+    );
+}

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::{ANY, CORRELATION, Check, JUMPS_PER_YEAR, NON_NEGATIVE, POSITIVE, Result, by_mode};
+use super::{
+    ANY, CORRELATION, Check, JUMPS_PER_YEAR, KAPPA, MAX_MACHINE_LIFE_MONTHS, NON_NEGATIVE,
+    POSITIVE, POSITIVE_SHARE, Result, by_mode,
+};
 use crate::scenario::raw::*;
 use crate::scenario::types::*;
 
@@ -90,7 +93,32 @@ impl Check<'_> {
     }
 
     pub(super) fn hashrate(&self, raw: &RawHashrate) -> Result<Hashrate> {
+        let machine_life_months = self.int("machine_life_months", raw.machine_life_months, 1)?;
+        if machine_life_months > MAX_MACHINE_LIFE_MONTHS {
+            return Err(self.invalid(
+                "machine_life_months",
+                format!(
+                    "expected at most {MAX_MACHINE_LIFE_MONTHS} months, got {machine_life_months}"
+                ),
+            ));
+        }
+        // The exit branch's keys matter, and are checked, only with capitulation on.
+        let (cash_cost_share, kappa_exit_per_year) = if raw.capitulation {
+            (
+                self.num("cash_cost_share", raw.cash_cost_share, POSITIVE_SHARE)?,
+                self.num("kappa_exit_per_year", raw.kappa_exit_per_year, KAPPA)?,
+            )
+        } else {
+            (
+                self.num("cash_cost_share", raw.cash_cost_share, ANY)?,
+                self.num("kappa_exit_per_year", raw.kappa_exit_per_year, ANY)?,
+            )
+        };
         Ok(Hashrate {
+            machine_life_months,
+            capitulation: raw.capitulation,
+            cash_cost_share,
+            kappa_exit_per_year,
             h0_ehs: self.num("h0_ehs", raw.h0_ehs, POSITIVE)?,
             breakeven_usd_per_eh_day: self.num(
                 "breakeven_usd_per_eh_day",
@@ -102,16 +130,8 @@ impl Check<'_> {
                 raw.efficiency_gain_per_year,
                 ANY,
             )?,
-            kappa_up_per_year: self.num(
-                "kappa_up_per_year",
-                raw.kappa_up_per_year,
-                NON_NEGATIVE,
-            )?,
-            kappa_down_per_year: self.num(
-                "kappa_down_per_year",
-                raw.kappa_down_per_year,
-                NON_NEGATIVE,
-            )?,
+            kappa_up_per_year: self.num("kappa_up_per_year", raw.kappa_up_per_year, KAPPA)?,
+            kappa_down_per_year: self.num("kappa_down_per_year", raw.kappa_down_per_year, KAPPA)?,
             lag_months: self.int("lag_months", raw.lag_months, 0)?,
             sigma: self.num("sigma", raw.sigma, NON_NEGATIVE)?,
         })

@@ -118,6 +118,15 @@ const JUMPS_PER_YEAR: Range = Range {
     hi: Some(1000.0),
 };
 
+/// A speed of adjustment per year: `kappa * dt` must lie in [0, 1], so a
+/// month closes at most the whole gap.
+const KAPPA: Range = Range {
+    lo: Lo::AtLeast(0.0),
+    hi: Some(12.0),
+};
+/// Longest machine life, months (the longest a miner plans ahead).
+pub const MAX_MACHINE_LIFE_MONTHS: usize = 120;
+
 const CORRELATION: Range = Range {
     lo: Lo::AtLeast(-1.0),
     hi: Some(1.0),
