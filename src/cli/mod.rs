@@ -5,7 +5,7 @@
 //! Errors are printed once, with their chain (`{:#}`).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub mod bench;
@@ -102,8 +102,9 @@ pub struct ReplayArgs {
     /// `csv`: every flow in its own column, to the cent; `md`: a readable table.
     #[arg(long, value_enum, default_value_t = LedgerFormat::Csv)]
     pub format: LedgerFormat,
-    /// Output file (default: csv to output/<scenario>/ledger_<policy>_path<N>.csv,
-    /// md to the terminal).
+    /// Output file (default: csv to
+    /// output/<scenario>/ledgers/ledger_<policy>_path<N>.csv, md to the
+    /// terminal).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -371,10 +372,12 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     };
     let out = match (&args.out, args.format) {
         (Some(out), _) => Some(out.clone()),
+        // Beside the run's files, outside its set: a run keeps them.
         (None, LedgerFormat::Csv) => Some(
-            Path::new("output")
-                .join(&engine.scenario.name)
-                .join(format!("ledger_{}_path{}.csv", ledger.policy, args.path)),
+            output::default_dir(output::Command::Replay {
+                scenario: &engine.scenario.name,
+            })
+            .join(format!("ledger_{}_path{}.csv", ledger.policy, args.path)),
         ),
         (None, LedgerFormat::Md) => None,
     };

@@ -1,7 +1,8 @@
 //! A command's files as one set (`src/output/`): a run keeps the user's
 //! files in its folder, replaces the previous run's set and removes what
 //! that set had and the new one lacks; a killed run leaves the previous set
-//! complete, and the next one cleans up after it.
+//! complete, and the next one cleans up after it; `replay`'s ledgers sit
+//! beside the run's set, outside it.
 //!
 //! Kills are made with `PIVOTSIM_TEST_ABORT=<step>` (test only), which
 //! aborts the process at that step of writing, as a kill would.
@@ -216,4 +217,29 @@ fn a_killed_run_leaves_the_previous_set_and_the_next_run_cleans_up() {
     assert!(!last.files.iter().any(|n| n == "worst_paths.csv"));
     assert_settled(&out, &["notes.txt"]);
     assert_eq!(fs::read(out.join("notes.txt")).unwrap(), b"my notes\n");
+}
+
+#[test]
+fn replay_writes_its_ledger_beside_the_run_and_a_run_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    pivotsim()
+        .current_dir(dir.path())
+        .args(["replay", "--path", "0", "--policy", "hold"])
+        .arg(scenario_path("smoke"))
+        .assert()
+        .success();
+    let ledger = dir
+        .path()
+        .join("output/smoke/ledgers/ledger_hold_path0.csv");
+    let bytes = fs::read(&ledger).expect("the ledger in output/smoke/ledgers/");
+    pivotsim()
+        .current_dir(dir.path())
+        .args(["run", "-q", "--no-charts", "--paths", "100"])
+        .arg(scenario_path("smoke"))
+        .assert()
+        .success();
+    let out = dir.path().join("output/smoke");
+    assert_settled(&out, &["ledgers"]);
+    assert_eq!(fs::read(&ledger).unwrap(), bytes);
+    assert_eq!(names(&out.join("ledgers")), ["ledger_hold_path0.csv"]);
 }
