@@ -1,7 +1,7 @@
 //! What a run hands its reader besides the data files: the charts and
 //! `report.html` (for `pivotsim run`), and the table and chart of
-//! `pivotsim compare`. Pure: file names and bytes; the CLI writes them
-//! through [`crate::output::write_atomic`].
+//! `pivotsim compare`. Pure: file names and bytes; the CLI writes them as
+//! one set through [`crate::output::OutputSet`].
 
 use crate::charts::html::{ReportImage, report_html};
 use crate::charts::{self, Chart, ChartError, ChartOptions, Format};

@@ -3,7 +3,7 @@
 //! Pure: every chart draws onto a plotters [`DrawingArea`] from a
 //! [`Summary`] (what `summary.json` holds) and nothing else, and the
 //! functions here return file names and bytes; the caller writes them
-//! (through [`crate::output::write_atomic`]). So a test renders a chart to an
+//! (through [`crate::output::OutputSet`]). So a test renders a chart to an
 //! SVG string in memory.
 //!
 //! Text uses DejaVu Sans compiled into the binary (`assets/fonts`), registered

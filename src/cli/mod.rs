@@ -5,7 +5,7 @@
 //! Errors are printed once, with their chain (`{:#}`).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub mod bench;
@@ -102,8 +102,9 @@ pub struct ReplayArgs {
     /// `csv`: every flow in its own column, to the cent; `md`: a readable table.
     #[arg(long, value_enum, default_value_t = LedgerFormat::Csv)]
     pub format: LedgerFormat,
-    /// Output file (default: csv to output/<scenario>/ledger_<policy>_path<N>.csv,
-    /// md to the terminal).
+    /// Output file (default: csv to
+    /// output/<scenario>/ledgers/ledger_<policy>_path<N>.csv, md to the
+    /// terminal).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -226,7 +227,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("output").join(&sc.name));
+        .unwrap_or_else(|| output::default_dir(output::Command::Run { scenario: &sc.name }));
     // Before the simulation, which may take long: an unwritable folder is
     // a bad argument, not a failure at the end.
     output::check_writable(&out_dir)?;
@@ -237,6 +238,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         worst: args.worst.unwrap_or(0),
     });
     output::ensure_dir(&out_dir)?;
+    // The files go in as one set: all of them or, if this fails or is
+    // killed, the previous run's (see `output`).
+    let set = output::OutputSet::begin(&out_dir, "run")?;
     type Render = fn(&crate::summary::Summary) -> Vec<u8>;
     let files: [(&str, Render); 4] = [
         ("summary.json", report::summary_json),
@@ -247,15 +251,15 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let chart_opts = ChartOptions {
         format: args.format,
     };
-    // Each data file is rendered and written (each to a temporary name,
-    // synced, then renamed) on a thread of its own while the deck is
-    // drawn: the files are independent, and the syncs overlap.
+    // Each data file is rendered and staged (written and synced) on a
+    // thread of its own while the deck is drawn: the files are
+    // independent, and the syncs overlap.
     let (written, deck) = std::thread::scope(|s| {
         let writers: Vec<_> = files
             .iter()
             .map(|&(name, render)| {
-                let (summary, path) = (&summary, out_dir.join(name));
-                s.spawn(move || output::write_atomic(&path, &render(summary)))
+                let (summary, set) = (&summary, &set);
+                s.spawn(move || set.add(name, &render(summary)))
             })
             .collect();
         let deck = deck::run_files(&summary, (!args.no_charts).then_some(&chart_opts));
@@ -269,12 +273,14 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         result.with_context(|| format!("writing the results of {}", summary.scenario))?;
     }
     let deck = deck.with_context(|| format!("drawing the charts of {}", summary.scenario))?;
-    write_all(&out_dir, &deck)?;
+    add_all(&set, &deck)?;
     if args.worst.is_some() {
         let bytes = crate::engine::worst::worst_paths_csv(&engine, &summary.worst_paths);
-        output::write_atomic(&out_dir.join("worst_paths.csv"), &bytes)
+        set.add("worst_paths.csv", &bytes)
             .with_context(|| format!("writing the worst paths of {}", summary.scenario))?;
     }
+    set.commit()
+        .with_context(|| format!("writing the results of {}", summary.scenario))?;
     if !args.quiet {
         print!("{}", report::table(&summary));
         eprintln!(
@@ -289,9 +295,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_all(dir: &Path, files: &[deck::OutFile]) -> anyhow::Result<()> {
+fn add_all(set: &output::OutputSet, files: &[deck::OutFile]) -> anyhow::Result<()> {
     for (name, bytes) in files {
-        output::write_atomic(&dir.join(name), bytes)?;
+        set.add(name, bytes)?;
     }
     Ok(())
 }
@@ -317,12 +323,14 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| compare::default_out_dir(&names));
     output::ensure_dir(&out_dir)?;
+    let set = output::OutputSet::begin(&out_dir, "compare")?;
     let chart_opts = ChartOptions {
         format: args.format,
     };
     let files = deck::compare_files(&summaries, (!args.no_charts).then_some(&chart_opts))
         .context("drawing the comparison chart")?;
-    write_all(&out_dir, &files)?;
+    add_all(&set, &files)?;
+    set.commit().context("writing the comparison")?;
     if !args.quiet {
         print!("{}", report::compare::compare_table(&summaries));
         eprintln!("results in {}", out_dir.display());
@@ -364,10 +372,12 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     };
     let out = match (&args.out, args.format) {
         (Some(out), _) => Some(out.clone()),
+        // Beside the run's files, outside its set: a run keeps them.
         (None, LedgerFormat::Csv) => Some(
-            Path::new("output")
-                .join(&engine.scenario.name)
-                .join(format!("ledger_{}_path{}.csv", ledger.policy, args.path)),
+            output::default_dir(output::Command::Replay {
+                scenario: &engine.scenario.name,
+            })
+            .join(format!("ledger_{}_path{}.csv", ledger.policy, args.path)),
         ),
         (None, LedgerFormat::Md) => None,
     };

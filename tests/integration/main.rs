@@ -1,6 +1,7 @@
 //! Integration tests, built as one binary (as ripgrep does): closed forms and
 //! hand checks of the model, invariants of the monthly step, determinism of
-//! the engine, the command line, the replay ledger and the treasury events.
+//! the engine, the command line, the replay ledger, the treasury events and
+//! the output folder's set of files.
 
 mod architecture;
 mod cli;
@@ -14,4 +15,5 @@ mod golden;
 mod invariants;
 mod ledger;
 mod model;
+mod output_set;
 mod treasury;
