@@ -12,6 +12,8 @@
 //!   `report.html`, JSON, CSV and the table.
 //! - [`engine`]: threads, chunks and phases of a run; merges the paths into a
 //!   [`summary::Summary`]; the worst paths and the replay ledger.
+//! - [`history`]: the monthly BTC history file and the hashrate
+//!   equation's drivers on it (for `calibrate` and `backtest`).
 //! - [`sim`]: the monthly step and the replay of one policy on one path.
 //! - [`policy`]: the policies (view in, requests out).
 //! - [`model`]: one path's economics: calendar, market, fleet, state.
@@ -24,6 +26,7 @@ pub mod charts;
 pub mod cli;
 pub mod engine;
 pub mod format;
+pub mod history;
 pub mod kernels;
 pub mod model;
 pub mod output;

@@ -182,6 +182,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     if e.chain().any(|c| {
         c.downcast_ref::<ScenarioError>().is_some()
             || c.downcast_ref::<output::UnwritableDir>().is_some()
+            || c.downcast_ref::<crate::history::HistoryError>().is_some()
     }) {
         2
     } else {
