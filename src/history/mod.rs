@@ -21,6 +21,9 @@ use chrono::{Datelike, Months, NaiveDate};
 
 use crate::model::calendar::subsidy_on;
 
+pub mod dynamics;
+pub use dynamics::{Drivers, Dynamics};
+
 /// The columns the estimators read, in the order the errors list them.
 pub const COLUMNS: [&str; 6] = [
     "month",

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::calendar::BLOCKS_PER_DAY;
 
 const HEADER: &str = "month,btc_price_usd_close,btc_price_usd_mean,hashrate_ehs_mean,fees_btc_per_block_mean,subsidy_btc\n";
 
@@ -139,4 +140,65 @@ fn the_subsidy_goes_on_past_the_file_on_the_bitcoin_schedule() {
     assert_eq!(h.subsidy_fwd(i, 1), Some(5.104968));
     let fwd = h.subsidy_fwd(i, 3).unwrap();
     assert!((fwd - (5.104968 + 2.0 * 3.125) / 3.0).abs() < 1e-12);
+}
+
+/// The equation on history and the simulation's agree: a sampled path with
+/// no hashrate noise, written as a history file (fees at their mean, so the
+/// trailing fee term is the mean), is stepped month by month by
+/// `Dynamics::mean_step` to the simulation's own next hashrate, in both
+/// branches, with a lag and a machine life.
+#[test]
+fn the_history_equation_is_the_simulations() {
+    use crate::model::calendar::Calendar;
+    use crate::model::market::{MarketModel, MarketPath};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/cango_2026.toml");
+    let mut sc = crate::scenario::load(&path).unwrap();
+    let hr = &mut sc.market.hashrate;
+    (hr.machine_life_months, hr.capitulation, hr.sigma) = (24, true, 0.0);
+    (hr.cash_cost_share, hr.kappa_exit_per_year, hr.lag_months) = (0.6, 9.0, 2);
+    let cal = Calendar::new(&sc);
+    let model = MarketModel::new(&sc.market, &cal);
+    let months = cal.months();
+    let fee = sc.market.fees.mean_btc;
+    let dynamics = Dynamics::of_scenario(&sc.market.hashrate, sc.simulation.start);
+    let (mut exits, mut gaps) = (0, 0);
+    let mut m = MarketPath::with_months(months);
+    for p in 0..20 {
+        model.sample(11, p, &mut m);
+        let mut text = HEADER.to_owned();
+        for t in 0..months {
+            text += &format!(
+                "{},{},{},{},{fee},{}\n",
+                cal.label(t),
+                m.btc_price_usd[t],
+                m.btc_price_usd[t],
+                m.hashrate_ehs[t],
+                cal.subsidy_btc[t]
+            );
+        }
+        let (_dir, file) = write(&text);
+        let history = History::load(&file).unwrap();
+        let drivers = Drivers::new(&history, 0, months, 2, 24, sc.simulation.start);
+        for t in 0..months - 1 {
+            let ln_h = m.hashrate_ehs[t].ln();
+            let step = dynamics.mean_step(&drivers, t, ln_h).unwrap();
+            let expected = m.hashrate_ehs[t + 1].ln();
+            assert!(
+                (ln_h + step - expected).abs() < 1e-9,
+                "path {p}, month {t}: {} vs {expected}",
+                ln_h + step
+            );
+            let h_cash = BLOCKS_PER_DAY * (cal.subsidy_btc[t] + fee) * m.btc_price_usd[t]
+                / (0.6 * cal.breakeven_usd_per_eh_day[t]);
+            if m.hashrate_ehs[t] > h_cash {
+                exits += 1;
+            } else {
+                gaps += 1;
+            }
+        }
+    }
+    assert!(
+        exits > 20 && gaps > 20,
+        "exit months {exits}, gap months {gaps}"
+    );
 }
