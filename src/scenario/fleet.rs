@@ -134,9 +134,14 @@ fn csv_error(
             let message = err.kind().to_string();
             let column = match err.field() {
                 Some(field) => usize::try_from(field).ok().and_then(|i| columns.get(i)),
-                None => columns.iter().zip(record).find_map(|(column, cell)| {
-                    (!cell.is_empty() && message.contains(&format!("{cell:?}"))).then_some(column)
-                }),
+                None => {
+                    let number = super::locate::quoted_number(&message);
+                    columns.iter().zip(record).find_map(|(column, cell)| {
+                        let quoted = message.contains(&format!("{cell:?}"))
+                            || number.is_some_and(|v| super::locate::is_number(cell, v));
+                        (!cell.is_empty() && quoted).then_some(column)
+                    })
+                }
             };
             (column.copied(), message)
         }

@@ -987,3 +987,44 @@ fn the_halvings_are_bounded() {
     );
     Scratch::new(&text).load().unwrap();
 }
+
+/// A bad number in a tagged table (`[[events]]`, `[[policies]]`) is named
+/// with its own table and line: toml points such errors at the array's
+/// first table, which used to be what the message named (`events[0]` for a
+/// value in `events[1]`, without the key).
+#[test]
+fn bad_numbers_in_tagged_tables_name_their_table_and_key() {
+    let events = "[[events]]\nkind = \"raise_equity\"\ndate = \"2026-03-01\"\nusd = 5\n\n\
+                  [[policies]]\nkind = \"hold\"\n\n\
+                  [[events]]\nkind = \"sell_btc\"\ndate = \"2026-03-01\"\nbtc = 1e300\n";
+    let message = bad(
+        events,
+        &["in events[1]: `btc = 1e300`", "floating point `1e300`"],
+    );
+    assert!(message.len() < 300, "{message}");
+    bad(
+        &events.replace("1e300", "nan"),
+        &["in events[1]: `btc = nan`", "finite"],
+    );
+    bad(
+        "[[policies]]\nkind = \"hold\"\n\n[[policies]]\nkind = \"threshold\"\nwindow_months = 2.5  # months\n",
+        &[
+            "in policies[1]: `window_months = 2.5  # months`",
+            "expected i64",
+        ],
+    );
+}
+
+/// A number a CSV cell cannot hold names its column (csv does not know it
+/// for a field's own deserializer: it used to be found only by the cell's
+/// text, which the message does not quote for a float).
+#[test]
+fn bad_numbers_in_the_fleet_csv_name_their_column() {
+    for cell in ["1e300", "-1e300", "NaN", "inf", "-inf"] {
+        let csv = format!(
+            "site_id,region,power_mw,j_per_th,convertible\na,US,10,20,true\nb,US,{cell},20,false\n"
+        );
+        Scratch::with_csv("sites_csv = \"fleet.csv\"\n", &csv)
+            .error(&["sites_csv (fleet.csv line 3) power_mw"]);
+    }
+}
