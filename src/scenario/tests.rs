@@ -1028,3 +1028,21 @@ fn bad_numbers_in_the_fleet_csv_name_their_column() {
             .error(&["sites_csv (fleet.csv line 3) power_mw"]);
     }
 }
+
+/// The network's hashrate at month 0 includes the fleet's: a smaller one
+/// (h0_ehs = 1e-6 against a 0.5 EH/s site) had the site mine ~1e10 BTC a
+/// month and the run's sums overflow.
+#[test]
+fn the_network_hashrate_holds_the_fleet() {
+    bad(
+        "[market.hashrate]\nh0_ehs = 0.000001",
+        &[
+            "key `market.hashrate.h0_ehs`",
+            "fleet's own hashrate, 0.5 EH/s",
+            "got 0.000001",
+        ],
+    );
+    Scratch::new(&format!("{ONE_SITE}\n[market.hashrate]\nh0_ehs = 0.5\n"))
+        .load()
+        .unwrap();
+}

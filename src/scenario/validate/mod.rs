@@ -52,6 +52,7 @@ pub fn validate(
     let market = root.at("market.").market(&raw.market, raw.ai.mode)?;
     let regions = root.regions(&raw.regions.unwrap_or_else(RawRegion::reference))?;
     let sites = root.sites(fleet, &regions, ai.facility_capex_usd_per_mw_it)?;
+    root.network_holds_the_fleet(market.hashrate.h0_ehs, &sites)?;
     let (policies, baseline) = root.policies(raw.policies.unwrap_or_default())?;
     let loan = root.at("loan.").loan(&raw.loan, &simulation)?;
     let treasury = root.at("treasury.").treasury(&raw.treasury, &loan)?;
@@ -299,6 +300,22 @@ impl<'a> Check<'a> {
         };
         self.file_name("name", &name, "scenario name")?;
         Ok(name)
+    }
+
+    /// The network's hashrate at month 0 includes the fleet's own: a
+    /// smaller one would have the fleet mine more than every block.
+    fn network_holds_the_fleet(&self, h0_ehs: f64, sites: &[Site]) -> Result<()> {
+        let fleet: f64 = sites.iter().map(Site::hashrate_ehs).sum();
+        if h0_ehs < fleet {
+            return Err(self.invalid(
+                "market.hashrate.h0_ehs",
+                format!(
+                    "expected at least the fleet's own hashrate, {fleet} EH/s (power_mw / \
+                     j_per_th summed over the sites), got {h0_ehs}"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn simulation(&self, raw: &RawSimulation) -> Result<Simulation> {
