@@ -320,7 +320,8 @@ impl Summary {
 
     /// [`Summary::first_non_finite`] as an error (boxed: it is large).
     pub fn ensure_finite(&self) -> Result<(), Box<NonFinite>> {
-        self.first_non_finite().map_or(Ok(()), |bad| Err(Box::new(bad)))
+        self.first_non_finite()
+            .map_or(Ok(()), |bad| Err(Box::new(bad)))
     }
 
     /// A path of the serialized summary as a policy, a month and a metric.

@@ -6,14 +6,14 @@
 //! `s0 exp(X)`, `X = (mu - sigma^2/2 - lambda k) T + sigma sqrt(T) z +
 //! N jump_mean + jump_sd sqrt(N) z'` with `N ~ Poisson(lambda T)`; with every
 //! normal at 8 standard deviations (and `N` 8 standard deviations off its
-//! mean) `X` stays within about [-383, 140], so the price within [1e-167,
+//! mean) `X` stays within about [-383, 140], so the price within [1e-168,
 //! 1e70]. The hashrate follows `c S` (`c = 144 (subsidy + fees) /
-//! breakeven`, within [e^-143, e^60]) at most one month behind, and the other
+//! breakeven`, within [e^-143, e^60]) and its own noise, and the other
 //! series are exponentials with drifts and volatilities bounded the same way.
 //! Every product the model forms (BTC mined, revenue, reserve value) then
-//! stays below about e^560 = 1e243, far from f64's 1.8e308, and every series
-//! that is divided by or logged stays above 1e-287. The test at the end of
-//! this file recomputes these figures from the constants below.
+//! stays below about e^660 = 1e286, short of f64's 1.8e308, and every series
+//! that is divided by or logged stays above e^-612 = 1e-265. The test at the
+//! end of this file recomputes these figures from the constants below.
 //!
 //! The means and standard errors add values over paths in fixed point, which
 //! holds sums of squares up to 2^107 = 1.6e32 (a figure of 1.3e14 USD over
@@ -60,7 +60,7 @@ pub(super) const JUMP_MEAN: Range = closed(-1.0, 1.0);
 pub(super) const JUMP_SD: Range = closed(0.0, 1.0);
 /// The jumps' yearly log-variance, `lambda (jump_mean^2 + jump_sd^2)`, at
 /// most 1 (the reference has 0.044): many jumps must be small ones, or
-/// their compensating drift `-lambda k` alone would reach e^-10^5.
+/// their compensating drift `-lambda k` alone would reach e^-85,000.
 pub(super) const MAX_JUMP_VARIANCE_PER_YEAR: u32 = 1;
 /// A regime's mean duration: 0.1 to 1,000 years.
 pub(super) const REGIME_YEARS: Range = closed(0.1, 1000.0);
