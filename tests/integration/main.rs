@@ -3,6 +3,7 @@
 //! the engine, the command line, the replay ledger and the treasury events.
 
 mod architecture;
+mod bounds;
 mod cli;
 mod common;
 // The CSV exporters' column check, shared with their unit tests.
