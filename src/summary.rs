@@ -242,3 +242,526 @@ pub struct WorstLists {
     pub npv_usd: Vec<(f64, u64)>,
     pub terminal_net_reserve_usd: Vec<(f64, u64)>,
 }
+
+/// A figure of a [`Summary`] that is not a finite number: where it is, and
+/// the policy and month it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NonFinite {
+    /// Scenario name.
+    pub scenario: String,
+    /// Its place in `summary.json`, e.g. `policies[1].months[412].net_reserve_usd.mean`
+    /// (`worst_paths[p].npv_usd` for the worst paths, which are not in it).
+    pub path: String,
+    /// The metric within its policy and month, e.g. `net_reserve_usd.mean`.
+    pub metric: String,
+    /// The policy's name; `None` for the market and the run's own figures.
+    pub policy: Option<String>,
+    /// The 0-based month and its date, for monthly figures.
+    pub month: Option<(usize, String)>,
+    /// The value (NaN or an infinity).
+    pub value: f64,
+}
+
+impl std::fmt::Display for NonFinite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: `{}`", self.scenario, self.metric)?;
+        match &self.policy {
+            Some(policy) => write!(f, " of policy `{policy}`")?,
+            None if self.path.starts_with("market.") => write!(f, " of the market")?,
+            None => {}
+        }
+        if let Some((month, date)) = &self.month {
+            write!(f, " in month {month} ({date})")?;
+        }
+        write!(
+            f,
+            " is {} ({} in summary.json), not a number the run can report: its values \
+             outgrew the sums that hold them (docs/scenario-format.md, \"Bounds\"); \
+             nothing was written. Fewer months or paths, or a milder market, stay within them",
+            self.value, self.path
+        )
+    }
+}
+
+impl std::error::Error for NonFinite {}
+
+impl Summary {
+    /// The first figure that is not a finite number, in `summary.json`'s
+    /// order (then the worst paths), or `None` if every one is finite.
+    ///
+    /// Only an absent value is allowed, where this file documents it as
+    /// undefined: the baseline's `*_vs_baseline_usd` and
+    /// `mean_first_distress_month` without a distress path (`None`, written
+    /// as `null`). Every `f64` field counts, found by serializing the
+    /// summary, so a field added later is checked too.
+    pub fn first_non_finite(&self) -> Option<NonFinite> {
+        let mut finder = finite::Finder::default();
+        if let Err(finite::Found { path, value }) = self.serialize(&mut finder) {
+            return Some(self.locate(&path, value));
+        }
+        for (p, lists) in self.worst_paths.iter().enumerate() {
+            for (name, list) in [
+                ("npv_usd", &lists.npv_usd),
+                ("terminal_net_reserve_usd", &lists.terminal_net_reserve_usd),
+            ] {
+                if let Some(&(value, _)) = list.iter().find(|(v, _)| !v.is_finite()) {
+                    return Some(NonFinite {
+                        scenario: self.scenario.clone(),
+                        path: format!("worst_paths[{p}].{name}"),
+                        metric: format!("worst_paths.{name}"),
+                        policy: self.policies.get(p).map(|pol| pol.name.clone()),
+                        month: None,
+                        value,
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// [`Summary::first_non_finite`] as an error (boxed: it is large).
+    pub fn ensure_finite(&self) -> Result<(), Box<NonFinite>> {
+        self.first_non_finite()
+            .map_or(Ok(()), |bad| Err(Box::new(bad)))
+    }
+
+    /// A path of the serialized summary as a policy, a month and a metric.
+    fn locate(&self, path: &[finite::Seg], value: f64) -> NonFinite {
+        use finite::Seg::{Field, Index};
+        let join = |segs: &[finite::Seg]| {
+            let mut text = String::new();
+            for seg in segs {
+                match seg {
+                    Field(name) if text.is_empty() => text.push_str(name),
+                    Field(name) => text.push_str(&format!(".{name}")),
+                    Index(i) => text.push_str(&format!("[{i}]")),
+                }
+            }
+            text
+        };
+        let (policy, month, rest) = match path {
+            [
+                Field("policies"),
+                Index(p),
+                Field("months"),
+                Index(t),
+                rest @ ..,
+            ] => (
+                Some(*p),
+                self.policies[*p]
+                    .months
+                    .get(*t)
+                    .map(|m| (*t, m.date.clone())),
+                rest,
+            ),
+            [Field("policies"), Index(p), rest @ ..] => (Some(*p), None, rest),
+            [Field("market"), Field("months"), Index(t), rest @ ..] => (
+                None,
+                self.market.months.get(*t).map(|m| (*t, m.date.clone())),
+                rest,
+            ),
+            _ => (None, None, path),
+        };
+        NonFinite {
+            scenario: self.scenario.clone(),
+            path: join(path),
+            metric: join(rest),
+            policy: policy.map(|p| self.policies[p].name.clone()),
+            month,
+            value,
+        }
+    }
+}
+
+/// A serializer that serializes nothing: it walks a value's fields and
+/// stops at the first `f64` (or `f32`) that is not finite, with its path.
+mod finite {
+    use serde::ser::{self, Serialize};
+
+    /// One step of a path: a struct field or a sequence index.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Seg {
+        Field(&'static str),
+        Index(usize),
+    }
+
+    /// The walk's state: the path to the value being visited.
+    #[derive(Default)]
+    pub struct Finder {
+        path: Vec<Seg>,
+    }
+
+    /// The "error" that stops the walk: the first non-finite value.
+    #[derive(Debug)]
+    pub struct Found {
+        pub path: Vec<Seg>,
+        pub value: f64,
+    }
+
+    impl std::fmt::Display for Found {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{} at {:?}", self.value, self.path)
+        }
+    }
+
+    impl std::error::Error for Found {}
+
+    impl ser::Error for Found {
+        fn custom<T: std::fmt::Display>(_: T) -> Self {
+            // Summaries serialize without errors of their own.
+            Found {
+                path: Vec::new(),
+                value: f64::NAN,
+            }
+        }
+    }
+
+    type R = Result<(), Found>;
+
+    impl Finder {
+        fn float(&mut self, v: f64) -> R {
+            if v.is_finite() {
+                Ok(())
+            } else {
+                Err(Found {
+                    path: self.path.clone(),
+                    value: v,
+                })
+            }
+        }
+
+        fn at<T: ?Sized + Serialize>(&mut self, seg: Seg, value: &T) -> R {
+            self.path.push(seg);
+            let result = value.serialize(&mut *self);
+            self.path.pop();
+            result
+        }
+    }
+
+    /// Sequences, tuples and maps: their elements by index.
+    pub struct Elements<'a> {
+        finder: &'a mut Finder,
+        next: usize,
+    }
+
+    impl Elements<'_> {
+        fn element<T: ?Sized + Serialize>(&mut self, value: &T) -> R {
+            self.next += 1;
+            self.finder.at(Seg::Index(self.next - 1), value)
+        }
+    }
+
+    macro_rules! elements {
+        ($($trait:ident :: $method:ident),*) => {$(
+            impl ser::$trait for Elements<'_> {
+                type Ok = ();
+                type Error = Found;
+                fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> R {
+                    self.element(value)
+                }
+                fn end(self) -> R {
+                    Ok(())
+                }
+            }
+        )*};
+    }
+    elements!(
+        SerializeSeq::serialize_element,
+        SerializeTuple::serialize_element,
+        SerializeTupleStruct::serialize_field,
+        SerializeTupleVariant::serialize_field
+    );
+
+    impl ser::SerializeMap for Elements<'_> {
+        type Ok = ();
+        type Error = Found;
+        fn serialize_key<T: ?Sized + Serialize>(&mut self, _: &T) -> R {
+            Ok(())
+        }
+        fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> R {
+            self.element(value)
+        }
+        fn end(self) -> R {
+            Ok(())
+        }
+    }
+
+    macro_rules! fields {
+        ($($trait:ident),*) => {$(
+            impl ser::$trait for Elements<'_> {
+                type Ok = ();
+                type Error = Found;
+                fn serialize_field<T: ?Sized + Serialize>(
+                    &mut self,
+                    key: &'static str,
+                    value: &T,
+                ) -> R {
+                    self.finder.at(Seg::Field(key), value)
+                }
+                fn end(self) -> R {
+                    Ok(())
+                }
+            }
+        )*};
+    }
+    fields!(SerializeStruct, SerializeStructVariant);
+
+    macro_rules! ignore {
+        ($($method:ident($ty:ty)),*) => {$(
+            fn $method(self, _: $ty) -> R {
+                Ok(())
+            }
+        )*};
+    }
+
+    impl<'a> ser::Serializer for &'a mut Finder {
+        type Ok = ();
+        type Error = Found;
+        type SerializeSeq = Elements<'a>;
+        type SerializeTuple = Elements<'a>;
+        type SerializeTupleStruct = Elements<'a>;
+        type SerializeTupleVariant = Elements<'a>;
+        type SerializeMap = Elements<'a>;
+        type SerializeStruct = Elements<'a>;
+        type SerializeStructVariant = Elements<'a>;
+
+        ignore!(
+            serialize_bool(bool),
+            serialize_i8(i8),
+            serialize_i16(i16),
+            serialize_i32(i32),
+            serialize_i64(i64),
+            serialize_i128(i128),
+            serialize_u8(u8),
+            serialize_u16(u16),
+            serialize_u32(u32),
+            serialize_u64(u64),
+            serialize_u128(u128),
+            serialize_char(char),
+            serialize_str(&str),
+            serialize_bytes(&[u8]),
+            serialize_unit_struct(&'static str)
+        );
+
+        fn serialize_f32(self, v: f32) -> R {
+            self.float(f64::from(v))
+        }
+        fn serialize_f64(self, v: f64) -> R {
+            self.float(v)
+        }
+        fn serialize_none(self) -> R {
+            Ok(())
+        }
+        fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> R {
+            value.serialize(self)
+        }
+        fn serialize_unit(self) -> R {
+            Ok(())
+        }
+        fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> R {
+            Ok(())
+        }
+        fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, value: &T) -> R {
+            value.serialize(self)
+        }
+        fn serialize_newtype_variant<T: ?Sized + Serialize>(
+            self,
+            _: &'static str,
+            _: u32,
+            variant: &'static str,
+            value: &T,
+        ) -> R {
+            self.at(Seg::Field(variant), value)
+        }
+        fn serialize_seq(self, _: Option<usize>) -> Result<Elements<'a>, Found> {
+            Ok(Elements {
+                finder: self,
+                next: 0,
+            })
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Elements<'a>, Found> {
+            self.serialize_seq(None)
+        }
+        fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Elements<'a>, Found> {
+            self.serialize_seq(None)
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Elements<'a>, Found> {
+            self.serialize_seq(None)
+        }
+        fn serialize_map(self, _: Option<usize>) -> Result<Elements<'a>, Found> {
+            self.serialize_seq(None)
+        }
+        fn serialize_struct(self, _: &'static str, _: usize) -> Result<Elements<'a>, Found> {
+            self.serialize_seq(None)
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Elements<'a>, Found> {
+            self.serialize_seq(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run of `hold` (the baseline) and `pivot` over three months, every
+    /// figure finite, the absent ones absent as documented.
+    fn summary() -> Summary {
+        let stats = Stats {
+            mean: 1.0,
+            se: 0.1,
+            p5: 0.5,
+            p25: 0.8,
+            p50: 1.0,
+            p75: 1.2,
+            p95: 1.5,
+        };
+        let months = |dates: &[&str]| -> Vec<PolicyMonth> {
+            dates
+                .iter()
+                .enumerate()
+                .map(|(t, d)| PolicyMonth {
+                    month: t,
+                    date: d.to_string(),
+                    revenue_usd: stats,
+                    net_reserve_usd: stats,
+                    ..PolicyMonth::default()
+                })
+                .collect()
+        };
+        let dates = ["2026-02-01", "2026-03-01", "2026-04-01"];
+        let policy = |name: &str, baseline: bool| PolicySummary {
+            name: name.into(),
+            kind: "hold".into(),
+            npv_usd: stats,
+            total_revenue_usd: stats,
+            terminal_net_reserve_usd: stats,
+            max_drawdown: stats,
+            max_drawdown_net_usd: stats,
+            min_reserve_btc: stats,
+            npv_vs_baseline_usd: (!baseline).then_some(MeanSe { mean: 1.0, se: 0.5 }),
+            terminal_net_reserve_vs_baseline_usd: (!baseline)
+                .then_some(MeanSe { mean: 2.0, se: 0.5 }),
+            conversions_started: Mean { mean: 0.0 },
+            p_margin_call: 0.0,
+            p_liquidation: 0.0,
+            p_distress: 0.0,
+            mean_first_distress_month: None,
+            months: months(&dates),
+        };
+        Summary {
+            scenario: "s".into(),
+            scenario_sha256: String::new(),
+            pivotsim_version: String::new(),
+            seed: 1,
+            paths: 10,
+            months: 3,
+            start: dates[0].into(),
+            ai_mode: "gpu_cloud".into(),
+            halvings: Vec::new(),
+            baseline: "hold".into(),
+            elapsed_s: 0.5,
+            run_started_utc: String::new(),
+            percentiles: PercentileInfo {
+                method: "exact".into(),
+                pilot_paths: 10,
+                max_rank_error: 0.0,
+            },
+            market: MarketSummary {
+                months: dates
+                    .iter()
+                    .enumerate()
+                    .map(|(t, d)| MarketMonth {
+                        month: t,
+                        date: d.to_string(),
+                        btc_price_usd: stats,
+                        ..MarketMonth::default()
+                    })
+                    .collect(),
+            },
+            policies: vec![policy("hold", true), policy("pivot", false)],
+            performance: Performance::default(),
+            worst_paths: vec![WorstLists::default(); 2],
+        }
+    }
+
+    #[test]
+    fn a_finite_summary_has_no_non_finite_figure() {
+        let s = summary();
+        assert_eq!(s.first_non_finite(), None);
+        assert!(s.ensure_finite().is_ok());
+    }
+
+    /// A NaN or an infinity anywhere is named with its policy and month;
+    /// the absent values the summary documents are not.
+    #[test]
+    fn a_non_finite_figure_is_named_with_its_policy_and_month() {
+        let mut s = summary();
+        s.policies[1].months[2].net_reserve_usd.p95 = f64::NAN;
+        let found = s.first_non_finite().expect("the NaN is found");
+        assert_eq!(found.path, "policies[1].months[2].net_reserve_usd.p95");
+        assert_eq!(found.metric, "net_reserve_usd.p95");
+        assert_eq!(found.policy.as_deref(), Some("pivot"));
+        assert_eq!(found.month, Some((2, "2026-04-01".to_string())));
+        assert!(found.value.is_nan());
+        let message = s.ensure_finite().unwrap_err().to_string();
+        for needle in [
+            "s: `net_reserve_usd.p95` of policy `pivot` in month 2 (2026-04-01) is NaN",
+            "nothing was written",
+        ] {
+            assert!(message.contains(needle), "{needle:?} not in {message}");
+        }
+
+        // The first in summary.json's order wins.
+        s.policies[0].npv_vs_baseline_usd = Some(MeanSe {
+            mean: 0.0,
+            se: f64::INFINITY,
+        });
+        let found = s.first_non_finite().unwrap();
+        assert_eq!(found.path, "policies[0].npv_vs_baseline_usd.se");
+        assert_eq!((found.policy.as_deref(), found.month), (Some("hold"), None));
+
+        let mut s = summary();
+        s.market.months[1].btc_price_usd.mean = f64::NEG_INFINITY;
+        let found = s.first_non_finite().unwrap();
+        assert_eq!(found.path, "market.months[1].btc_price_usd.mean");
+        assert_eq!(found.policy, None);
+        assert_eq!(found.month, Some((1, "2026-03-01".to_string())));
+        assert!(
+            found.to_string().contains("of the market in month 1"),
+            "{found}"
+        );
+
+        let mut s = summary();
+        s.policies[1].mean_first_distress_month = Some(f64::NAN);
+        assert_eq!(
+            s.first_non_finite().unwrap().path,
+            "policies[1].mean_first_distress_month"
+        );
+
+        let mut s = summary();
+        s.performance.phases.main_s = f64::NAN;
+        assert_eq!(
+            s.first_non_finite().unwrap().path,
+            "performance.phases.main_s"
+        );
+
+        let mut s = summary();
+        s.worst_paths[1].npv_usd = vec![(-1.0, 3), (f64::NAN, 4)];
+        let found = s.first_non_finite().unwrap();
+        assert_eq!(found.path, "worst_paths[1].npv_usd");
+        assert_eq!(found.policy.as_deref(), Some("pivot"));
+    }
+}

@@ -238,6 +238,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         progress: !args.quiet && std::io::stderr().is_terminal(),
         worst: args.worst.unwrap_or(0),
     });
+    // A figure that is not a number stops the run before any file is written.
+    summary.ensure_finite()?;
     output::ensure_dir(&out_dir)?;
     // The files go in as one set: all of them or, if this fails or is
     // killed, the previous run's (see `output`).
@@ -318,6 +320,9 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         output::check_writable(out)?;
     }
     let summaries = compare::run_scenarios(scenarios, &opts);
+    for summary in &summaries {
+        summary.ensure_finite()?;
+    }
     let names: Vec<String> = summaries.iter().map(|s| s.scenario.clone()).collect();
     let out_dir = args
         .out

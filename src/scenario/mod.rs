@@ -8,6 +8,7 @@
 
 mod describe;
 mod fleet;
+mod locate;
 mod raw;
 pub mod types;
 mod validate;

@@ -64,9 +64,12 @@ impl Visitor<'_> for NumVisitor {
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
         // Non-finite values (TOML `inf`, `nan`) and values beyond Decimal's
         // range (about 7.9e28) are refused here, with the key's line.
-        Decimal::try_from(v)
-            .map(Num)
-            .map_err(|_| E::invalid_value(Unexpected::Float(v), &"a finite number within ±7.9e28"))
+        // (Written `1e300`, not as serde's 301 digits.)
+        Decimal::try_from(v).map(Num).map_err(|_| {
+            E::custom(format_args!(
+                "invalid value: floating point `{v:?}`, expected a finite number within ±7.9e28"
+            ))
+        })
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
@@ -615,7 +618,8 @@ fn default_max_concurrent() -> i64 {
 ///
 /// toml 0.9 keeps the key path private and prints a multi-line snippet
 /// instead; errors inside a tagged table (`[[policies]]`, `[[events]]`)
-/// point at the table's header, so the table is what we can always name.
+/// point at the first table of the array, so a number is found again by
+/// its value among the array's tables; failing that, the array is named.
 pub fn toml_error_message(text: &str, err: &toml::de::Error) -> String {
     let message = err.message().trim();
     let Some(start) = err.span().map(|span| span.start.min(text.len())) else {
@@ -631,7 +635,16 @@ pub fn toml_error_message(text: &str, err: &toml::de::Error) -> String {
     let line_no = line_index + 1;
     match table {
         Some((table, header_line)) if header_line == line_index => {
-            format!("line {line_no}, in {table}: {message}")
+            // The value is in one of the array's tables: find it by value.
+            let found = super::locate::quoted_number(message)
+                .and_then(|v| super::locate::value_line(&lines, header_line, v, table_header));
+            match found.and_then(|i| Some((i, enclosing_table(&lines[..=i])?))) {
+                Some((i, (table, _))) => {
+                    let (line_no, source) = (i + 1, lines[i].trim());
+                    format!("line {line_no}, in {table}: `{source}`: {message}")
+                }
+                None => format!("line {line_no}, in {table}: {message}"),
+            }
         }
         Some((table, _)) => format!("line {line_no}, in {table}: `{source}`: {message}"),
         None => format!("line {line_no}: `{source}`: {message}"),

@@ -328,12 +328,12 @@ fn out_of_range_numbers_name_their_key() {
         (
             "[[sites]]\nsite_id = \"b\"\nregion = \"US\"\npower_mw = -5\nj_per_th = 20\nconvertible = false",
             "sites[1].power_mw",
-            "expected a number > 0, got -5",
+            "expected a number in (0, 1e5], got -5",
         ),
         (
             "[[sites]]\nsite_id = \"b\"\nregion = \"US\"\npower_mw = 5\nj_per_th = 0\nconvertible = false",
             "sites[1].j_per_th",
-            "> 0",
+            "in [0.01, 1e7], got 0",
         ),
         (
             "[[regions]]\nname = \"US\"\npower_usd_per_mwh = 70\nuptime = 0",
@@ -341,7 +341,7 @@ fn out_of_range_numbers_name_their_key() {
             "in (0, 1], got 0",
         ),
         ("[ai]\nu_max = 1.2", "ai.u_max", "in (0, 1]"),
-        ("[ai]\npue = 0.9", "ai.pue", ">= 1"),
+        ("[ai]\npue = 0.9", "ai.pue", "in [1, 5], got 0.9"),
         (
             "[mining]\ncurtailed_opex_share = 1.5",
             "mining.curtailed_opex_share",
@@ -357,11 +357,15 @@ fn out_of_range_numbers_name_their_key() {
             "financing.capex_debt_share",
             "in [0, 1]",
         ),
-        ("[market.btc]\nsigma = -0.4", "market.btc.sigma", ">= 0"),
+        (
+            "[market.btc]\nsigma = -0.4",
+            "market.btc.sigma",
+            "in [0, 2]",
+        ),
         (
             "[market.hashrate]\nsigma = -1",
             "market.hashrate.sigma",
-            ">= 0",
+            "in [0, 1]",
         ),
         (
             "[simulation]\npaths = 0",
@@ -381,9 +385,13 @@ fn out_of_range_numbers_name_their_key() {
         (
             "[[regions]]\nname = \"US\"\npower_usd_per_mwh = 70\nuptime = 0.9\nlead_months = 0",
             "regions[0].lead_months",
-            ">= 1",
+            "an integer in [1, 600], got 0",
         ),
-        ("[loan]\ninitial_ltv = 0", "loan.initial_ltv", "> 0"),
+        (
+            "[loan]\ninitial_ltv = 0",
+            "loan.initial_ltv",
+            "in [0.01, 5]",
+        ),
         (
             "[loan]\nmargin_call_ltv = 0.5",
             "loan.margin_call_ltv",
@@ -397,17 +405,17 @@ fn out_of_range_numbers_name_their_key() {
         (
             "[[policies]]\nkind = \"staged\"\nsites_per_quarter = 0",
             "policies[0].sites_per_quarter",
-            ">= 1",
+            "in [1, 1000000]",
         ),
         (
             "[[policies]]\nkind = \"threshold\"\nwindow_months = 0",
             "policies[0].window_months",
-            ">= 1",
+            "in [1, 600]",
         ),
         (
             "[[events]]\nkind = \"sell_btc\"\ndate = \"2026-03-01\"\nbtc = 0",
             "events[0].btc",
-            "> 0",
+            "in (0, 2.1e7]",
         ),
     ];
     for (extra, key, expected) in cases {
@@ -719,11 +727,11 @@ fn treasury_event_and_rule_errors_name_their_key() {
     let event = |body: &str| format!("[[events]]\ndate = \"2026-03-01\"\n{body}");
     bad(
         &event("kind = \"raise_equity\"\nusd = 0"),
-        &["events[0].usd", "> 0"],
+        &["events[0].usd", "in (0, 1e12]"],
     );
     bad(
         &event("kind = \"buy_btc\"\nusd = -5"),
-        &["events[0].usd", "> 0"],
+        &["events[0].usd", "in (0, 1e12]"],
     );
     bad(
         &event("kind = \"buy_btc\"\nusd = 5\nprice_usd = 0"),
@@ -744,7 +752,7 @@ fn treasury_event_and_rule_errors_name_their_key() {
     );
     bad(
         &event("kind = \"capex_budget\"\nusd_per_year = -1"),
-        &["events[0].usd_per_year", ">= 0"],
+        &["events[0].usd_per_year", "in [0, 1e12]"],
     );
     bad(
         &event("kind = \"raise_equity\"\nusd = 5\nbtc = 1"),
@@ -916,11 +924,11 @@ fn revision_5_hashrate_keys_are_checked() {
     );
     bad(
         &hashrate("machine_life_months = 0"),
-        &["market.hashrate.machine_life_months", ">= 1"],
+        &["market.hashrate.machine_life_months", "[1, 120]"],
     );
     bad(
         &hashrate("machine_life_months = 121"),
-        &["market.hashrate.machine_life_months", "at most 120"],
+        &["market.hashrate.machine_life_months", "[1, 120]"],
     );
     // The exit branch's keys do not matter with capitulation off.
     let off = Scratch::new(&format!(
@@ -937,4 +945,198 @@ fn revision_5_hashrate_keys_are_checked() {
         (default.machine_life_months, default.capitulation),
         (1, false)
     );
+}
+
+/// Every numeric key is bounded on both sides (issue 24): the extreme
+/// values that used to pass and overflow the run's sums are refused,
+/// naming the file, the key and the allowed range; the bounds themselves
+/// are allowed.
+#[test]
+fn extreme_values_are_refused_with_their_range() {
+    for (extra, key, range) in [
+        (
+            "[market.btc]\nmu = 3.5",
+            "market.btc.mu",
+            "expected a number in [-1, 1], got 3.5",
+        ),
+        (
+            "[market.btc]\nsigma = 1e6",
+            "market.btc.sigma",
+            "expected a number in [0, 2], got 1000000",
+        ),
+        (
+            "[market.btc]\ns0_usd = 1e28",
+            "market.btc.s0_usd",
+            "expected a number in [0.01, 1e9], got 99999999999",
+        ),
+        (
+            "[market.ai_demand]\ngrowth_per_year = 7",
+            "market.ai_demand.growth_per_year",
+            "expected a number in [-1, 1], got 7",
+        ),
+        (
+            "[market.gpu_price]\ndecline_per_year = -1.5",
+            "market.gpu_price.decline_per_year",
+            "expected a number in [-1, 1]",
+        ),
+        (
+            "[market.hashrate]\nkappa_up_per_year = 13",
+            "market.hashrate.kappa_up_per_year",
+            "expected a number in [0, 12]",
+        ),
+        (
+            "[market.hashrate]\nlag_months = 601",
+            "market.hashrate.lag_months",
+            "expected an integer in [0, 600], got 601",
+        ),
+        (
+            "[market.fees]\nmean_btc = 101",
+            "market.fees.mean_btc",
+            "expected a number in [0, 100]",
+        ),
+        (
+            "[market.subsidy]\nsubsidy_btc = 0.000000001",
+            "market.subsidy.subsidy_btc",
+            "expected a number in [1e-8, 50]",
+        ),
+        (
+            "[treasury]\ncash_usd = 2e12",
+            "treasury.cash_usd",
+            "expected a number in [0, 1e12]",
+        ),
+        (
+            "[treasury]\nreserve_btc = 22e6",
+            "treasury.reserve_btc",
+            "expected a number in [0, 2.1e7]",
+        ),
+        (
+            "[loan]\nrate = 1.5",
+            "loan.rate",
+            "expected a number in [0, 1]",
+        ),
+        (
+            "[loan]\nliquidation_ltv = 6",
+            "loan.liquidation_ltv",
+            "expected a number >= loan.margin_call_ltv (0.75) and <= 5, got 6",
+        ),
+        (
+            "[ai]\ngpu_life_years = 0.01",
+            "ai.gpu_life_years",
+            "expected a number in [0.1, 100]",
+        ),
+        (
+            "[valuation]\nterminal_multiple_ai = 1000",
+            "valuation.terminal_multiple_ai",
+            "expected a number in [0, 100]",
+        ),
+        (
+            "[[policies]]\nkind = \"staged\"\nmax_sites = 2000000",
+            "policies[0].max_sites",
+            "expected an integer in [0, 1000000]",
+        ),
+    ] {
+        bad(extra, &[&format!("key `{key}`"), range]);
+    }
+}
+
+/// The jumps' yearly log-variance is bounded as a whole: many jumps must
+/// be small ones (the compensating drift of 1,000 jumps of mean 1 alone is
+/// e^-174,000 over 50 years). The reference's jumps, and a literature fit
+/// of many small jumps, pass.
+#[test]
+fn the_jumps_variance_is_bounded() {
+    let jumps = |lambda: &str, mean: &str, sd: &str| {
+        format!(
+            "{ONE_SITE}\n[market.btc]\njump_lambda_per_year = {lambda}\njump_mean = {mean}\njump_sd = {sd}\n"
+        )
+    };
+    Scratch::new(&jumps("1000", "1", "1")).error(&[
+        "key `market.btc.jump_lambda_per_year`",
+        "jump_lambda_per_year * (jump_mean^2 + jump_sd^2) <= 1",
+        "got 1000 * (1^2 + 1^2) = 2000",
+    ]);
+    Scratch::new(&jumps("6", "-0.5", "0.5")).error(&["market.btc.jump_lambda_per_year", "= 3"]);
+    for ok in [
+        jumps("6", "-0.03", "0.08"),
+        jumps("100", "0", "0.1"),
+        jumps("0.5", "-1", "1"),
+    ] {
+        Scratch::new(&ok).load().unwrap();
+    }
+}
+
+/// At most 64 halvings (each halves the subsidy: past 1,000 of them it is
+/// 0 and the hashrate's log is -inf).
+#[test]
+fn the_halvings_are_bounded() {
+    let dates: Vec<String> = (0..65).map(|i| format!("\"{}-01-01\"", 2030 + i)).collect();
+    let text = format!(
+        "{ONE_SITE}\n[market.subsidy]\nhalvings = [{}]\n",
+        dates.join(", ")
+    );
+    Scratch::new(&text).error(&["market.subsidy.halvings", "at most 64", "got 65"]);
+    let text = format!(
+        "{ONE_SITE}\n[market.subsidy]\nhalvings = [{}]\n",
+        dates[..64].join(", ")
+    );
+    Scratch::new(&text).load().unwrap();
+}
+
+/// A bad number in a tagged table (`[[events]]`, `[[policies]]`) is named
+/// with its own table and line: toml points such errors at the array's
+/// first table, which used to be what the message named (`events[0]` for a
+/// value in `events[1]`, without the key).
+#[test]
+fn bad_numbers_in_tagged_tables_name_their_table_and_key() {
+    let events = "[[events]]\nkind = \"raise_equity\"\ndate = \"2026-03-01\"\nusd = 5\n\n\
+                  [[policies]]\nkind = \"hold\"\n\n\
+                  [[events]]\nkind = \"sell_btc\"\ndate = \"2026-03-01\"\nbtc = 1e300\n";
+    let message = bad(
+        events,
+        &["in events[1]: `btc = 1e300`", "floating point `1e300`"],
+    );
+    assert!(message.len() < 300, "{message}");
+    bad(
+        &events.replace("1e300", "nan"),
+        &["in events[1]: `btc = nan`", "finite"],
+    );
+    bad(
+        "[[policies]]\nkind = \"hold\"\n\n[[policies]]\nkind = \"threshold\"\nwindow_months = 2.5  # months\n",
+        &[
+            "in policies[1]: `window_months = 2.5  # months`",
+            "expected i64",
+        ],
+    );
+}
+
+/// A number a CSV cell cannot hold names its column (csv does not know it
+/// for a field's own deserializer: it used to be found only by the cell's
+/// text, which the message does not quote for a float).
+#[test]
+fn bad_numbers_in_the_fleet_csv_name_their_column() {
+    for cell in ["1e300", "-1e300", "NaN", "inf", "-inf"] {
+        let csv = format!(
+            "site_id,region,power_mw,j_per_th,convertible\na,US,10,20,true\nb,US,{cell},20,false\n"
+        );
+        Scratch::with_csv("sites_csv = \"fleet.csv\"\n", &csv)
+            .error(&["sites_csv (fleet.csv line 3) power_mw"]);
+    }
+}
+
+/// The network's hashrate at month 0 includes the fleet's: a smaller one
+/// (h0_ehs = 1e-6 against a 0.5 EH/s site) had the site mine ~1e10 BTC a
+/// month and the run's sums overflow.
+#[test]
+fn the_network_hashrate_holds_the_fleet() {
+    bad(
+        "[market.hashrate]\nh0_ehs = 0.000001",
+        &[
+            "key `market.hashrate.h0_ehs`",
+            "fleet's own hashrate, 0.5 EH/s",
+            "got 0.000001",
+        ],
+    );
+    Scratch::new(&format!("{ONE_SITE}\n[market.hashrate]\nh0_ehs = 0.5\n"))
+        .load()
+        .unwrap();
 }

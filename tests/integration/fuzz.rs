@@ -91,11 +91,15 @@ fn mutate(rng: &mut Xoshiro256PlusPlus, text: &str) -> String {
         0..=2 => {
             let values: Vec<usize> = (0..n).filter(|&i| lines[i].contains(" = ")).collect();
             if let Some(&i) = values.get(rng.random_range(0..values.len().max(1))) {
-                let key = lines[i].split(" = ").next().unwrap().to_owned();
-                let value = if rng.random_bool(0.5) {
-                    JUNK[rng.random_range(0..JUNK.len())].to_owned()
-                } else {
-                    extreme_number(rng)
+                let (key, old) = lines[i].split_once(" = ").unwrap();
+                let (key, old) = (key.to_owned(), old.split('#').next().unwrap().trim());
+                let old_number = old.trim_matches('"').parse::<f64>().ok();
+                let value = match (rng.random_range(0..3), old_number) {
+                    // A plausible change: the value scaled by 0.1 to 10, so
+                    // that enough mutants pass validation and run.
+                    (0, Some(x)) => format!("{}", x * 10f64.powf(rng.random_range(-1.0..1.0))),
+                    (1, _) => JUNK[rng.random_range(0..JUNK.len())].to_owned(),
+                    _ => extreme_number(rng),
                 };
                 lines[i] = format!("{key} = {value}");
             }

@@ -5,11 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 
-use super::{
-    ANY, CORRELATION, Check, JUMPS_PER_YEAR, KAPPA, MAX_MACHINE_LIFE_MONTHS, NON_NEGATIVE,
-    POSITIVE, POSITIVE_SHARE, Result, by_mode,
-};
+use super::bounds::*;
+use super::{Check, Result, by_mode};
 use crate::scenario::raw::*;
 use crate::scenario::types::*;
 
@@ -32,23 +31,23 @@ impl Check<'_> {
             btc: self.at("btc.").btc(&raw.btc)?,
             hashrate: self.at("hashrate.").hashrate(&raw.hashrate)?,
             fees: Fees {
-                mean_btc: fees.num("mean_btc", raw.fees.mean_btc, NON_NEGATIVE)?,
-                sigma: fees.num("sigma", raw.fees.sigma, NON_NEGATIVE)?,
+                mean_btc: fees.num("mean_btc", raw.fees.mean_btc, FEE_BTC)?,
+                sigma: fees.num("sigma", raw.fees.sigma, FEE_DISPERSION)?,
             },
-            subsidy_btc: subsidy.num("subsidy_btc", raw.subsidy.subsidy_btc, POSITIVE)?,
+            subsidy_btc: subsidy.num("subsidy_btc", raw.subsidy.subsidy_btc, SUBSIDY_BTC)?,
             halvings: subsidy.halvings(&raw.subsidy.halvings)?,
             gpu_price: GpuPrice {
                 p0_usd_per_gpu_hour: gpu.num(
                     "p0_usd_per_gpu_hour",
                     raw.gpu_price.p0_usd_per_gpu_hour,
-                    POSITIVE,
+                    GPU_HOUR_USD,
                 )?,
                 decline_per_year: gpu.num(
                     "decline_per_year",
                     raw.gpu_price.decline_per_year,
-                    ANY,
+                    DRIFT,
                 )?,
-                sigma: gpu.num("sigma", raw.gpu_price.sigma, NON_NEGATIVE)?,
+                sigma: gpu.num("sigma", raw.gpu_price.sigma, VOLATILITY)?,
             },
             ai_demand: demand.ai_demand(&raw.ai_demand, mode)?,
             correlation,
@@ -67,51 +66,68 @@ impl Check<'_> {
                 c.unique_name("name", &regime.name, "regime name", &mut seen)?;
                 Ok(Regime {
                     name: regime.name.clone(),
-                    mu: c.num("mu", regime.mu, ANY)?,
-                    sigma: c.num("sigma", regime.sigma, NON_NEGATIVE)?,
+                    mu: c.num("mu", regime.mu, DRIFT)?,
+                    sigma: c.num("sigma", regime.sigma, VOLATILITY)?,
                     mean_duration_years: c.num(
                         "mean_duration_years",
                         regime.mean_duration_years,
-                        POSITIVE,
+                        REGIME_YEARS,
                     )?,
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(BtcPrice {
-            s0_usd: self.num("s0_usd", raw.s0_usd, POSITIVE)?,
-            mu: self.num("mu", raw.mu, ANY)?,
-            sigma: self.num("sigma", raw.sigma, NON_NEGATIVE)?,
-            jump_lambda_per_year: self.num(
+        let jump_lambda_per_year = self.num(
+            "jump_lambda_per_year",
+            raw.jump_lambda_per_year,
+            JUMPS_PER_YEAR,
+        )?;
+        let jump_mean = self.num("jump_mean", raw.jump_mean, JUMP_MEAN)?;
+        let jump_sd = self.num("jump_sd", raw.jump_sd, JUMP_SD)?;
+        // In decimal, as written: 100 jumps of sd 0.1 are exactly at the bound.
+        let (lambda, mean, sd) = (raw.jump_lambda_per_year.0, raw.jump_mean.0, raw.jump_sd.0);
+        let variance = (lambda * (mean * mean + sd * sd)).normalize();
+        if variance > Decimal::from(MAX_JUMP_VARIANCE_PER_YEAR) {
+            return Err(self.invalid(
                 "jump_lambda_per_year",
-                raw.jump_lambda_per_year,
-                JUMPS_PER_YEAR,
-            )?,
-            jump_mean: self.num("jump_mean", raw.jump_mean, ANY)?,
-            jump_sd: self.num("jump_sd", raw.jump_sd, NON_NEGATIVE)?,
+                format!(
+                    "expected jump_lambda_per_year * (jump_mean^2 + jump_sd^2) <= \
+                     {MAX_JUMP_VARIANCE_PER_YEAR} (the jumps' yearly log-variance: many jumps \
+                     must be small ones), got {} * ({}^2 + {}^2) = {variance}",
+                    raw.jump_lambda_per_year, raw.jump_mean, raw.jump_sd
+                ),
+            ));
+        }
+        Ok(BtcPrice {
+            s0_usd: self.num("s0_usd", raw.s0_usd, BTC_PRICE_USD)?,
+            mu: self.num("mu", raw.mu, DRIFT)?,
+            sigma: self.num("sigma", raw.sigma, VOLATILITY)?,
+            jump_lambda_per_year,
+            jump_mean,
+            jump_sd,
             regimes,
         })
     }
 
     pub(super) fn hashrate(&self, raw: &RawHashrate) -> Result<Hashrate> {
-        let machine_life_months = self.int("machine_life_months", raw.machine_life_months, 1)?;
-        if machine_life_months > MAX_MACHINE_LIFE_MONTHS {
-            return Err(self.invalid(
-                "machine_life_months",
-                format!(
-                    "expected at most {MAX_MACHINE_LIFE_MONTHS} months, got {machine_life_months}"
-                ),
-            ));
-        }
+        let machine_life_months = self.int(
+            "machine_life_months",
+            raw.machine_life_months,
+            MACHINE_LIFE_MONTHS,
+        )?;
         // The exit branch's keys matter, and are checked, only with capitulation on.
         let (cash_cost_share, kappa_exit_per_year) = if raw.capitulation {
             (
                 self.num("cash_cost_share", raw.cash_cost_share, POSITIVE_SHARE)?,
-                self.num("kappa_exit_per_year", raw.kappa_exit_per_year, KAPPA)?,
+                self.num(
+                    "kappa_exit_per_year",
+                    raw.kappa_exit_per_year,
+                    KAPPA_PER_YEAR,
+                )?,
             )
         } else {
             (
-                self.num("cash_cost_share", raw.cash_cost_share, ANY)?,
-                self.num("kappa_exit_per_year", raw.kappa_exit_per_year, ANY)?,
+                self.num("cash_cost_share", raw.cash_cost_share, UNUSED)?,
+                self.num("kappa_exit_per_year", raw.kappa_exit_per_year, UNUSED)?,
             )
         };
         Ok(Hashrate {
@@ -119,27 +135,45 @@ impl Check<'_> {
             capitulation: raw.capitulation,
             cash_cost_share,
             kappa_exit_per_year,
-            h0_ehs: self.num("h0_ehs", raw.h0_ehs, POSITIVE)?,
+            h0_ehs: self.num("h0_ehs", raw.h0_ehs, HASHRATE_EHS)?,
             breakeven_usd_per_eh_day: self.num(
                 "breakeven_usd_per_eh_day",
                 raw.breakeven_usd_per_eh_day,
-                POSITIVE,
+                BREAKEVEN_USD_PER_EH_DAY,
             )?,
             efficiency_gain_per_year: self.num(
                 "efficiency_gain_per_year",
                 raw.efficiency_gain_per_year,
-                ANY,
+                DRIFT,
             )?,
-            kappa_up_per_year: self.num("kappa_up_per_year", raw.kappa_up_per_year, KAPPA)?,
-            kappa_down_per_year: self.num("kappa_down_per_year", raw.kappa_down_per_year, KAPPA)?,
-            lag_months: self.int("lag_months", raw.lag_months, 0)?,
-            sigma: self.num("sigma", raw.sigma, NON_NEGATIVE)?,
+            kappa_up_per_year: self.num(
+                "kappa_up_per_year",
+                raw.kappa_up_per_year,
+                KAPPA_PER_YEAR,
+            )?,
+            kappa_down_per_year: self.num(
+                "kappa_down_per_year",
+                raw.kappa_down_per_year,
+                KAPPA_PER_YEAR,
+            )?,
+            lag_months: self.int("lag_months", raw.lag_months, MONTHS)?,
+            sigma: self.num("sigma", raw.sigma, HASHRATE_VOLATILITY)?,
         })
     }
 
-    /// Strictly ascending dates; one before the start is allowed (the
-    /// subsidy is then already halved).
+    /// Strictly ascending dates, at most [`MAX_HALVINGS`]; one before the
+    /// start is allowed (the subsidy is then already halved).
     pub(super) fn halvings(&self, raw: &[String]) -> Result<Vec<NaiveDate>> {
+        if raw.len() > MAX_HALVINGS {
+            return Err(self.invalid(
+                "halvings",
+                format!(
+                    "expected at most {MAX_HALVINGS} dates (Bitcoin's subsidy reaches zero \
+                     after 33 halvings), got {}",
+                    raw.len()
+                ),
+            ));
+        }
         let mut halvings: Vec<NaiveDate> = Vec::with_capacity(raw.len());
         for (i, text) in raw.iter().enumerate() {
             let field = format!("halvings[{i}]");
@@ -160,17 +194,17 @@ impl Check<'_> {
             d0_mw_it: self.num(
                 "d0_mw_it",
                 by_mode(raw.d0_mw_it, mode, "20", "200"),
-                NON_NEGATIVE,
+                AI_DEMAND_MW,
             )?,
             growth_per_year: self.num(
                 "growth_per_year",
                 by_mode(raw.growth_per_year, mode, "0.40", "0.20"),
-                ANY,
+                DRIFT,
             )?,
             sigma: self.num(
                 "sigma",
                 by_mode(raw.sigma, mode, "0.35", "0.25"),
-                NON_NEGATIVE,
+                VOLATILITY,
             )?,
         })
     }

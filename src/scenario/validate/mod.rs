@@ -12,6 +12,7 @@
 //! sites), [`treasury`] (treasury, loan, financing, valuation, events) and
 //! [`policies`].
 
+mod bounds;
 mod market;
 
 pub use market::cholesky;
@@ -51,6 +52,7 @@ pub fn validate(
     let market = root.at("market.").market(&raw.market, raw.ai.mode)?;
     let regions = root.regions(&raw.regions.unwrap_or_else(RawRegion::reference))?;
     let sites = root.sites(fleet, &regions, ai.facility_capex_usd_per_mw_it)?;
+    root.network_holds_the_fleet(market.hashrate.h0_ehs, &sites)?;
     let (policies, baseline) = root.policies(raw.policies.unwrap_or_default())?;
     let loan = root.at("loan.").loan(&raw.loan, &simulation)?;
     let treasury = root.at("treasury.").treasury(&raw.treasury, &loan)?;
@@ -78,85 +80,45 @@ pub fn validate(
 /// Lower bound of an allowed range.
 #[derive(Debug, Clone, Copy)]
 enum Lo {
-    Any,
     Above(f64),
     AtLeast(f64),
 }
 
-/// An allowed range of a number; the upper bound, when there is one, is inclusive.
+/// An allowed range of a number: every key has one, bounded on both sides
+/// (the constants of [`bounds`]); the upper bound is inclusive.
 #[derive(Debug, Clone, Copy)]
 struct Range {
     lo: Lo,
-    hi: Option<f64>,
+    hi: f64,
 }
-
-const ANY: Range = Range {
-    lo: Lo::Any,
-    hi: None,
-};
-const POSITIVE: Range = Range {
-    lo: Lo::Above(0.0),
-    hi: None,
-};
-const NON_NEGATIVE: Range = Range {
-    lo: Lo::AtLeast(0.0),
-    hi: None,
-};
-/// Shares and probabilities.
-const SHARE: Range = Range {
-    lo: Lo::AtLeast(0.0),
-    hi: Some(1.0),
-};
-/// Uptime and maximum utilization: a share that cannot be 0.
-const POSITIVE_SHARE: Range = Range {
-    lo: Lo::Above(0.0),
-    hi: Some(1.0),
-};
-/// Jumps per year: at most 1,000 (about 83 a month; the reference has 6).
-const JUMPS_PER_YEAR: Range = Range {
-    lo: Lo::AtLeast(0.0),
-    hi: Some(1000.0),
-};
-
-/// A speed of adjustment per year: `kappa * dt` must lie in [0, 1], so a
-/// month closes at most the whole gap.
-const KAPPA: Range = Range {
-    lo: Lo::AtLeast(0.0),
-    hi: Some(12.0),
-};
-/// Longest machine life, months (the longest a miner plans ahead).
-pub const MAX_MACHINE_LIFE_MONTHS: usize = 120;
-
-const CORRELATION: Range = Range {
-    lo: Lo::AtLeast(-1.0),
-    hi: Some(1.0),
-};
-const PUE: Range = Range {
-    lo: Lo::AtLeast(1.0),
-    hi: None,
-};
 
 impl Range {
     fn contains(self, v: f64) -> bool {
         let lo_ok = match self.lo {
-            Lo::Any => true,
             Lo::Above(lo) => v > lo,
             Lo::AtLeast(lo) => v >= lo,
         };
-        lo_ok && self.hi.is_none_or(|hi| v <= hi)
+        lo_ok && v <= self.hi
+    }
+}
+
+/// A bound as the docs write it: `1e9`, `2.1e7` and `1e-8` rather than a
+/// row of zeros.
+fn bound(v: f64) -> String {
+    if v != 0.0 && !(1e-3..1e5).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
 impl fmt::Display for Range {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.lo, self.hi) {
-            (Lo::Any, None) => write!(f, "a number"),
-            (Lo::Any, Some(hi)) => write!(f, "a number <= {hi}"),
-            (Lo::Above(lo), None) => write!(f, "a number > {lo}"),
-            (Lo::AtLeast(lo), None) => write!(f, "a number >= {lo}"),
-            (Lo::Above(lo), Some(hi)) => write!(f, "a number in ({lo}, {hi}]"),
-            (Lo::AtLeast(lo), Some(hi)) => write!(f, "a number in [{lo}, {hi}]"),
-        }
+        let (open, lo) = match self.lo {
+            Lo::Above(lo) => ('(', lo),
+            Lo::AtLeast(lo) => ('[', lo),
+        };
+        write!(f, "a number in {open}{}, {}]", bound(lo), bound(self.hi))
     }
 }
 
@@ -204,40 +166,61 @@ impl<'a> Check<'a> {
     }
 
     /// A number above the value of another field of the same table
-    /// (`strict`), or at least equal to it.
+    /// (`strict`), or at least equal to it, and at most `hi`.
     fn above(
         &self,
         field: &str,
         value: Num,
-        (other, bound): (&str, f64),
+        (other, lo): (&str, f64),
         strict: bool,
+        hi: f64,
     ) -> Result<f64> {
         let (lo, relation) = if strict {
-            (Lo::Above(bound), ">")
+            (Lo::Above(lo), ">")
         } else {
-            (Lo::AtLeast(bound), ">=")
+            (Lo::AtLeast(lo), ">=")
         };
-        self.num(field, value, Range { lo, hi: None }).map_err(|_| {
+        let bound_lo = match lo {
+            Lo::Above(v) | Lo::AtLeast(v) => v,
+        };
+        self.num(field, value, Range { lo, hi }).map_err(|_| {
             let other = self.key(other);
             self.invalid(
                 field,
-                format!("expected a number {relation} {other} ({bound}), got {value}"),
+                format!(
+                    "expected a number {relation} {other} ({bound_lo}) and <= {}, got {value}",
+                    bound(hi)
+                ),
             )
         })
     }
 
-    /// An integer >= `min`.
-    fn int(&self, field: &str, value: i64, min: i64) -> Result<usize> {
+    /// An integer in `[min, max]`.
+    fn int(&self, field: &str, value: i64, (min, max): (i64, i64)) -> Result<usize> {
+        usize::try_from(value)
+            .ok()
+            .filter(|_| (min..=max).contains(&value))
+            .ok_or_else(|| {
+                self.invalid(
+                    field,
+                    format!("expected an integer in [{min}, {max}], got {value}"),
+                )
+            })
+    }
+
+    fn opt_int(&self, field: &str, value: Option<i64>, range: (i64, i64)) -> Result<Option<usize>> {
+        value.map(|v| self.int(field, v, range)).transpose()
+    }
+
+    /// An integer >= `min`, whose upper bound the caller checks with its
+    /// own words (paths, months).
+    fn int_at_least(&self, field: &str, value: i64, min: i64) -> Result<usize> {
         usize::try_from(value)
             .ok()
             .filter(|_| value >= min)
             .ok_or_else(|| {
                 self.invalid(field, format!("expected an integer >= {min}, got {value}"))
             })
-    }
-
-    fn opt_int(&self, field: &str, value: Option<i64>, min: i64) -> Result<Option<usize>> {
-        value.map(|v| self.int(field, v, min)).transpose()
     }
 
     fn date(&self, field: &str, text: &str) -> Result<NaiveDate> {
@@ -319,6 +302,22 @@ impl<'a> Check<'a> {
         Ok(name)
     }
 
+    /// The network's hashrate at month 0 includes the fleet's own: a
+    /// smaller one would have the fleet mine more than every block.
+    fn network_holds_the_fleet(&self, h0_ehs: f64, sites: &[Site]) -> Result<()> {
+        let fleet: f64 = sites.iter().map(Site::hashrate_ehs).sum();
+        if h0_ehs < fleet {
+            return Err(self.invalid(
+                "market.hashrate.h0_ehs",
+                format!(
+                    "expected at least the fleet's own hashrate, {fleet} EH/s (power_mw / \
+                     j_per_th summed over the sites), got {h0_ehs}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn simulation(&self, raw: &RawSimulation) -> Result<Simulation> {
         let start = self.date("start", &raw.start)?;
         if start.day() != 1 {
@@ -334,14 +333,14 @@ impl<'a> Check<'a> {
                 format!("expected a month from {first} (Bitcoin's first) to {last}, got {start}"),
             ));
         }
-        let months = self.int("months", raw.months, 1)?;
+        let months = self.int_at_least("months", raw.months, 1)?;
         if months > MAX_MONTHS {
             return Err(self.invalid(
                 "months",
                 format!("expected at most {MAX_MONTHS} (50 years), got {months}"),
             ));
         }
-        let paths = self.int("paths", raw.paths, 1)? as u64;
+        let paths = self.int_at_least("paths", raw.paths, 1)? as u64;
         if paths > MAX_PATHS {
             return Err(self.invalid(
                 "paths",

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::{Check, NON_NEGATIVE, Result};
+use super::bounds::*;
+use super::{Check, Result};
 use crate::scenario::raw::*;
 use crate::scenario::types::*;
 
@@ -31,8 +32,12 @@ impl Check<'_> {
                     } => (
                         name,
                         PolicyKind::Staged {
-                            sites_per_quarter: c.int("sites_per_quarter", *sites_per_quarter, 1)?,
-                            max_sites: c.int("max_sites", *max_sites, 0)?,
+                            sites_per_quarter: c.int(
+                                "sites_per_quarter",
+                                *sites_per_quarter,
+                                SITES_PER_QUARTER,
+                            )?,
+                            max_sites: c.int("max_sites", *max_sites, SITES)?,
                         },
                     ),
                     RawPolicy::Threshold {
@@ -43,9 +48,9 @@ impl Check<'_> {
                     } => (
                         name,
                         PolicyKind::Threshold {
-                            hurdle: c.num("hurdle", *hurdle, NON_NEGATIVE)?,
-                            window_months: c.int("window_months", *window_months, 1)?,
-                            max_concurrent: c.int("max_concurrent", *max_concurrent, 0)?,
+                            hurdle: c.num("hurdle", *hurdle, MULTIPLE)?,
+                            window_months: c.int("window_months", *window_months, LEAD_MONTHS)?,
+                            max_concurrent: c.int("max_concurrent", *max_concurrent, SITES)?,
                         },
                     ),
                 };

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::{Check, NON_NEGATIVE, POSITIVE, POSITIVE_SHARE, PUE, Result, SHARE, by_mode};
+use super::bounds::*;
+use super::{Check, Result, by_mode};
 use crate::scenario::fleet::LocatedSite;
 use crate::scenario::raw::*;
 use crate::scenario::types::*;
@@ -14,7 +15,7 @@ impl Check<'_> {
             opex_usd_per_mw_month: self.num(
                 "opex_usd_per_mw_month",
                 raw.opex_usd_per_mw_month,
-                NON_NEGATIVE,
+                UNIT_USD,
             )?,
             curtailed_opex_share: self.num(
                 "curtailed_opex_share",
@@ -36,24 +37,20 @@ impl Check<'_> {
             },
             pue: self.num("pue", raw.pue, PUE)?,
             u_max: self.num("u_max", raw.u_max, POSITIVE_SHARE)?,
-            gpus_per_mw_it: self.num("gpus_per_mw_it", raw.gpus_per_mw_it, NON_NEGATIVE)?,
-            gpu_capex_usd: self.num("gpu_capex_usd", raw.gpu_capex_usd, NON_NEGATIVE)?,
-            gpu_life_years: self.num("gpu_life_years", raw.gpu_life_years, POSITIVE)?,
-            facility_life_years: self.num(
-                "facility_life_years",
-                raw.facility_life_years,
-                POSITIVE,
-            )?,
+            gpus_per_mw_it: self.num("gpus_per_mw_it", raw.gpus_per_mw_it, GPUS_PER_MW_IT)?,
+            gpu_capex_usd: self.num("gpu_capex_usd", raw.gpu_capex_usd, UNIT_USD)?,
+            gpu_life_years: self.num("gpu_life_years", raw.gpu_life_years, YEARS)?,
+            facility_life_years: self.num("facility_life_years", raw.facility_life_years, YEARS)?,
             facility_capex_usd_per_mw_it: self.num(
                 "facility_capex_usd_per_mw_it",
                 facility_capex,
-                NON_NEGATIVE,
+                UNIT_USD,
             )?,
-            opex_usd_per_mw_it_month: self.num("opex_usd_per_mw_it_month", opex, NON_NEGATIVE)?,
+            opex_usd_per_mw_it_month: self.num("opex_usd_per_mw_it_month", opex, UNIT_USD)?,
             lease_usd_per_mw_it_year: self.num(
                 "lease_usd_per_mw_it_year",
                 raw.lease_usd_per_mw_it_year,
-                NON_NEGATIVE,
+                UNIT_USD,
             )?,
         })
     }
@@ -70,14 +67,14 @@ impl Check<'_> {
                     power_usd_per_mwh: c.num(
                         "power_usd_per_mwh",
                         region.power_usd_per_mwh,
-                        NON_NEGATIVE,
+                        POWER_USD_PER_MWH,
                     )?,
                     uptime: c.num("uptime", region.uptime, POSITIVE_SHARE)?,
-                    lead_months: c.opt_int("lead_months", region.lead_months, 1)?,
+                    lead_months: c.opt_int("lead_months", region.lead_months, LEAD_MONTHS)?,
                     facility_capex_usd_per_mw_it: c.opt_num(
                         "facility_capex_usd_per_mw_it",
                         region.facility_capex_usd_per_mw_it,
-                        NON_NEGATIVE,
+                        UNIT_USD,
                     )?,
                 })
             })
@@ -108,7 +105,7 @@ impl Check<'_> {
                         c.invalid("region", format!("unknown region `{}`; the regions are {known}", site.region))
                     })?;
                 let region = &regions[region_index];
-                let lead_months = c.opt_int("lead_months", site.lead_months, 1)?.or(region.lead_months);
+                let lead_months = c.opt_int("lead_months", site.lead_months, LEAD_MONTHS)?.or(region.lead_months);
                 if site.convertible && lead_months.is_none() {
                     return Err(c.invalid(
                         "lead_months",
@@ -118,15 +115,15 @@ impl Check<'_> {
                         ),
                     ));
                 }
-                let facility_capex = c.opt_num("facility_capex_usd_per_mw_it", site.facility_capex_usd_per_mw_it, NON_NEGATIVE)?;
+                let facility_capex = c.opt_num("facility_capex_usd_per_mw_it", site.facility_capex_usd_per_mw_it, UNIT_USD)?;
                 Ok(Site {
                     id: site.site_id.clone(),
                     region: region_index,
-                    power_mw: c.num("power_mw", site.power_mw, POSITIVE)?,
-                    j_per_th: c.num("j_per_th", site.j_per_th, POSITIVE)?,
+                    power_mw: c.num("power_mw", site.power_mw, SITE_MW)?,
+                    j_per_th: c.num("j_per_th", site.j_per_th, J_PER_TH)?,
                     convertible: site.convertible,
                     power_usd_per_mwh: c
-                        .opt_num("power_usd_per_mwh", site.power_usd_per_mwh, NON_NEGATIVE)?
+                        .opt_num("power_usd_per_mwh", site.power_usd_per_mwh, POWER_USD_PER_MWH)?
                         .unwrap_or(region.power_usd_per_mwh),
                     uptime: c.opt_num("uptime", site.uptime, POSITIVE_SHARE)?.unwrap_or(region.uptime),
                     lead_months,

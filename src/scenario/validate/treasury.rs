@@ -2,7 +2,8 @@
 //! `sell_to_target_ltv` rule), `[loan]`, `[financing]`, `[valuation]` and
 //! the dated `[[events]]`.
 
-use super::{Check, Lo, NON_NEGATIVE, POSITIVE, POSITIVE_SHARE, Range, Result, SHARE};
+use super::bounds::*;
+use super::{Check, Lo, Range, Result};
 use crate::scenario::raw::*;
 use crate::scenario::types::*;
 
@@ -43,37 +44,31 @@ impl Check<'_> {
             .transpose()?;
         Ok(Treasury {
             sell_to_target_ltv,
-            reserve_btc: self.num("reserve_btc", raw.reserve_btc, NON_NEGATIVE)?,
-            cash_usd: self.num("cash_usd", raw.cash_usd, NON_NEGATIVE)?,
+            reserve_btc: self.num("reserve_btc", raw.reserve_btc, BTC)?,
+            cash_usd: self.num("cash_usd", raw.cash_usd, USD)?,
             sell_mined_fraction: self.num("sell_mined_fraction", raw.sell_mined_fraction, SHARE)?,
-            min_cash_usd: self.num("min_cash_usd", raw.min_cash_usd, NON_NEGATIVE)?,
-            reserve_floor_btc: self.num(
-                "reserve_floor_btc",
-                raw.reserve_floor_btc,
-                NON_NEGATIVE,
-            )?,
-            distress_buffer_usd: self.num(
-                "distress_buffer_usd",
-                raw.distress_buffer_usd,
-                NON_NEGATIVE,
-            )?,
+            min_cash_usd: self.num("min_cash_usd", raw.min_cash_usd, USD)?,
+            reserve_floor_btc: self.num("reserve_floor_btc", raw.reserve_floor_btc, BTC)?,
+            distress_buffer_usd: self.num("distress_buffer_usd", raw.distress_buffer_usd, USD)?,
         })
     }
 
     /// `0 < initial_ltv < margin_call_ltv <= liquidation_ltv`.
     pub(super) fn loan(&self, raw: &RawLoan, simulation: &Simulation) -> Result<Loan> {
-        let initial_ltv = self.num("initial_ltv", raw.initial_ltv, POSITIVE)?;
+        let initial_ltv = self.num("initial_ltv", raw.initial_ltv, LTV)?;
         let margin_call_ltv = self.above(
             "margin_call_ltv",
             raw.margin_call_ltv,
             ("initial_ltv", initial_ltv),
             true,
+            LTV.hi,
         )?;
         let liquidation_ltv = self.above(
             "liquidation_ltv",
             raw.liquidation_ltv,
             ("margin_call_ltv", margin_call_ltv),
             false,
+            LTV.hi,
         )?;
         let maturity = raw
             .maturity
@@ -85,16 +80,12 @@ impl Check<'_> {
             None => None,
         };
         Ok(Loan {
-            principal_usd: self.num("principal_usd", raw.principal_usd, NON_NEGATIVE)?,
-            rate: self.num("rate", raw.rate, NON_NEGATIVE)?,
+            principal_usd: self.num("principal_usd", raw.principal_usd, USD)?,
+            rate: self.num("rate", raw.rate, RATE)?,
             initial_ltv,
             margin_call_ltv,
             liquidation_ltv,
-            liquidation_penalty: self.num(
-                "liquidation_penalty",
-                raw.liquidation_penalty,
-                NON_NEGATIVE,
-            )?,
+            liquidation_penalty: self.num("liquidation_penalty", raw.liquidation_penalty, SHARE)?,
             maturity_month,
             maturity,
         })
@@ -103,32 +94,32 @@ impl Check<'_> {
     pub(super) fn financing(&self, raw: &RawFinancing) -> Result<Financing> {
         Ok(Financing {
             capex_debt_share: self.num("capex_debt_share", raw.capex_debt_share, SHARE)?,
-            capex_debt_rate: self.num("capex_debt_rate", raw.capex_debt_rate, NON_NEGATIVE)?,
+            capex_debt_rate: self.num("capex_debt_rate", raw.capex_debt_rate, RATE)?,
             capex_debt_term_years: self.num(
                 "capex_debt_term_years",
                 raw.capex_debt_term_years,
-                POSITIVE,
+                YEARS,
             )?,
             capex_funding: match raw.capex_funding {
                 RawCapexFunding::Strict => CapexFunding::Strict,
                 RawCapexFunding::Borrow => CapexFunding::Borrow,
             },
-            distress_rate: self.num("distress_rate", raw.distress_rate, NON_NEGATIVE)?,
+            distress_rate: self.num("distress_rate", raw.distress_rate, RATE)?,
         })
     }
 
     pub(super) fn valuation(&self, raw: &RawValuation) -> Result<Valuation> {
         Ok(Valuation {
-            discount_rate: self.num("discount_rate", raw.discount_rate, NON_NEGATIVE)?,
+            discount_rate: self.num("discount_rate", raw.discount_rate, RATE)?,
             terminal_multiple_mining: self.num(
                 "terminal_multiple_mining",
                 raw.terminal_multiple_mining,
-                NON_NEGATIVE,
+                MULTIPLE,
             )?,
             terminal_multiple_ai: self.num(
                 "terminal_multiple_ai",
                 raw.terminal_multiple_ai,
-                NON_NEGATIVE,
+                MULTIPLE,
             )?,
         })
     }
@@ -154,16 +145,16 @@ impl Check<'_> {
                         price_usd,
                         ..
                     } => EventKind::SellBtc {
-                        btc: c.num("btc", *btc, POSITIVE)?,
+                        btc: c.num("btc", *btc, POSITIVE_BTC)?,
                         repay_loan: *repay_loan,
-                        price_usd: c.opt_num("price_usd", *price_usd, POSITIVE)?,
+                        price_usd: c.opt_num("price_usd", *price_usd, BTC_PRICE_USD)?,
                     },
                     RawEvent::BuyBtc { usd, price_usd, .. } => EventKind::BuyBtc {
-                        usd: c.num("usd", *usd, POSITIVE)?,
-                        price_usd: c.opt_num("price_usd", *price_usd, POSITIVE)?,
+                        usd: c.num("usd", *usd, POSITIVE_USD)?,
+                        price_usd: c.opt_num("price_usd", *price_usd, BTC_PRICE_USD)?,
                     },
                     RawEvent::RepayLoan { usd, .. } => EventKind::RepayLoan {
-                        usd: c.num("usd", *usd, POSITIVE)?,
+                        usd: c.num("usd", *usd, POSITIVE_USD)?,
                     },
                     RawEvent::DrawLoan { ltv, max_usd, .. } => {
                         // A lender lends at most at its initial LTV; above it
@@ -171,7 +162,7 @@ impl Check<'_> {
                         let initial = loan.initial_ltv;
                         let range = Range {
                             lo: Lo::Above(0.0),
-                            hi: Some(initial.min(1.0)),
+                            hi: initial.min(1.0),
                         };
                         let ltv = c.num("ltv", *ltv, range).map_err(|_| {
                             c.invalid(
@@ -181,14 +172,14 @@ impl Check<'_> {
                         })?;
                         EventKind::DrawLoan {
                             ltv,
-                            max_usd: c.opt_num("max_usd", *max_usd, POSITIVE)?,
+                            max_usd: c.opt_num("max_usd", *max_usd, POSITIVE_USD)?,
                         }
                     }
                     RawEvent::RaiseEquity { usd, .. } => EventKind::RaiseEquity {
-                        usd: c.num("usd", *usd, POSITIVE)?,
+                        usd: c.num("usd", *usd, POSITIVE_USD)?,
                     },
                     RawEvent::CapexBudget { usd_per_year, .. } => EventKind::CapexBudget {
-                        usd_per_year: c.num("usd_per_year", *usd_per_year, NON_NEGATIVE)?,
+                        usd_per_year: c.num("usd_per_year", *usd_per_year, USD)?,
                     },
                 };
                 Ok(Event { date, month, kind })
