@@ -156,17 +156,27 @@ pub fn default_dir(command: Command<'_>) -> PathBuf {
     }
 }
 
-/// Create `dir` (and its parents) if needed and check that a file can be
-/// created in it (a probe, removed at once).
+/// Check that `dir` can be created (with its parents) and a file created
+/// in it (a probe, removed at once). The folders it had to create are
+/// removed again, so a run that fails later leaves no empty folder behind.
 pub fn check_writable(dir: &Path) -> Result<(), UnwritableDir> {
     let err = |source| UnwritableDir {
         path: dir.to_path_buf(),
         source,
     };
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .collect();
     fs::create_dir_all(dir).map_err(err)?;
     let probe = dir.join(format!(".pivotsim-probe-{}", std::process::id()));
     fs::File::create(&probe).map_err(err)?;
-    fs::remove_file(&probe).map_err(err)
+    fs::remove_file(&probe).map_err(err)?;
+    // Deepest first; `remove_dir` leaves a folder that is not empty.
+    for created in missing {
+        let _ = fs::remove_dir(created);
+    }
+    Ok(())
 }
 
 /// Create `dir` (and its parents) if needed.

@@ -901,6 +901,8 @@ fn a_non_finite_figure_exits_1_naming_it_and_writes_nothing() {
         "{:?}",
         fs::read_dir(&out).unwrap().collect::<Vec<_>>()
     );
+    // Not even the folder the writability check had to create.
+    assert!(!out.exists(), "{} was left behind", out.display());
 
     // 50 years of +100 % a year: the price's own sums overflow in a month
     // of the market; compare names the scenario and writes nothing.
