@@ -80,6 +80,8 @@ pub struct MiningClass {
     pub ehs_per_mw: f64,
     /// `uptime * 24 * power_usd_per_mwh`: power cost per MW per day when running.
     pub power_usd_per_mw_day: f64,
+    /// Share of that power the class still pays idle (take-or-pay hosting).
+    pub take_or_pay_share: f64,
     /// Grid MW of the class's sites, summed in fleet order.
     pub power_mw: f64,
 }
@@ -92,6 +94,7 @@ pub struct SiteMining {
     pub btc_mined: f64,
     pub revenue_usd: f64,
     pub power_usd: f64,
+    /// Power paid: in full when running, the take-or-pay share when idle.
     /// Opex paid: full when running, the curtailed share when idle.
     pub opex_usd: f64,
 }
@@ -146,11 +149,13 @@ impl Fleet {
             let class = MiningClass {
                 ehs_per_mw: s.uptime / s.j_per_th,
                 power_usd_per_mw_day: s.uptime * 24.0 * s.power_usd_per_mwh,
+                take_or_pay_share: s.take_or_pay_share,
                 power_mw: 0.0,
             };
             let same = |c: &MiningClass| {
                 c.ehs_per_mw.to_bits() == class.ehs_per_mw.to_bits()
                     && c.power_usd_per_mw_day.to_bits() == class.power_usd_per_mw_day.to_bits()
+                    && c.take_or_pay_share.to_bits() == class.take_or_pay_share.to_bits()
             };
             site.class = match classes.iter().position(same) {
                 Some(c) => c,
@@ -258,10 +263,12 @@ impl AiMonth {
 impl MiningClass {
     /// The class's mining month per MW, with economic curtailment: the
     /// machines run only if
-    /// `revenue - power >= (1 - curtailed_opex_share) * opex`
-    /// (per MW, which is the site's test divided by its MW); an
-    /// idle month mines nothing, pays no power and pays the curtailed share
-    /// of the opex. `btc_per_eh` is `days * 144 * (subsidy + F) / H`, the
+    /// `revenue - (1 - take_or_pay_share) * power >= (1 - curtailed_opex_share) * opex`
+    /// (per MW, which is the site's test divided by its MW); an idle month
+    /// mines nothing, pays the take-or-pay share of the power it would have
+    /// drawn and the curtailed share of the opex. With a share of 0 the test
+    /// and the idle month are revision 4's to the bit (`1 * power` and
+    /// `0 * power` are exact). `btc_per_eh` is `days * 144 * (subsidy + F) / H`, the
     /// BTC one EH/s mines in the month.
     #[inline(always)]
     pub fn month_per_mw(
@@ -274,7 +281,9 @@ impl MiningClass {
         let btc_mined = btc_per_eh * self.ehs_per_mw;
         let revenue_usd = btc_mined * btc_price_usd;
         let power_usd = self.power_usd_per_mw_day * days;
-        let runs = !fleet.curtailment || revenue_usd - power_usd >= fleet.run_floor_usd_per_mw;
+        let runs = !fleet.curtailment
+            || revenue_usd - (1.0 - self.take_or_pay_share) * power_usd
+                >= fleet.run_floor_usd_per_mw;
         if runs {
             SiteMining {
                 runs,
@@ -288,7 +297,7 @@ impl MiningClass {
                 runs,
                 btc_mined: 0.0,
                 revenue_usd: 0.0,
-                power_usd: 0.0,
+                power_usd: self.take_or_pay_share * power_usd,
                 opex_usd: fleet.idle_opex_usd_per_mw,
             }
         }
@@ -297,8 +306,8 @@ impl MiningClass {
 
 impl SiteMining {
     /// Revenue - power - opex. Per MW, the margin the policies rank sites
-    /// by (for an idle month, minus the idle opex: `0 - 0 - x` is `-x`
-    /// exactly), which is `max(running margin, idle margin)`.
+    /// by (for an idle month, minus the idle cash cost: take-or-pay power
+    /// and the curtailed opex), which is `max(running margin, idle margin)`.
     #[inline(always)]
     pub fn margin_usd(&self) -> f64 {
         self.revenue_usd - self.power_usd - self.opex_usd
@@ -331,5 +340,46 @@ impl SiteEcon {
         fleet.classes[self.class]
             .month_per_mw(fleet, btc_per_eh, btc_price_usd, days)
             .times_mw(self.power_mw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/model.md section 2: a site runs iff
+    /// `revenue - (1 - take_or_pay_share) * power >= (1 - curtailed_opex_share) * opex`;
+    /// idle, it pays `take_or_pay_share * power` and the curtailed opex. At a
+    /// revenue between the two thresholds, a share makes the site run.
+    #[test]
+    fn take_or_pay_keeps_a_site_running_that_would_idle_without_it() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut sc = crate::scenario::load(&dir.join("smoke.toml")).unwrap();
+        sc.mining.curtailed_opex_share = 0.3;
+        sc.mining.opex_usd_per_mw_month = 3000.0;
+        let mut month = |share: f64, revenue_per_mw: f64| {
+            sc.sites[0].take_or_pay_share = share;
+            let fleet = Fleet::new(&sc);
+            let class = &fleet.classes[fleet.sites[0].class];
+            let power = class.power_usd_per_mw_day * 30.0;
+            // Revenue per MW = btc_per_eh * ehs_per_mw * price; price 1.
+            let btc_per_eh = revenue_per_mw / class.ehs_per_mw;
+            (class.month_per_mw(&fleet, btc_per_eh, 1.0, 30.0), power)
+        };
+        let (_, power) = month(0.0, 0.0);
+        let floor = 0.7 * 3000.0;
+        // Between (1 - 0.2) power + floor and power + floor.
+        let revenue = 0.9 * power + floor;
+        let (without, _) = month(0.0, revenue);
+        assert!(!without.runs);
+        assert_eq!((without.power_usd, without.opex_usd), (0.0, 900.0));
+        let (with, _) = month(0.2, revenue);
+        assert!(with.runs);
+        assert_eq!(with.power_usd, power);
+        // Below both thresholds: idle, paying the share of the power.
+        let (idle, _) = month(0.2, 0.5 * power + floor);
+        assert!(!idle.runs);
+        assert_eq!(idle.power_usd, 0.2 * power);
+        assert_eq!(idle.margin_usd(), -(0.2 * power) - 900.0);
     }
 }

@@ -36,9 +36,9 @@ pub struct MiningTable {
     /// Per month, the BTC one EH/s mines (`days * 144 * (subsidy + F) / H`).
     btc_per_eh: Vec<f64>,
     /// Per month, the fleet totals as the fill sums them (BTC mined,
-    /// revenue, power, opex, idle MW), one array each; `fleet_total` is
-    /// built from them.
-    totals: [Vec<f64>; 5],
+    /// revenue, power, opex, idle MW, idle power), one array each;
+    /// `fleet_total` is built from them.
+    totals: [Vec<f64>; 6],
 }
 
 /// The mining margins per MW of one month, by site (its class's).
@@ -80,6 +80,8 @@ pub struct FleetMining {
     pub opex_usd: f64,
     /// Grid MW of the sites that are idle.
     pub idle_mw: f64,
+    /// Of `power_usd`, what the idle sites pay (take-or-pay).
+    pub idle_power_usd: f64,
 }
 
 impl FleetMining {
@@ -91,6 +93,7 @@ impl FleetMining {
         self.opex_usd += m.opex_usd;
         if !m.runs {
             self.idle_mw += power_mw;
+            self.idle_power_usd += m.power_usd;
         }
     }
 
@@ -102,6 +105,7 @@ impl FleetMining {
         self.opex_usd -= m.opex_usd;
         if !m.runs {
             self.idle_mw -= power_mw;
+            self.idle_power_usd -= m.power_usd;
         }
     }
 }
@@ -132,13 +136,14 @@ impl MiningTable {
         }
         fill_classes(self, fleet, cal, market);
         self.fleet_total.clear();
-        let [btc, revenue, power, opex, idle] = &self.totals;
+        let [btc, revenue, power, opex, idle, idle_power] = &self.totals;
         self.fleet_total.extend((0..months).map(|t| FleetMining {
             btc_mined: btc[t],
             revenue_usd: revenue[t],
             power_usd: power[t],
             opex_usd: opex[t],
             idle_mw: idle[t],
+            idle_power_usd: idle_power[t],
         }));
     }
 
@@ -255,20 +260,23 @@ unsafe fn fill_classes_avx2(
         let price = load(&market.btc_price_usd, t0);
         let days = load(&cal.days, t0);
         let zero = _mm256_setzero_pd();
-        let mut tot = [zero; 5];
+        let mut tot = [zero; 6];
         for (c, class) in fleet.classes.iter().enumerate() {
             let k = c * months + t0;
             let btc = _mm256_mul_pd(btc_per_eh, _mm256_set1_pd(class.ehs_per_mw));
             let revenue = _mm256_mul_pd(btc, price);
             let power = _mm256_mul_pd(_mm256_set1_pd(class.power_usd_per_mw_day), days);
+            let share = class.take_or_pay_share;
             let runs = if fleet.curtailment {
-                _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_sub_pd(revenue, power), floor)
+                let avoidable = _mm256_mul_pd(_mm256_set1_pd(1.0 - share), power);
+                _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_sub_pd(revenue, avoidable), floor)
             } else {
                 _mm256_castsi256_pd(_mm256_set1_epi64x(-1))
             };
             let btc = _mm256_and_pd(runs, btc);
             let revenue = _mm256_and_pd(runs, revenue);
-            let power = _mm256_and_pd(runs, power);
+            let idle_power = _mm256_mul_pd(_mm256_set1_pd(share), power);
+            let power = _mm256_blendv_pd(idle_power, power, runs);
             let opex = _mm256_blendv_pd(opex_idle, opex_running, runs);
             let margin = _mm256_sub_pd(_mm256_sub_pd(revenue, power), opex);
             store(&mut table.btc_mined, k, btc);
@@ -281,12 +289,14 @@ unsafe fn fill_classes_avx2(
             // The class's MW times each; the idle MW where it idles.
             let mw = _mm256_set1_pd(class.power_mw);
             let idle_mw = _mm256_andnot_pd(runs, mw);
+            let power_mw = _mm256_mul_pd(power, mw);
             let parts = [
                 _mm256_mul_pd(btc, mw),
                 _mm256_mul_pd(revenue, mw),
-                _mm256_mul_pd(power, mw),
+                power_mw,
                 _mm256_mul_pd(opex, mw),
                 idle_mw,
+                _mm256_andnot_pd(runs, power_mw),
             ];
             for (sum, x) in tot.iter_mut().zip(parts) {
                 *sum = _mm256_add_pd(*sum, x);
@@ -330,12 +340,13 @@ fn fill_classes_generic(
             table.margin_usd_per_mw[k] = m.margin_usd();
             total.add(&m.times_mw(class.power_mw), class.power_mw);
         }
-        let [btc, revenue, power, opex, idle] = &mut table.totals;
+        let [btc, revenue, power, opex, idle, idle_power] = &mut table.totals;
         btc[t] = total.btc_mined;
         revenue[t] = total.revenue_usd;
         power[t] = total.power_usd;
         opex[t] = total.opex_usd;
         idle[t] = total.idle_mw;
+        idle_power[t] = total.idle_power_usd;
     }
 }
 
@@ -419,11 +430,21 @@ mod tests {
     #[test]
     fn mining_table_matches_the_class_by_class_definition_bit_for_bit() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-        let mut idle_seen = 0;
-        // 61 months: the vector path's last month goes through its tail.
-        for (name, months) in [("cango_2026", 60), ("cango_2026_colocation", 61)] {
+        let (mut idle_seen, mut idle_paying) = (0, 0);
+        // 61 and 63 months: the vector path's last months go through its
+        // tail. The third case gives sites take-or-pay shares (0 to 0.5).
+        for (name, months, take_or_pay) in [
+            ("cango_2026", 60, false),
+            ("cango_2026_colocation", 61, false),
+            ("cango_2026", 63, true),
+        ] {
             let mut sc = scenario::load(&dir.join(format!("{name}.toml"))).unwrap();
             sc.simulation.months = months;
+            if take_or_pay {
+                for (i, site) in sc.sites.iter_mut().enumerate() {
+                    site.take_or_pay_share = [0.0, 0.15, 0.2, 0.5][i % 4];
+                }
+            }
             let fleet = Fleet::new(&sc);
             assert!(fleet.classes.len() > 1 && fleet.classes.len() < fleet.len());
             let class_mw: f64 = fleet.classes.iter().map(|c| c.power_mw).sum();
@@ -449,6 +470,7 @@ mod tests {
                         let m = site.mining(&fleet, btc_per_eh, price, days);
                         by_site.add(&m, site.power_mw);
                         idle_seen += usize::from(!m.runs);
+                        idle_paying += usize::from(!m.runs && m.power_usd > 0.0);
                         let class = &fleet.classes[site.class];
                         let margin = class
                             .month_per_mw(&fleet, btc_per_eh, price, days)
@@ -494,5 +516,9 @@ mod tests {
             }
         }
         assert!(idle_seen > 100, "only {idle_seen} idle site-months");
+        assert!(
+            idle_paying > 100,
+            "only {idle_paying} idle site-months paying take-or-pay power"
+        );
     }
 }

@@ -120,8 +120,8 @@ fn write_fleet(out: &mut String, s: &Scenario) -> std::fmt::Result {
     )?;
     writeln!(
         out,
-        "  {:<12} {:>5} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5}",
-        "region", "sites", "MW", "EH/s", "conv. MW", "USD/MWh", "uptime", "lead"
+        "  {:<12} {:>5} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>12}",
+        "region", "sites", "MW", "EH/s", "conv. MW", "USD/MWh", "uptime", "lead", "take-or-pay"
     )?;
     for (index, region) in s.regions.iter().enumerate() {
         let tally = Tally::of(s.sites.iter().filter(|site| site.region == index));
@@ -130,7 +130,7 @@ fn write_fleet(out: &mut String, s: &Scenario) -> std::fmt::Result {
             .map_or_else(|| "-".to_owned(), |months| months.to_string());
         writeln!(
             out,
-            "  {:<12} {:>5} {:>8} {:>8.2} {:>8} {:>8} {:>7.2} {:>5}",
+            "  {:<12} {:>5} {:>8} {:>8.2} {:>8} {:>8} {:>7.2} {:>5} {:>12.2}",
             region.name,
             tally.sites,
             group(tally.power_mw),
@@ -138,7 +138,8 @@ fn write_fleet(out: &mut String, s: &Scenario) -> std::fmt::Result {
             group(tally.convertible_mw),
             region.power_usd_per_mwh,
             region.uptime,
-            lead
+            lead,
+            region.take_or_pay_share
         )?;
     }
     Ok(())

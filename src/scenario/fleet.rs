@@ -116,7 +116,7 @@ fn parse_csv(file: &Path, csv_name: &str, bytes: &[u8]) -> Result<Vec<LocatedSit
 }
 
 /// The columns a fleet CSV may have, the first five required.
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
     "site_id",
     "region",
     "power_mw",
@@ -126,6 +126,7 @@ const COLUMNS: [&str; 9] = [
     "uptime",
     "lead_months",
     "facility_capex_usd_per_mw_it",
+    "take_or_pay_share",
 ];
 const REQUIRED_COLUMNS: usize = 5;
 

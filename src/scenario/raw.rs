@@ -357,6 +357,10 @@ pub struct RawRegion {
     pub uptime: Num,
     pub lead_months: Option<i64>,
     pub facility_capex_usd_per_mw_it: Option<Num>,
+    /// Share of the power an idle mining site still pays (hosting with a
+    /// minimum take); 0 when not given.
+    #[serde(default)]
+    pub take_or_pay_share: Option<Num>,
 }
 
 impl RawRegion {
@@ -367,6 +371,7 @@ impl RawRegion {
             uptime: Num::lit(uptime),
             lead_months,
             facility_capex_usd_per_mw_it: None,
+            take_or_pay_share: None,
         }
     }
 
@@ -398,6 +403,8 @@ pub struct RawSite {
     pub lead_months: Option<i64>,
     #[serde(default)]
     pub facility_capex_usd_per_mw_it: Option<Num>,
+    #[serde(default)]
+    pub take_or_pay_share: Option<Num>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -213,6 +213,8 @@ pub struct Region {
     pub lead_months: Option<usize>,
     /// Facility capex override, USD per MW-IT; None = the AI default.
     pub facility_capex_usd_per_mw_it: Option<f64>,
+    /// Share of the power an idle mining site still pays, in [0, 1].
+    pub take_or_pay_share: f64,
 }
 
 /// A site with every parameter resolved (region value unless the site overrides it).
@@ -232,6 +234,9 @@ pub struct Site {
     /// Conversion lead time, months (>= 1); Some for every convertible site.
     pub lead_months: Option<usize>,
     pub facility_capex_usd_per_mw_it: f64,
+    /// Share of the power it would draw running that the site pays when
+    /// idle (hosting with a minimum take), in [0, 1].
+    pub take_or_pay_share: f64,
 }
 
 impl Site {

@@ -30,6 +30,8 @@ pub struct MonthFlows {
     // Step 3: cash flows.
     pub ai_revenue_usd: f64,
     pub mining_power_usd: f64,
+    /// Of `mining_power_usd`, the take-or-pay power of the idle sites.
+    pub mining_idle_power_usd: f64,
     pub mining_opex_usd: f64,
     pub ai_power_usd: f64,
     pub ai_opex_usd: f64,

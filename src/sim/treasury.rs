@@ -98,6 +98,7 @@ pub(crate) fn mining_proceeds(
     fl.btc_mined = mining.btc_mined;
     fl.mining_revenue_usd = mining.revenue_usd;
     fl.mining_power_usd = mining.power_usd;
+    fl.mining_idle_power_usd = mining.idle_power_usd;
     fl.mining_opex_usd = mining.opex_usd;
     tr.reserve_btc += fl.btc_mined;
     fl.mined_sold_btc = fl.btc_mined * r.sell_mined_fraction;

@@ -91,6 +91,13 @@ fn check(case: &str, file: &str, actual: &[u8], mismatches: &mut Vec<String>) {
         return;
     }
     let expected = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // Columns added since the file was stored are allowed: the stored
+    // columns must still be there, in order, with the same bytes.
+    let projected = file
+        .ends_with(".csv")
+        .then(|| stored_columns_of(&expected, actual))
+        .flatten();
+    let actual = projected.as_deref().unwrap_or(actual);
     if expected != actual {
         let first_diff = String::from_utf8_lossy(actual)
             .lines()
@@ -101,6 +108,40 @@ fn check(case: &str, file: &str, actual: &[u8], mismatches: &mut Vec<String>) {
             .unwrap_or_else(|| "lengths differ".to_string());
         mismatches.push(format!("{case}/{file}: {first_diff}"));
     }
+}
+
+/// `actual` (a CSV without quoted cells) reduced to the columns of
+/// `expected`'s header, if its header holds them all in the same order and
+/// more besides; `None` otherwise (compared as it is).
+fn stored_columns_of(expected: &[u8], actual: &[u8]) -> Option<Vec<u8>> {
+    let (expected, actual) = (
+        std::str::from_utf8(expected).ok()?,
+        std::str::from_utf8(actual).ok()?,
+    );
+    let stored: Vec<&str> = expected.lines().next()?.split(',').collect();
+    let mut lines = actual.lines();
+    let header: Vec<&str> = lines.next()?.split(',').collect();
+    if header.len() <= stored.len() || actual.contains('"') {
+        return None;
+    }
+    let mut keep = Vec::with_capacity(stored.len());
+    let mut from = 0;
+    for column in &stored {
+        let i = from + header[from..].iter().position(|h| h == column)?;
+        keep.push(i);
+        from = i + 1;
+    }
+    let mut out = String::new();
+    for line in std::iter::once(header.join(",").as_str()).chain(lines) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let row: Vec<&str> = keep
+            .iter()
+            .map(|&i| cells.get(i).copied().unwrap_or(""))
+            .collect();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    Some(out.into_bytes())
 }
 
 fn pivotsim() -> Command {
@@ -294,4 +335,21 @@ fn the_readme_table_is_the_output_of_its_command() {
         block("```text\n"),
         "README.md's table is not what `{command}` prints"
     );
+}
+
+#[test]
+fn new_csv_columns_are_projected_away_and_nothing_else() {
+    let stored = b"a,b,c\n1,2,3\n";
+    assert_eq!(
+        stored_columns_of(stored, b"a,x,b,c\n1,9,2,3\n").as_deref(),
+        Some(&stored[..])
+    );
+    // A changed stored value still differs after the projection.
+    assert_ne!(
+        stored_columns_of(stored, b"a,x,b,c\n1,9,2,4\n").as_deref(),
+        Some(&stored[..])
+    );
+    // A missing or reordered stored column is not projected.
+    assert_eq!(stored_columns_of(stored, b"a,c,x\n1,3,9\n"), None);
+    assert_eq!(stored_columns_of(stored, b"c,b,a,x\n3,2,1,9\n"), None);
 }

@@ -548,3 +548,39 @@ fn ledger_csv_columns_hold_their_fields() {
     assert!(!twins.is_empty());
     check_columns_with_twins(&ledger.csv(), &expected, &twins);
 }
+
+/// With take-or-pay contracts, idle sites pay a share of their power: the
+/// ledger shows it in its own column, the rows still reconcile to the cent
+/// and the satoshi, and mining power plus idle take-or-pay power is the
+/// simulation's mining power.
+#[test]
+fn take_or_pay_power_has_its_column_and_every_row_reconciles() {
+    let mut sc = load("cango_2026");
+    for (i, site) in sc.sites.iter_mut().enumerate() {
+        site.take_or_pay_share = [0.2, 0.15][i % 2];
+    }
+    let engine = Engine::new(sc);
+    let months = engine.scenario.simulation.months;
+    let mut paid = 0.0;
+    for p in 0..engine.scenario.policies.len() {
+        for path in PATHS {
+            let l = ledger::replay(&engine, p, path).unwrap();
+            let csv = l.csv();
+            check_csv(
+                &csv,
+                months,
+                &format!("take-or-pay/{}/path {path}", l.policy),
+            );
+            let text = String::from_utf8(csv).unwrap();
+            let mut lines = text.lines();
+            let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+            let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+            let idle = col("cash_usd__out__idle_take_or_pay_power");
+            for line in lines {
+                let cells: Vec<&str> = line.split(',').collect();
+                paid += cells[idle].parse::<f64>().unwrap();
+            }
+        }
+    }
+    assert!(paid > 0.0, "no idle take-or-pay power on these paths");
+}

@@ -104,6 +104,7 @@ fn btc_mined_hand_check() {
         uptime: 0.9,
         lead_months: None,
         facility_capex_usd_per_mw_it: 7e6,
+        take_or_pay_share: 0.0,
     }];
     let fleet = Fleet::new(&sc);
     assert!((fleet.sites[0].hashrate_ehs - 50.0).abs() < 1e-12);

@@ -126,6 +126,13 @@ macro_rules! flow {
             get: |f: &MonthFlows| f.$field,
         }
     };
+    ($what:literal, [$(($b:expr, $d:expr)),+], |$f:ident| $get:expr) => {
+        FlowSpec {
+            what: $what,
+            legs: &[$(($b, $d)),+],
+            get: |$f: &MonthFlows| $get,
+        }
+    };
 }
 
 /// Every flow of docs/model.md section 3, in the order of the steps.
@@ -149,7 +156,13 @@ pub static FLOWS: &[FlowSpec] = &[
     flow!("mined_sale", [(Cash, In)], mined_sold_usd),
     // Step 3: cash flows.
     flow!("ai_revenue", [(Cash, In)], ai_revenue_usd),
-    flow!("mining_power", [(Cash, Out)], mining_power_usd),
+    flow!("mining_power", [(Cash, Out)], |f| f.mining_power_usd
+        - f.mining_idle_power_usd),
+    flow!(
+        "idle_take_or_pay_power",
+        [(Cash, Out)],
+        mining_idle_power_usd
+    ),
     flow!("mining_opex", [(Cash, Out)], mining_opex_usd),
     flow!("ai_power", [(Cash, Out)], ai_power_usd),
     flow!("ai_opex", [(Cash, Out)], ai_opex_usd),

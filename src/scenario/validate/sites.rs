@@ -76,6 +76,9 @@ impl Check<'_> {
                         region.facility_capex_usd_per_mw_it,
                         UNIT_USD,
                     )?,
+                    take_or_pay_share: c
+                        .opt_num("take_or_pay_share", region.take_or_pay_share, SHARE)?
+                        .unwrap_or(0.0),
                 })
             })
             .collect()
@@ -130,6 +133,9 @@ impl Check<'_> {
                     facility_capex_usd_per_mw_it: facility_capex
                         .or(region.facility_capex_usd_per_mw_it)
                         .unwrap_or(default_facility_capex),
+                    take_or_pay_share: c
+                        .opt_num("take_or_pay_share", site.take_or_pay_share, SHARE)?
+                        .unwrap_or(region.take_or_pay_share),
                 })
             })
             .collect()
