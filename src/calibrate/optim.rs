@@ -243,6 +243,8 @@ pub fn symmetric_eigen(a: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
     ((0..n).map(|i| a[i][i]).collect(), v)
 }
 
+/// A rise of the negative log-likelihood below this is no change.
+const FLAT_RISE: f64 = 1e-6;
 /// An eigenvalue at or below this share of the largest counts as not
 /// positive: the likelihood is flat (or curved the wrong way) along it.
 const FLAT: f64 = 1e-9;
@@ -277,7 +279,8 @@ fn spd_inverse(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
 /// The estimates at the optimum `x` of the negative log-likelihood `f`:
 /// values, standard errors by the delta method from the inverse Hessian on
 /// the transformed scale, the at-bound flags (those parameters are left
-/// out of the Hessian), and the identification flags (a parameter that
+/// out of the Hessian; one whose move back inside leaves the likelihood
+/// unchanged is not identified), and the identification flags (a parameter that
 /// weighs on a direction where the Hessian is not positive is not
 /// identified; the others' errors come from the Hessian without it).
 pub fn estimates(f: &dyn Fn(&[f64]) -> f64, x: &[f64], transforms: &[Transform]) -> Vec<Estimate> {
@@ -293,6 +296,17 @@ pub fn estimates(f: &dyn Fn(&[f64]) -> f64, x: &[f64], transforms: &[Transform])
             .collect()
     };
     let mut identified = vec![true; n];
+    // A parameter at a bound is not identified when the likelihood does not
+    // change as it moves back inside (to coordinate 0): it drifted there
+    // along a flat direction (kappa_exit when the exit branch never applies).
+    let f0 = f(x);
+    for i in (0..n).filter(|&i| at_bound[i]) {
+        let mut y = x.to_vec();
+        y[i] = 0.0;
+        if (f(&y) - f0).abs() < FLAT_RISE {
+            identified[i] = false;
+        }
+    }
     let (values, vectors) = symmetric_eigen(&sub(&free));
     let top = values.iter().cloned().fold(0.0, f64::max);
     for (k, &l) in values.iter().enumerate() {

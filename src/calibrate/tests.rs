@@ -314,7 +314,11 @@ fn calibrate_flags_a_flat_direction_as_not_identified() {
         optim::Transform::Identity,
     ];
     let e = optim::estimates(&f, &[12.0, 0.3], &t);
-    assert!(e[0].at_bound && e[0].se.is_none());
+    assert!(e[0].at_bound && e[0].se.is_none() && e[0].identified);
+    // At a bound along a flat direction: not identified.
+    let g = |x: &[f64]| (x[1] - 1.0).powi(2);
+    let e = optim::estimates(&g, &[12.0, 1.0], &t);
+    assert!(e[0].at_bound && !e[0].identified && e[1].identified);
 }
 
 #[test]
