@@ -6,12 +6,15 @@
 //! Layers, top to bottom; a module imports only from layers below it (a test
 //! in `tests/integration/architecture.rs` checks that there is no cycle):
 //!
-//! - [`cli`]: the commands (`run`, `compare`, `replay`, `bench`, `validate`),
+//! - [`cli`]: the commands (`run`, `compare`, `replay`, `bench`, `validate`,
+//!   `calibrate`),
 //!   exit codes.
 //! - [`charts`], [`report`]: a [`summary::Summary`] into board-deck charts,
 //!   `report.html`, JSON, CSV and the table.
 //! - [`engine`]: threads, chunks and phases of a run; merges the paths into a
 //!   [`summary::Summary`]; the worst paths and the replay ledger.
+//! - [`calibrate`]: the market parameters fitted to the history file
+//!   (maximum likelihood, standard errors, the scenario fragment).
 //! - [`history`]: the monthly BTC history file and the hashrate
 //!   equation's drivers on it (for `calibrate` and `backtest`).
 //! - [`sim`]: the monthly step and the replay of one policy on one path.
@@ -22,6 +25,7 @@
 //!   know no layer above them (mergeable statistics, bit-exact math, the
 //!   result's types, number formatting, the one file writer).
 
+pub mod calibrate;
 pub mod charts;
 pub mod cli;
 pub mod engine;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub mod bench;
+pub mod calibrate;
 pub mod compare;
 
 use anyhow::Context;
@@ -42,6 +43,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Replay one path of a run under one policy as a month-by-month ledger.
     Replay(ReplayArgs),
+    /// Fit BTC volatility and jumps, fees and the hashrate equation to a
+    /// monthly history file; write calibration.json and a scenario fragment.
+    Calibrate(calibrate::CalibrateArgs),
     /// Check a scenario file and describe it.
     Validate {
         /// Scenario file (TOML).
@@ -183,6 +187,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         c.downcast_ref::<ScenarioError>().is_some()
             || c.downcast_ref::<output::UnwritableDir>().is_some()
             || c.downcast_ref::<crate::history::HistoryError>().is_some()
+            || c.downcast_ref::<crate::calibrate::WindowError>().is_some()
     }) {
         2
     } else {
@@ -210,6 +215,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Compare(args) => compare(args),
         Command::Replay(args) => replay(args),
+        Command::Calibrate(args) => calibrate::run(args),
         Command::Validate { scenario } => {
             let sc = scenario::load(&scenario)?;
             print!("{}", scenario::describe(&sc));

@@ -5,6 +5,7 @@
 
 mod architecture;
 mod bounds;
+mod calibrate;
 mod cli;
 mod common;
 // The CSV exporters' column check, shared with their unit tests.
