@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub mod backtest;
 pub mod bench;
 pub mod compare;
 
@@ -42,6 +43,10 @@ pub enum Command {
     Compare(CompareArgs),
     /// Replay one path of a run under one policy as a month-by-month ledger.
     Replay(ReplayArgs),
+    /// Run the hashrate equation through history around halvings and
+    /// capitulations, scored against a random walk; or check a scenario's
+    /// market fans against the months after its start (--forecast).
+    Backtest(backtest::BacktestArgs),
     /// Check a scenario file and describe it.
     Validate {
         /// Scenario file (TOML).
@@ -209,6 +214,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Compare(args) => compare(args),
+        Command::Backtest(args) => backtest::backtest(args),
         Command::Replay(args) => replay(args),
         Command::Validate { scenario } => {
             let sc = scenario::load(&scenario)?;
