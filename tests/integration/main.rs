@@ -4,6 +4,7 @@
 //! the output folder's set of files.
 
 mod architecture;
+mod backtest;
 mod cli;
 mod common;
 // The CSV exporters' column check, shared with their unit tests.
