@@ -7,10 +7,13 @@
 //! in `tests/integration/architecture.rs` checks that there is no cycle):
 //!
 //! - [`cli`]: the commands (`run`, `compare`, `replay`, `bench`, `validate`,
-//!   `calibrate`),
+//!   `calibrate`, `backtest`),
 //!   exit codes.
 //! - [`charts`], [`report`]: a [`summary::Summary`] into board-deck charts,
 //!   `report.html`, JSON, CSV and the table.
+//! - [`backtest`]: the hashrate equation run through history around halvings
+//!   and capitulations, scored against a random walk; a scenario's market
+//!   fans against the months after its start.
 //! - [`engine`]: threads, chunks and phases of a run; merges the paths into a
 //!   [`summary::Summary`]; the worst paths and the replay ledger.
 //! - [`calibrate`]: the market parameters fitted to the history file
@@ -25,6 +28,7 @@
 //!   know no layer above them (mergeable statistics, bit-exact math, the
 //!   result's types, number formatting, the one file writer).
 
+pub mod backtest;
 pub mod calibrate;
 pub mod charts;
 pub mod cli;

@@ -1,4 +1,5 @@
-//! Board-deck charts of a run, and of a comparison of scenarios.
+//! Board-deck charts of a run, of a comparison of scenarios, and of a
+//! backtest ([`backtest`]).
 //!
 //! Pure: every chart draws onto a plotters [`DrawingArea`] from a
 //! [`Summary`] (what `summary.json` holds) and nothing else, and the
@@ -16,6 +17,7 @@
 //! scenario, paths, seed, pivotsim version and run date ([`style`]).
 
 pub mod allocation;
+pub mod backtest;
 pub mod compare;
 pub mod deck;
 pub mod html;
@@ -33,6 +35,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+use crate::backtest::Backtest;
+use crate::backtest::forecast::ForecastCheck;
 use crate::summary::Summary;
 use style::{ChartResult, HEIGHT, WIDTH};
 
@@ -148,6 +152,8 @@ impl Chart {
 enum Job<'a> {
     Run(Chart, &'a Summary),
     Compare(&'a [Summary]),
+    Backtest(&'a Backtest),
+    Forecast(&'a ForecastCheck),
 }
 
 impl Job<'_> {
@@ -155,18 +161,26 @@ impl Job<'_> {
         match self {
             Job::Run(c, _) => c.stem(),
             Job::Compare(_) => COMPARE_STEM,
+            Job::Backtest(_) => BACKTEST_STEM,
+            Job::Forecast(_) => FORECAST_STEM,
         }
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> ChartResult<(), DB> {
         match self {
             Job::Run(c, s) => c.draw(s, root),
             Job::Compare(s) => compare::draw(s, root),
+            Job::Backtest(b) => backtest::draw(b, root),
+            Job::Forecast(f) => backtest::draw_forecast(f, root),
         }
     }
 }
 
 /// File stem of the scenario comparison chart.
 pub const COMPARE_STEM: &str = "compare";
+/// File stem of `pivotsim backtest`'s chart.
+pub const BACKTEST_STEM: &str = "backtest";
+/// File stem of `pivotsim backtest --forecast`'s chart.
+pub const FORECAST_STEM: &str = "forecast_check";
 
 static FONTS: OnceLock<bool> = OnceLock::new();
 
@@ -260,6 +274,23 @@ pub fn render_compare(
 ) -> Result<Vec<ChartFile>, ChartError> {
     let mut out = Vec::new();
     render(Job::Compare(summaries), opts, &mut out)?;
+    Ok(out)
+}
+
+/// The backtest chart (`backtest.png` / `backtest.svg`).
+pub fn render_backtest(b: &Backtest, opts: &ChartOptions) -> Result<Vec<ChartFile>, ChartError> {
+    let mut out = Vec::new();
+    render(Job::Backtest(b), opts, &mut out)?;
+    Ok(out)
+}
+
+/// The forecast check chart (`forecast_check.png` / `forecast_check.svg`).
+pub fn render_forecast(
+    f: &ForecastCheck,
+    opts: &ChartOptions,
+) -> Result<Vec<ChartFile>, ChartError> {
+    let mut out = Vec::new();
+    render(Job::Forecast(f), opts, &mut out)?;
     Ok(out)
 }
 

@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub mod backtest;
 pub mod bench;
 pub mod calibrate;
 pub mod compare;
@@ -46,6 +47,10 @@ pub enum Command {
     /// Fit BTC volatility and jumps, fees and the hashrate equation to a
     /// monthly history file; write calibration.json and a scenario fragment.
     Calibrate(calibrate::CalibrateArgs),
+    /// Run the hashrate equation through history around halvings and
+    /// capitulations, scored against a random walk; or check a scenario's
+    /// market fans against the months after its start (--forecast).
+    Backtest(backtest::BacktestArgs),
     /// Check a scenario file and describe it.
     Validate {
         /// Scenario file (TOML).
@@ -214,6 +219,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Compare(args) => compare(args),
+        Command::Backtest(args) => backtest::backtest(args),
         Command::Replay(args) => replay(args),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Validate { scenario } => {

@@ -4,6 +4,7 @@
 //! the output folder's set of files.
 
 mod architecture;
+mod backtest;
 mod bounds;
 mod calibrate;
 mod cli;
