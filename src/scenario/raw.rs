@@ -155,8 +155,8 @@ impl Default for RawBtc {
         RawBtc {
             s0_usd: Num::lit("70727"),
             mu: Num::lit("0.12"),
-            sigma: Num::lit("0.40"),
-            jump_lambda_per_year: Num::lit("6"),
+            sigma: Num::lit("0.66"),
+            jump_lambda_per_year: Num::lit("0"),
             jump_mean: Num::lit("-0.03"),
             jump_sd: Num::lit("0.08"),
             regimes: Vec::new(),
@@ -193,15 +193,15 @@ impl Default for RawHashrate {
     fn default() -> Self {
         RawHashrate {
             h0_ehs: Num::lit("1000"),
-            breakeven_usd_per_eh_day: Num::lit("32000"),
-            efficiency_gain_per_year: Num::lit("0.15"),
-            kappa_up_per_year: Num::lit("1.5"),
-            kappa_down_per_year: Num::lit("0.5"),
-            lag_months: 3,
-            sigma: Num::lit("0.10"),
+            breakeven_usd_per_eh_day: Num::lit("29000"),
+            efficiency_gain_per_year: Num::lit("0.20"),
+            kappa_up_per_year: Num::lit("0.67"),
+            kappa_down_per_year: Num::lit("0"),
+            lag_months: 0,
+            sigma: Num::lit("0.26"),
             machine_life_months: 1,
-            capitulation: false,
-            cash_cost_share: Num::lit("0.56"),
+            capitulation: true,
+            cash_cost_share: Num::lit("0.83"),
             kappa_exit_per_year: Num::lit("12"),
         }
     }
@@ -217,8 +217,8 @@ pub struct RawFees {
 impl Default for RawFees {
     fn default() -> Self {
         RawFees {
-            mean_btc: Num::lit("0.025"),
-            sigma: Num::lit("0.5"),
+            mean_btc: Num::lit("0.032"),
+            sigma: Num::lit("1.0"),
         }
     }
 }
@@ -250,9 +250,9 @@ pub struct RawGpuPrice {
 impl Default for RawGpuPrice {
     fn default() -> Self {
         RawGpuPrice {
-            p0_usd_per_gpu_hour: Num::lit("2.00"),
+            p0_usd_per_gpu_hour: Num::lit("2.35"),
             decline_per_year: Num::lit("0.25"),
-            sigma: Num::lit("0.20"),
+            sigma: Num::lit("0.35"),
         }
     }
 }
@@ -338,8 +338,8 @@ impl Default for RawAi {
             mode: RawAiMode::GpuCloud,
             pue: Num::lit("1.3"),
             u_max: Num::lit("0.85"),
-            gpus_per_mw_it: Num::lit("700"),
-            gpu_capex_usd: Num::lit("30000"),
+            gpus_per_mw_it: Num::lit("550"),
+            gpu_capex_usd: Num::lit("53000"),
             gpu_life_years: Num::lit("4"),
             facility_life_years: Num::lit("15"),
             facility_capex_usd_per_mw_it: None,
@@ -364,24 +364,30 @@ pub struct RawRegion {
 }
 
 impl RawRegion {
-    fn new(name: &str, power: &str, uptime: &str, lead_months: Option<i64>) -> RawRegion {
+    fn new(
+        name: &str,
+        power: &str,
+        uptime: &str,
+        lead_months: Option<i64>,
+        take_or_pay_share: &str,
+    ) -> RawRegion {
         RawRegion {
             name: name.into(),
             power_usd_per_mwh: Num::lit(power),
             uptime: Num::lit(uptime),
             lead_months,
             facility_capex_usd_per_mw_it: None,
-            take_or_pay_share: None,
+            take_or_pay_share: Some(Num::lit(take_or_pay_share)),
         }
     }
 
     /// The regions of the reference fleet (docs/model.md section 6).
     pub fn reference() -> Vec<RawRegion> {
         vec![
-            RawRegion::new("US", "70", "0.92", Some(9)),
-            RawRegion::new("Oman", "60", "0.90", Some(9)),
-            RawRegion::new("Paraguay", "45", "0.90", Some(12)),
-            RawRegion::new("Ethiopia", "40", "0.82", None),
+            RawRegion::new("US", "80", "0.92", Some(12), "0.2"),
+            RawRegion::new("Oman", "70", "0.90", Some(12), "0.15"),
+            RawRegion::new("Paraguay", "60", "0.90", Some(15), "0.15"),
+            RawRegion::new("Ethiopia", "55", "0.82", None, "0.15"),
         ]
     }
 }

@@ -81,12 +81,20 @@ fn reference_scenario_matches_model_section_6() {
     let power_mw: f64 = s.sites.iter().map(|site| site.power_mw).sum();
     let hashrate_ehs: f64 = s.sites.iter().map(Site::hashrate_ehs).sum();
     assert!((power_mw - 1010.0).abs() < 1e-9, "{power_mw}");
-    // docs/model.md section 6 rounds it to 51.75: 540 MW at 17.5 J/TH + 470 MW at 22.5 J/TH = 3260/63 EH/s.
+    // docs/model.md section 6 rounds it to 49.31: 540 MW at 19.0 J/TH + 470 MW at 22.5 J/TH.
     assert!(
-        (hashrate_ehs - 3260.0 / 63.0).abs() < 1e-9,
+        (hashrate_ehs - (540.0 / 19.0 + 470.0 / 22.5)).abs() < 1e-9,
         "{hashrate_ehs}"
     );
-    assert_eq!(format!("{hashrate_ehs:.2}"), "51.75");
+    assert_eq!(format!("{hashrate_ehs:.2}"), "49.31");
+    let share = |name: &str| {
+        let r = s.regions.iter().find(|r| r.name == name).unwrap();
+        (r.power_usd_per_mwh, r.take_or_pay_share, r.lead_months)
+    };
+    assert_eq!(share("US"), (80.0, 0.2, Some(12)));
+    assert_eq!(share("Oman"), (70.0, 0.15, Some(12)));
+    assert_eq!(share("Paraguay"), (60.0, 0.15, Some(15)));
+    assert_eq!(share("Ethiopia"), (55.0, 0.15, None));
     assert_eq!(s.sites.iter().filter(|site| site.convertible).count(), 16);
     assert_eq!(s.policies.len(), 4);
     assert_eq!(s.policies[s.baseline].name, "hold");
@@ -141,7 +149,7 @@ fn variants_differ_from_the_reference_only_where_they_say() {
 
     let colocation = load_shipped("cango_2026_colocation.toml");
     assert_eq!(colocation.ai.mode, AiMode::Colocation);
-    assert_eq!(colocation.ai.facility_capex_usd_per_mw_it, 8_000_000.0);
+    assert_eq!(colocation.ai.facility_capex_usd_per_mw_it, 9_000_000.0);
     assert_eq!(colocation.ai.opex_usd_per_mw_it_month, 15_000.0);
     assert_eq!(colocation.ai.lease_usd_per_mw_it_year, 1_800_000.0);
     let demand = &colocation.market.ai_demand;
@@ -151,7 +159,7 @@ fn variants_differ_from_the_reference_only_where_they_say() {
     );
     assert_eq!(
         colocation.sites[0].facility_capex_usd_per_mw_it,
-        8_000_000.0
+        9_000_000.0
     );
 }
 
@@ -166,7 +174,7 @@ fn smoke_scenario_resolves_site_overrides() {
     assert_eq!(s.events[0].month, Some(0));
     let site = |id: &str| s.sites.iter().find(|site| site.id == id).unwrap();
     assert_eq!(site("us-a").lead_months, Some(9));
-    assert_eq!(site("us-a").facility_capex_usd_per_mw_it, 7_000_000.0);
+    assert_eq!(site("us-a").facility_capex_usd_per_mw_it, 9_000_000.0);
     assert_eq!(site("us-b").lead_months, Some(6));
     assert_eq!(site("us-b").facility_capex_usd_per_mw_it, 6_000_000.0);
     assert_eq!(site("py-b").power_usd_per_mwh, 38.0);
@@ -207,7 +215,8 @@ fn mode_dependent_defaults_follow_the_mode() {
     let s = Scratch::new(&format!("{ONE_SITE}\n[ai]\nmode = \"colocation\"\n"))
         .load()
         .unwrap();
-    assert_eq!(s.ai.facility_capex_usd_per_mw_it, 8_000_000.0);
+    // Facility capex is 9M in both modes (docs/model.md section 6).
+    assert_eq!(s.ai.facility_capex_usd_per_mw_it, 9_000_000.0);
     assert_eq!(s.ai.opex_usd_per_mw_it_month, 15_000.0);
     assert_eq!(s.market.ai_demand.d0_mw_it, 200.0);
 }
@@ -299,7 +308,10 @@ fn csv_empty_cells_take_the_region_value() {
     let s = Scratch::with_csv("sites_csv = \"fleet.csv\"\n", csv)
         .load()
         .unwrap();
-    assert_eq!((s.sites[0].uptime, s.sites[0].lead_months), (0.92, Some(9)));
+    assert_eq!(
+        (s.sites[0].uptime, s.sites[0].lead_months),
+        (0.92, Some(12))
+    );
     assert_eq!((s.sites[1].uptime, s.sites[1].lead_months), (0.5, Some(3)));
 }
 
@@ -308,7 +320,7 @@ fn describe_summarises_the_reference_fleet() {
     let text = describe(&load_shipped("cango_2026.toml"));
     for needle in [
         "Scenario cango_2026",
-        "40 sites, 1,010 MW, 51.75 EH/s; 16 convertible",
+        "40 sites, 1,010 MW, 49.31 EH/s; 16 convertible",
         "10,000 paths, seed 42",
         "gpu_cloud",
         "2026-02-09 (month 0): sell 4,451 BTC at 68,525 USD, repay the loan",
@@ -679,7 +691,7 @@ fn treasury_scenario_is_the_reference_plus_its_treasury_tools() {
     ));
     assert!(matches!(
         s.events[1].kind,
-        EventKind::CapexBudget { usd_per_year } if usd_per_year == 1_300_000_000.0
+        EventKind::CapexBudget { usd_per_year } if usd_per_year == 1_800_000_000.0
     ));
 }
 
@@ -938,12 +950,12 @@ fn revision_5_hashrate_keys_are_checked() {
     .load()
     .unwrap();
     assert!(!off.market.hashrate.capitulation);
-    // The defaults are the reference scenario's: revision 4's dynamics until
-    // the reference takes the revision 5 calibration.
+    // The defaults are the reference scenario's: the revision 5 calibration
+    // (its grid kept a 1-month machine life; capitulation on).
     let default = Scratch::new(ONE_SITE).load().unwrap().market.hashrate;
     assert_eq!(
         (default.machine_life_months, default.capitulation),
-        (1, false)
+        (1, true)
     );
 }
 

@@ -19,9 +19,12 @@ fn mean_se(x: &[f64]) -> (f64, f64) {
 
 /// Month 59 of `paths` sampled paths of the reference market.
 fn last_month_samples(paths: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let sc = load("cango_2026");
+    let mut sc = load("cango_2026");
     assert_eq!(sc.simulation.months, 60);
-    assert!(sc.market.btc.jump_lambda_per_year > 0.0, "jumps must be on");
+    // The calibrated reference has no jumps; revision 4's (6 a year, mean
+    // -0.03, sd 0.08) test that their drift compensation keeps the mean.
+    let btc = &mut sc.market.btc;
+    (btc.jump_lambda_per_year, btc.jump_mean, btc.jump_sd) = (6.0, -0.03, 0.08);
     let cal = Calendar::new(&sc);
     let model = MarketModel::new(&sc.market, &cal);
     let mut m = MarketPath::with_months(60);
@@ -137,6 +140,64 @@ fn reference_fleet_idles_exactly_the_hot_us_and_oman_sites_in_february() {
         }
     }
     assert_eq!(idle_mw, 215.0);
+}
+
+/// docs/model.md section 6's hand checks of revision 5: each class runs in
+/// February 2026 only above
+/// `HP = j / uptime * ((1 - take_or_pay_share) * uptime * 24 * price + 2,100 / 28)`
+/// (USD per EH/s per day; 30,733 for the 19.0 J/TH US sites ... 27,303 for
+/// the 22.5 J/TH Ethiopian ones), the fleet mines 445.89 BTC with fees at
+/// 0.025, within 10% of Cango's 454.83, and its cost with every site running
+/// at uptime 1 is within 15% of Cango's 39.4 USD per PH/s per day.
+#[test]
+fn revision_5_hand_checks_of_the_reference_fleet() {
+    let sc = load("cango_2026");
+    let fleet = Fleet::new(&sc);
+    let thresholds = [
+        ("US", 19.0, 30_733.0),
+        ("US", 22.5, 36_394.0),
+        ("Oman", 19.0, 28_715.0),
+        ("Oman", 22.5, 34_005.0),
+        ("Paraguay", 19.0, 24_839.0),
+        ("Paraguay", 22.5, 29_415.0),
+        ("Ethiopia", 19.0, 23_056.0),
+        ("Ethiopia", 22.5, 27_303.0),
+    ];
+    for (region, j, hp) in thresholds {
+        let i = sc
+            .sites
+            .iter()
+            .position(|s| sc.regions[s.region].name == region && s.j_per_th == j)
+            .unwrap_or_else(|| panic!("no {region} site at {j} J/TH"));
+        // At the threshold's hashprice (H = 1,000, S = 70,727) the site
+        // runs just above it and idles just below.
+        let btc_per_eh_at = |hashprice: f64| 28.0 * hashprice / 70_727.0;
+        let site = &fleet.sites[i];
+        let above = site.mining(&fleet, btc_per_eh_at(hp + 1.0), 70_727.0, 28.0);
+        let below = site.mining(&fleet, btc_per_eh_at(hp - 1.0), 70_727.0, 28.0);
+        assert!(
+            above.runs && !below.runs,
+            "{region} {j} J/TH threshold not at {hp}"
+        );
+    }
+    // February 2026 at S0, H0 and fees 0.025.
+    let btc_per_eh = 28.0 * BLOCKS_PER_DAY * (3.125 + 0.025) / 1_000.0;
+    let mut btc = 0.0;
+    for econ in &fleet.sites {
+        btc += econ.mining(&fleet, btc_per_eh, 70_727.0, 28.0).btc_mined;
+    }
+    assert!((btc - 445.89).abs() < 0.005, "{btc}");
+    assert!((btc / 454.83 - 1.0).abs() < 0.10);
+    // The fleet's cost at uptime 1, USD per PH/s per day.
+    let (mut usd_per_day, mut ph) = (0.0, 0.0);
+    for s in &sc.sites {
+        usd_per_day += s.power_mw
+            * (24.0 * s.power_usd_per_mwh + sc.mining.opex_usd_per_mw_month * 12.0 / 365.25);
+        ph += 1_000.0 * s.power_mw / s.j_per_th;
+    }
+    let cost = usd_per_day / ph;
+    assert!((cost / 39.4 - 1.0).abs() < 0.15, "{cost}");
+    assert!((cost - 34.7).abs() < 0.05, "{cost}");
 }
 
 #[test]

@@ -28,7 +28,7 @@ impl Check<'_> {
 
     pub(super) fn ai(&self, raw: &RawAi) -> Result<Ai> {
         let mode = raw.mode;
-        let facility_capex = by_mode(raw.facility_capex_usd_per_mw_it, mode, "7000000", "8000000");
+        let facility_capex = by_mode(raw.facility_capex_usd_per_mw_it, mode, "9000000", "9000000");
         let opex = by_mode(raw.opex_usd_per_mw_it_month, mode, "40000", "15000");
         Ok(Ai {
             mode: match mode {
