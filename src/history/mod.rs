@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Months, NaiveDate};
 
-use crate::model::calendar::subsidy_on;
+use crate::model::calendar::month_subsidy;
 
 pub mod dynamics;
 pub use dynamics::{Drivers, Dynamics};
@@ -36,7 +36,7 @@ pub const COLUMNS: [&str; 6] = [
 
 /// The halvings after the shipped file's last month, on the Bitcoin schedule
 /// (block 1,050,000 expected in April 2028, then every four years).
-pub const FUTURE_HALVINGS: [&str; 2] = ["2028-04-15", "2032-04-15"];
+pub const FUTURE_HALVINGS: [(i32, u32, u32); 2] = [(2028, 4, 15), (2032, 4, 15)];
 
 /// A history file that cannot be used: the file, the line (1 = header) and
 /// the column, when there is one.
@@ -263,19 +263,16 @@ impl History {
         }
         let last = self.months.last().expect("at least two months");
         let base = last.subsidy_btc?;
+        // Halvings after the file's last month: its own subsidy already
+        // counts those before.
+        let after_last = last.month + Months::new(1);
         let halvings: Vec<NaiveDate> = FUTURE_HALVINGS
             .iter()
-            .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("a valid date"))
-            .filter(|&d| d > last.month + Months::new(1))
+            .map(|&(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).expect("a valid date"))
+            .filter(|&d| d > after_last)
             .collect();
         let first = self.months[0].month + Months::new(i as u32);
-        let days = ((first + Months::new(1)) - first).num_days();
-        let sum: f64 = first
-            .iter_days()
-            .take(days as usize)
-            .map(|d| subsidy_on(d, base, &halvings))
-            .sum();
-        Some(sum / days as f64)
+        Some(month_subsidy(first, base, &halvings))
     }
 
     /// `sub_fwd` of month i: the mean subsidy of months i .. i+M-1.

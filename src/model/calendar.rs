@@ -50,18 +50,10 @@ impl Calendar {
             terminal_discount: (1.0 + dr).powf(-(months as f64) / 12.0),
         };
         let life = market.hashrate.machine_life_months;
-        let month_subsidy = |t: usize| {
-            let first = month_start(start, t);
-            let days = (month_start(start, t + 1) - first).num_days();
-            let sum: f64 = first
-                .iter_days()
-                .take(days as usize)
-                .map(|d| subsidy_on(d, market.subsidy_btc, &market.halvings))
-                .sum();
-            sum / days as f64
-        };
         // The horizon's subsidies, then those a machine's life reaches past it.
-        let subsidies: Vec<f64> = (0..months + life - 1).map(month_subsidy).collect();
+        let subsidies: Vec<f64> = (0..months + life - 1)
+            .map(|t| month_subsidy(month_start(start, t), market.subsidy_btc, &market.halvings))
+            .collect();
         for t in 0..months {
             let first = month_start(start, t);
             let next = month_start(start, t + 1);
@@ -106,6 +98,18 @@ pub fn month_of(start: NaiveDate, months: usize, date: NaiveDate) -> Option<usiz
     }
     let t = (date.year() - start.year()) * 12 + date.month() as i32 - start.month() as i32;
     (t >= 0 && (t as usize) < months).then_some(t as usize)
+}
+
+/// The block subsidy of the month whose first day is `first`, day-weighted
+/// (a block mined on a halving date already gets the halved subsidy).
+pub fn month_subsidy(first: NaiveDate, subsidy_btc: f64, halvings: &[NaiveDate]) -> f64 {
+    let days = ((first + Months::new(1)) - first).num_days();
+    let sum: f64 = first
+        .iter_days()
+        .take(days as usize)
+        .map(|d| subsidy_on(d, subsidy_btc, halvings))
+        .sum();
+    sum / days as f64
 }
 
 /// Block subsidy on a given day: halved once for every halving dated on or before it.

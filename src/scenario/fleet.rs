@@ -190,20 +190,13 @@ fn check_header(file: &Path, csv_name: &str, columns: &[&str]) -> Result<(), Sce
 /// `1e30` beyond the decimal range), or the first empty cell of a required
 /// column when the message is about an empty string.
 fn column_of_number(message: &str, columns: &[&str], record: &csv::StringRecord) -> Option<usize> {
-    let cells = || columns.iter().zip(record).enumerate();
-    if let Some(quoted) = message
-        .split_once("floating point `")
-        .and_then(|(_, rest)| rest.split_once('`'))
-        .map(|(number, _)| number)
-    {
-        let value: f64 = quoted.parse().ok()?;
-        return cells().find_map(|(i, (_, cell))| {
-            let cell: f64 = cell.parse().ok()?;
-            (cell == value || (cell.is_nan() && value.is_nan())).then_some(i)
-        });
+    let mut cells = columns.iter().zip(record).enumerate();
+    if message.contains("floating point `") {
+        let value = super::locate::quoted_number(message)?;
+        return cells.find_map(|(i, (_, cell))| super::locate::is_number(cell, value).then_some(i));
     }
     if message.contains("string \"\"") {
-        return cells().find_map(|(i, (column, cell))| {
+        return cells.find_map(|(i, (column, cell))| {
             (cell.is_empty() && COLUMNS[..REQUIRED_COLUMNS].contains(column)).then_some(i)
         });
     }

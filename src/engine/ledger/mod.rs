@@ -376,16 +376,14 @@ pub struct LedgerRangeError {
 
 /// The first figure of a month that the ledger cannot hold exactly.
 fn out_of_range(r: &MonthRecord<'_>, btc_price_usd: f64) -> Option<(String, f64)> {
+    let beyond = |x: f64| x.is_nan() || x.abs() > LEDGER_MAX_ABS;
     let f = r.flows;
-    let balances = Balance::ALL.into_iter().flat_map(|b| {
-        [
-            (format!("{}_open", b.name()), b.of(r.open)),
-            (format!("{}_close", b.name()), b.of(r.close)),
-        ]
-    });
-    let flows = FLOWS
-        .iter()
-        .map(|spec| (spec.what.to_owned(), (spec.get)(f)));
+    let mut balances = Balance::ALL
+        .into_iter()
+        .flat_map(|b| [(b, "open", b.of(r.open)), (b, "close", b.of(r.close))]);
+    if let Some((b, side, x)) = balances.find(|&(.., x)| beyond(x)) {
+        return Some((format!("{}_{side}", b.name()), x));
+    }
     let information = [
         ("btc_price_usd", btc_price_usd),
         ("reserve_usd", btc_price_usd * r.close.reserve_btc),
@@ -393,12 +391,13 @@ fn out_of_range(r: &MonthRecord<'_>, btc_price_usd: f64) -> Option<(String, f64)
         ("capex_usd", f.capex_usd),
         ("liquidation_sale_usd", f.liquidation_sale_usd),
         ("liquidation_penalty_usd", f.liquidation_penalty_usd),
-    ]
-    .map(|(what, x)| (what.to_owned(), x));
-    balances
-        .chain(flows)
+    ];
+    FLOWS
+        .iter()
+        .map(|spec| (spec.what, (spec.get)(f)))
         .chain(information)
-        .find(|(_, x)| x.is_nan() || x.abs() > LEDGER_MAX_ABS)
+        .find(|&(_, x)| beyond(x))
+        .map(|(what, x)| (what.to_owned(), x))
 }
 
 /// Replay path `path` of the engine's scenario (its seed) under policy `p`.
