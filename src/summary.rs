@@ -29,6 +29,11 @@ pub struct Stats {
     pub p75: f64,
     /// 95th percentile.
     pub p95: f64,
+    /// Conditional value at risk at 5%: the mean of the worst 5% of paths
+    /// (Rockafellar-Uryasev). Only `npv_usd` and `terminal_net_reserve_usd`
+    /// of each policy carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvar5: Option<f64>,
 }
 
 impl Stats {
@@ -86,12 +91,67 @@ pub struct Summary {
     pub market: MarketSummary,
     /// One entry per policy, in scenario order.
     pub policies: Vec<PolicySummary>,
+    /// Expected value of perfect information over the listed policies:
+    /// E[max over policies of the path's NPV] - max over policies of E[NPV].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evpi_usd: Option<MeanSe>,
+    /// What drives each policy's paired NPV difference against the baseline
+    /// (every policy but the baseline), on the first
+    /// min(paths, 65,536) paths (`drivers.csv`).
+    #[serde(default)]
+    pub drivers: Vec<PolicyDrivers>,
     /// Throughput figures (timing fields).
     pub performance: Performance,
     /// Per policy, the worst paths (`pivotsim run --worst K`; written to
     /// `worst_paths.csv`, not to summary.json).
     #[serde(skip)]
     pub worst_paths: Vec<WorstLists>,
+}
+
+/// The drivers of one policy's paired NPV difference against the baseline,
+/// `npv_usd(policy) - npv_usd(baseline)` per path.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PolicyDrivers {
+    pub policy: String,
+    /// Paths analysed: the first min(paths, 65,536).
+    pub paths: u64,
+    /// Share of those paths on which the policy's NPV is above the
+    /// baseline's.
+    pub p_beats_baseline: f64,
+    /// R^2 of the regression of the difference on every driver.
+    pub r_squared: f64,
+    /// P(margin call) of the policy on the paths where it beats the baseline
+    /// and on the others (`None` when there are none): the outcome, not a
+    /// regressor.
+    pub p_margin_call_when_beats: Option<f64>,
+    pub p_margin_call_otherwise: Option<f64>,
+    /// One entry per driver, in the fixed driver order.
+    pub drivers: Vec<DriverStats>,
+}
+
+/// One driver of a policy's difference.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DriverStats {
+    /// The driver's name (`btc_log_return`, ...).
+    pub driver: String,
+    /// OLS coefficient on the standardised driver: USD of difference per
+    /// standard deviation of the driver, the others held fixed.
+    pub std_coef: f64,
+    /// Spearman rank correlation with the difference (average ranks for ties).
+    pub rank_corr: f64,
+    /// LMG (Shapley) share of R^2; the shares add to `r_squared`.
+    pub contribution_to_variance: f64,
+    /// Mean difference (USD) in each decile bin of the driver; `None` for a
+    /// bin merged into a lower one by ties.
+    pub decile_mean_usd: Vec<Option<f64>>,
+    /// The driver's mean on the paths where the policy beats the baseline,
+    /// and on the others (`None` when there are none).
+    pub mean_when_beats: Option<f64>,
+    pub mean_otherwise: Option<f64>,
+    /// `constant` when the driver has zero variance on these paths (every
+    /// number is then 0), else empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 /// How the percentiles were computed.
@@ -105,6 +165,10 @@ pub struct PercentileInfo {
     /// The largest rank error of any reported percentile, as a share of paths
     /// (0.005 = half a percentile point); 0 when exact.
     pub max_rank_error: f64,
+    /// The largest error bound of any reported `cvar5`, in USD; 0 when
+    /// exact (paths <= pilot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvar5_max_error_usd: Option<f64>,
 }
 
 /// The market across paths.
@@ -627,6 +691,7 @@ mod tests {
             p50: 1.0,
             p75: 1.2,
             p95: 1.5,
+            cvar5: None,
         };
         let months = |dates: &[&str]| -> Vec<PolicyMonth> {
             dates
@@ -678,6 +743,7 @@ mod tests {
                 method: "exact".into(),
                 pilot_paths: 10,
                 max_rank_error: 0.0,
+                cvar5_max_error_usd: None,
             },
             market: MarketSummary {
                 months: dates
@@ -693,6 +759,8 @@ mod tests {
             },
             policies: vec![policy("hold", true), policy("pivot", false)],
             performance: Performance::default(),
+            evpi_usd: None,
+            drivers: Vec::new(),
             worst_paths: vec![WorstLists::default(); 2],
         }
     }

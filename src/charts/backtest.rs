@@ -28,6 +28,7 @@ fn stats(q: &[f64; 5]) -> Stats {
         p50: q[2],
         p75: q[3],
         p95: q[4],
+        cvar5: None,
     }
 }
 

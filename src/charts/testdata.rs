@@ -13,6 +13,7 @@ fn fan(centre: f64, spread: f64, t: usize) -> Stats {
         p50: centre,
         p75: centre + 0.7 * w,
         p95: centre + 1.9 * w,
+        cvar5: None,
     }
 }
 
@@ -106,6 +107,8 @@ pub fn summary(policies: usize, months: usize) -> Summary {
         start: "2026-02-01".to_string(),
         ai_mode: "gpu_cloud".to_string(),
         halvings: vec!["2028-04-15".to_string(), "2032-04-15".to_string()],
+        evpi_usd: None,
+        drivers: Vec::new(),
         worst_paths: Vec::new(),
         baseline: "hold".to_string(),
         elapsed_s: 1.0,
@@ -114,6 +117,7 @@ pub fn summary(policies: usize, months: usize) -> Summary {
             method: "exact".to_string(),
             pilot_paths: 1000,
             max_rank_error: 0.0,
+            cvar5_max_error_usd: None,
         },
         market,
         policies,

@@ -363,6 +363,7 @@ mod tests {
             p50: s(4.0),
             p75: s(5.0),
             p95: s(6.0),
+            cvar5: None,
         }
     }
 

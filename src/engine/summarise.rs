@@ -41,6 +41,7 @@ impl Figures<'_> {
             p50: q[2],
             p75: q[3],
             p95: q[4],
+            cvar5: None,
         }
     }
 
@@ -112,6 +113,8 @@ impl Engine {
             percentiles,
             market,
             policies,
+            evpi_usd: None,
+            drivers: Vec::new(),
             worst_paths: total.worst.iter().map(WorstK::lists).collect(),
             performance: self.performance(&total, threads, secs, phases),
         }
@@ -154,6 +157,7 @@ impl Engine {
             .to_string(),
             pilot_paths: total.paths.min(PILOT_PATHS),
             max_rank_error,
+            cvar5_max_error_usd: None,
         };
         (quantiles, info)
     }
