@@ -12,6 +12,7 @@ pub mod backtest;
 pub mod bench;
 pub mod calibrate;
 pub mod compare;
+pub mod shard;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -42,6 +43,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run several scenario files with the same seed and paths, side by side.
     Compare(CompareArgs),
+    /// Merge the shard files of a run (`run --shard`) into what `run` writes.
+    Merge(shard::MergeArgs),
     /// Replay one path of a run under one policy as a month-by-month ledger.
     Replay(ReplayArgs),
     /// Fit BTC volatility and jumps, fees and the hashrate equation to a
@@ -90,7 +93,26 @@ pub struct RunArgs {
     /// NPV and the K with the lowest terminal net reserve.
     #[arg(long, value_name = "K")]
     pub worst: Option<usize>,
+    /// Simulate only shard I of N (numbered from 0) and write its file,
+    /// `shard-I-of-N.pvshard`, into the output folder (default:
+    /// output/<scenario>-shards); `pivotsim merge` makes the run of them.
+    #[arg(long, value_name = "I/N", conflicts_with = "shard_from_env")]
+    pub shard: Option<String>,
+    /// As --shard, with the index from the scheduler: Slurm's array
+    /// (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN, of
+    /// SLURM_ARRAY_TASK_COUNT), else Kubernetes' JOB_COMPLETION_INDEX, else
+    /// AWS Batch's AWS_BATCH_JOB_ARRAY_INDEX (those two need --shards).
+    #[arg(long)]
+    pub shard_from_env: bool,
+    /// The number of shards, with --shard-from-env.
+    #[arg(long, value_name = "N", requires = "shard_from_env")]
+    pub shards: Option<u64>,
 }
+
+/// A command's argument that cannot be used (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
@@ -190,6 +212,7 @@ pub fn main() -> ExitCode {
 fn exit_code(e: &anyhow::Error) -> u8 {
     if e.chain().any(|c| {
         c.downcast_ref::<ScenarioError>().is_some()
+            || c.downcast_ref::<BadInput>().is_some()
             || c.downcast_ref::<output::UnwritableDir>().is_some()
             || c.downcast_ref::<crate::history::HistoryError>().is_some()
             || c.downcast_ref::<crate::calibrate::WindowError>().is_some()
@@ -219,6 +242,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Compare(args) => compare(args),
+        Command::Merge(args) => shard::merge(args),
         Command::Backtest(args) => backtest::backtest(args),
         Command::Replay(args) => replay(args),
         Command::Calibrate(args) => calibrate::run(args),
@@ -231,6 +255,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
+    if let Some(choice) = shard::choice(&args)? {
+        return shard::run_shard(&args, &choice);
+    }
     let overrides = Overrides {
         paths: args.paths,
         seed: args.seed,
@@ -250,54 +277,15 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         progress: !args.quiet && std::io::stderr().is_terminal(),
         worst: args.worst.unwrap_or(0),
     });
-    // A figure that is not a number stops the run before any file is written.
-    summary.ensure_finite()?;
-    output::ensure_dir(&out_dir)?;
-    // The files go in as one set: all of them or, if this fails or is
-    // killed, the previous run's (see `output`).
-    let set = output::OutputSet::begin(&out_dir, "run")?;
-    type Render = fn(&crate::summary::Summary) -> Vec<u8>;
-    let files: [(&str, Render); 4] = [
-        ("summary.json", report::summary_json),
-        ("monthly.csv", report::monthly_csv),
-        ("market.csv", report::market_csv),
-        ("policies.csv", report::policies_csv),
-    ];
-    let chart_opts = ChartOptions {
+    let outputs = RunOutputs {
+        out_dir: &out_dir,
+        no_charts: args.no_charts,
         format: args.format,
+        worst: args.worst.is_some(),
+        quiet: args.quiet,
     };
-    // Each data file is rendered and staged (written and synced) on a
-    // thread of its own while the deck is drawn: the files are
-    // independent, and the syncs overlap.
-    let (written, deck) = std::thread::scope(|s| {
-        let writers: Vec<_> = files
-            .iter()
-            .map(|&(name, render)| {
-                let (summary, set) = (&summary, &set);
-                s.spawn(move || set.add(name, &render(summary)))
-            })
-            .collect();
-        let deck = deck::run_files(&summary, (!args.no_charts).then_some(&chart_opts));
-        let written: Vec<_> = writers
-            .into_iter()
-            .map(|h| h.join().expect("a writer thread panicked"))
-            .collect();
-        (written, deck)
-    });
-    for result in written {
-        result.with_context(|| format!("writing the results of {}", summary.scenario))?;
-    }
-    let deck = deck.with_context(|| format!("drawing the charts of {}", summary.scenario))?;
-    add_all(&set, &deck)?;
-    if args.worst.is_some() {
-        let bytes = crate::engine::worst::worst_paths_csv(&engine, &summary.worst_paths);
-        set.add("worst_paths.csv", &bytes)
-            .with_context(|| format!("writing the worst paths of {}", summary.scenario))?;
-    }
-    set.commit()
-        .with_context(|| format!("writing the results of {}", summary.scenario))?;
+    outputs.write(&engine, &summary)?;
     if !args.quiet {
-        print!("{}", report::table(&summary));
         eprintln!(
             "{} paths in {:.2} s ({:.0} paths/s, {} threads); results in {}",
             summary.paths,
@@ -308,6 +296,73 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// What `run` (and `merge`) write, and where.
+pub(crate) struct RunOutputs<'a> {
+    pub out_dir: &'a std::path::Path,
+    pub no_charts: bool,
+    pub format: Format,
+    /// Write worst_paths.csv (`--worst`).
+    pub worst: bool,
+    pub quiet: bool,
+}
+
+impl RunOutputs<'_> {
+    /// The run's files, as one set, and (unless quiet) its table.
+    pub fn write(&self, engine: &Engine, summary: &crate::summary::Summary) -> anyhow::Result<()> {
+        // A figure that is not a number stops the run before any file is written.
+        summary.ensure_finite()?;
+        let out_dir = self.out_dir;
+        output::ensure_dir(out_dir)?;
+        // The files go in as one set: all of them or, if this fails or is
+        // killed, the previous run's (see `output`).
+        let set = output::OutputSet::begin(out_dir, "run")?;
+        type Render = fn(&crate::summary::Summary) -> Vec<u8>;
+        let files: [(&str, Render); 4] = [
+            ("summary.json", report::summary_json),
+            ("monthly.csv", report::monthly_csv),
+            ("market.csv", report::market_csv),
+            ("policies.csv", report::policies_csv),
+        ];
+        let chart_opts = ChartOptions {
+            format: self.format,
+        };
+        // Each data file is rendered and staged (written and synced) on a
+        // thread of its own while the deck is drawn: the files are
+        // independent, and the syncs overlap.
+        let (written, deck) = std::thread::scope(|s| {
+            let writers: Vec<_> = files
+                .iter()
+                .map(|&(name, render)| {
+                    let set = &set;
+                    s.spawn(move || set.add(name, &render(summary)))
+                })
+                .collect();
+            let deck = deck::run_files(summary, (!self.no_charts).then_some(&chart_opts));
+            let written: Vec<_> = writers
+                .into_iter()
+                .map(|h| h.join().expect("a writer thread panicked"))
+                .collect();
+            (written, deck)
+        });
+        for result in written {
+            result.with_context(|| format!("writing the results of {}", summary.scenario))?;
+        }
+        let deck = deck.with_context(|| format!("drawing the charts of {}", summary.scenario))?;
+        add_all(&set, &deck)?;
+        if self.worst {
+            let bytes = crate::engine::worst::worst_paths_csv(engine, &summary.worst_paths);
+            set.add("worst_paths.csv", &bytes)
+                .with_context(|| format!("writing the worst paths of {}", summary.scenario))?;
+        }
+        set.commit()
+            .with_context(|| format!("writing the results of {}", summary.scenario))?;
+        if !self.quiet {
+            print!("{}", report::table(summary));
+        }
+        Ok(())
+    }
 }
 
 fn add_all(set: &output::OutputSet, files: &[deck::OutFile]) -> anyhow::Result<()> {

@@ -128,14 +128,16 @@ pub(super) fn write_market(l: &RowLayout, market: &MarketPath, row: &mut [f64]) 
     }
 }
 
-/// Policy `p`'s outcome on a path (`base` the baseline's) into its places
-/// in the path's `row`.
+/// Policy `p`'s outcome on a path (`base` the baseline's, `best_npv_usd`
+/// the highest NPV of any policy on the path) into its places in the
+/// path's `row`.
 #[inline]
 pub(super) fn write_outcome(
     l: &RowLayout,
     p: usize,
     o: &PolicyOutcome,
     base: &PolicyOutcome,
+    best_npv_usd: f64,
     row: &mut [f64],
 ) {
     let months = l.months;
@@ -147,7 +149,7 @@ pub(super) fn write_outcome(
         }
     }
     for (k, m) in POLICY_SCALARS.iter().enumerate() {
-        row[l.scalar(p, Scalar(k))] = (m.read)(o, base);
+        row[l.scalar(p, Scalar(k))] = (m.read)(o, base, best_npv_usd);
     }
 }
 

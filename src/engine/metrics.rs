@@ -89,8 +89,9 @@ pub struct PolicyScalar {
     pub name: &'static str,
     pub unit: &'static str,
     pub stat: Stat,
-    /// The value on a path from the policy's outcome and the baseline's.
-    pub read: fn(&PolicyOutcome, &PolicyOutcome) -> f64,
+    /// The value on a path from the policy's outcome, the baseline's, and
+    /// the highest NPV of any policy on the path.
+    pub read: fn(&PolicyOutcome, &PolicyOutcome, f64) -> f64,
 }
 
 /// The market's series, in row (and `market.csv`) order.
@@ -188,84 +189,93 @@ pub const POLICY_SERIES: [PolicySeries; 11] = [
 /// mean is a rate, `p_...`; `first_distress_month` is 0 on a path with
 /// none, and its mean over `p_distress` is the summary's
 /// `mean_first_distress_month`).
-pub const POLICY_SCALARS: [PolicyScalar; 13] = [
+pub const POLICY_SCALARS: [PolicyScalar; 14] = [
     PolicyScalar {
         name: "npv_usd",
         unit: "USD",
         stat: Stat::Percentiles,
-        read: |o, _| o.npv_usd,
+        read: |o, _, _| o.npv_usd,
     },
     PolicyScalar {
         name: "total_revenue_usd",
         unit: "USD",
         stat: Stat::Percentiles,
-        read: |o, _| o.total_revenue_usd,
+        read: |o, _, _| o.total_revenue_usd,
     },
     PolicyScalar {
         name: "terminal_net_reserve_usd",
         unit: "USD",
         stat: Stat::Percentiles,
-        read: |o, _| o.terminal_net_reserve_usd,
+        read: |o, _, _| o.terminal_net_reserve_usd,
     },
     PolicyScalar {
         name: "max_drawdown",
         unit: "share of peak",
         stat: Stat::Percentiles,
-        read: |o, _| o.max_drawdown,
+        read: |o, _, _| o.max_drawdown,
     },
     PolicyScalar {
         name: "max_drawdown_net_usd",
         unit: "USD",
         stat: Stat::Percentiles,
-        read: |o, _| o.max_drawdown_net_usd,
+        read: |o, _, _| o.max_drawdown_net_usd,
     },
     PolicyScalar {
         name: "min_reserve_btc",
         unit: "BTC",
         stat: Stat::Percentiles,
-        read: |o, _| o.min_reserve_btc,
+        read: |o, _, _| o.min_reserve_btc,
     },
     PolicyScalar {
         name: "conversions_started",
         unit: "conversions",
         stat: Stat::MeanOnly,
-        read: |o, _| o.conversions_started as f64,
+        read: |o, _, _| o.conversions_started as f64,
     },
     PolicyScalar {
         name: "p_margin_call",
         unit: "share of paths",
         stat: Stat::MeanOnly,
-        read: |o, _| o.margin_call as u8 as f64,
+        read: |o, _, _| o.margin_call as u8 as f64,
     },
     PolicyScalar {
         name: "p_liquidation",
         unit: "share of paths",
         stat: Stat::MeanOnly,
-        read: |o, _| o.liquidation as u8 as f64,
+        read: |o, _, _| o.liquidation as u8 as f64,
     },
     PolicyScalar {
         name: "p_distress",
         unit: "share of paths",
         stat: Stat::MeanOnly,
-        read: |o, _| o.first_distress_month.is_some() as u8 as f64,
+        read: |o, _, _| o.first_distress_month.is_some() as u8 as f64,
     },
     PolicyScalar {
         name: "first_distress_month",
         unit: "month",
         stat: Stat::MeanOnly,
-        read: |o, _| o.first_distress_month.map_or(0.0, |m| m as f64),
+        read: |o, _, _| o.first_distress_month.map_or(0.0, |m| m as f64),
     },
     PolicyScalar {
         name: "npv_vs_baseline_usd",
         unit: "USD",
         stat: Stat::MeanOnly,
-        read: |o, base| o.npv_usd - base.npv_usd,
+        read: |o, base, _| o.npv_usd - base.npv_usd,
     },
     PolicyScalar {
         name: "terminal_net_reserve_vs_baseline_usd",
         unit: "USD",
         stat: Stat::MeanOnly,
-        read: |o, base| o.terminal_net_reserve_usd - base.terminal_net_reserve_usd,
+        read: |o, base, _| o.terminal_net_reserve_usd - base.terminal_net_reserve_usd,
+    },
+    // What perfect foresight would add: the best NPV of any policy on the
+    // path minus this one's (never negative). Its mean for the policy of
+    // highest mean NPV is the summary's `evpi_usd`.
+    PolicyScalar {
+        name: "npv_regret_usd",
+        unit: "USD",
+        stat: Stat::MeanOnly,
+        read: |o, _, best| best - o.npv_usd,
     },
 ];
 
@@ -347,6 +357,7 @@ pub const DISTRESS: Scalar = scalar("p_distress");
 pub const FIRST_DISTRESS: Scalar = scalar("first_distress_month");
 pub const NPV_VS_BASELINE: Scalar = scalar("npv_vs_baseline_usd");
 pub const TERMINAL_VS_BASELINE: Scalar = scalar("terminal_net_reserve_vs_baseline_usd");
+pub const NPV_REGRET: Scalar = scalar("npv_regret_usd");
 
 #[cfg(test)]
 mod tests {

@@ -25,11 +25,13 @@
 
 use std::time::Instant;
 
+pub mod drivers;
 mod layout;
 pub mod ledger;
 pub mod metrics;
 mod phases;
 pub mod replay;
+pub mod shard;
 mod summarise;
 mod tile;
 pub mod worst;
@@ -183,10 +185,14 @@ impl Engine {
         write_market(l, &w.market, row);
         self.model
             .replay_policies(&w.market, &w.table, &mut w.replays);
-        // Every policy paired with the baseline.
+        // Every policy paired with the baseline, and against the best
+        // policy on the path.
         let base = w.replays.outcome(self.scenario.baseline);
+        let best_npv_usd = (0..l.policies)
+            .map(|p| w.replays.outcome(p).npv_usd)
+            .fold(f64::NEG_INFINITY, f64::max);
         for p in 0..l.policies {
-            write_outcome(l, p, w.replays.outcome(p), base, row);
+            write_outcome(l, p, w.replays.outcome(p), base, best_npv_usd, row);
         }
     }
 
@@ -206,6 +212,25 @@ impl Engine {
 
     /// Run the scenario's paths and summarise them.
     pub fn run(&self, opts: &RunOptions) -> Summary {
+        let n_chunks = self.scenario.simulation.paths.div_ceil(CHUNK_PATHS);
+        let (total, sim) = self.simulate(opts, 0..n_chunks);
+        // Percentiles are computed on the run's own threads, and their time
+        // counts in the run's.
+        sim.pool.install(|| {
+            self.summarise(
+                total,
+                sim.threads,
+                sim.started,
+                sim.run_started_utc,
+                sim.phases,
+            )
+        })
+    }
+
+    /// Simulate the chunks in `owned` (with the pilot a run past it
+    /// needs) on a pool of `opts.threads`: their aggregates, and how the
+    /// simulation went.
+    fn simulate(&self, opts: &RunOptions, owned: std::ops::Range<u64>) -> (Partial, Simulated) {
         let started = Instant::now();
         let run_started_utc = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let pool = rayon::ThreadPoolBuilder::new()
@@ -214,10 +239,8 @@ impl Engine {
             .expect("thread pool");
         let threads = pool.current_num_threads();
         let paths = self.scenario.simulation.paths;
-        let n_chunks = paths.div_ceil(CHUNK_PATHS);
-        let bar = progress_bar(opts.progress, n_chunks);
-
-        let (total, ends) = pool.install(|| self.run_phases(paths, opts.worst, &bar));
+        let bar = progress_bar(opts.progress, owned.end.saturating_sub(owned.start));
+        let (total, ends) = pool.install(|| self.run_phases(paths, opts.worst, &bar, owned));
         let main_end = Instant::now();
         bar.finish_and_clear();
         let (pilot_end, bins_end) = (ends.pilot, ends.bins.unwrap_or(ends.pilot));
@@ -227,10 +250,24 @@ impl Engine {
             main_s: (main_end - bins_end).as_secs_f64(),
             summary_s: 0.0, // set by `summarise`, which times itself
         };
-        // Percentiles are computed on the run's own threads, and their time
-        // counts in the run's.
-        pool.install(|| self.summarise(total, threads, started, run_started_utc, phases))
+        let sim = Simulated {
+            pool,
+            threads,
+            started,
+            run_started_utc,
+            phases,
+        };
+        (total, sim)
     }
+}
+
+/// How a simulation went: its pool, when it started, its phases' times.
+struct Simulated {
+    pool: rayon::ThreadPool,
+    threads: usize,
+    started: Instant,
+    run_started_utc: String,
+    phases: Phases,
 }
 
 #[cfg(test)]

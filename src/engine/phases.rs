@@ -4,6 +4,8 @@
 //! merge of the chunks' aggregates ([`Partial`]); the progress bar and the
 //! peak memory the summary reports.
 
+use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -15,20 +17,27 @@ use super::tile::Tile;
 use super::{
     CHUNK_PATHS, COUNT_PATHS, Engine, HISTOGRAM_INTERVALS, PILOT_PATHS, TILE_PATHS, Worker,
 };
+use super::drivers::{self, DRIVER_PATHS};
 use crate::engine::worst::WorstK;
-use crate::stats::{ChunkMoments, Moments, QuantileHistograms, QuantileLayout};
+use crate::stats::{CellSums, ChunkMoments, Moments, QuantileHistograms, QuantileLayout};
 
 /// Aggregates of a set of chunks. `+=` is exact (order-independent).
 pub struct Partial {
     pub paths: u64,
     pub moments: Vec<Moments>,
     pub histograms: Option<QuantileHistograms>,
+    /// Beside the histograms, the exact per-cell sums of each policy's NPV
+    /// and terminal net reserve (their lower-tail means).
+    pub tails: Option<CellSums>,
     /// Pilot phase only: each batch's quantile metrics (`COUNT_PATHS`
     /// paths, or the rest of a chunk), column-major (`[m * len + j]`), in
     /// path order.
     pub pilot: Vec<Vec<f64>>,
     /// Per policy, the lowest paths (empty when `RunOptions::worst` is 0).
     pub worst: Vec<WorstK>,
+    /// The driver records of the chunks below `drivers::DRIVER_PATHS`, each
+    /// with its chunk index (merged in any order; sorted when read).
+    pub drivers: Vec<(u64, Vec<f64>)>,
     /// Time simulating paths (market and replays), all paths.
     pub time_simulate: Duration,
     /// Of the paths timed phase by phase (the first of each tile), the
@@ -41,12 +50,17 @@ pub struct Partial {
 
 impl Partial {
     fn new(layout: &RowLayout, histograms: Option<QuantileHistograms>, worst: usize) -> Partial {
+        let tails = histograms
+            .as_ref()
+            .map(|h| CellSums::new(h.layout().clone(), tail_metrics(layout)));
         Partial {
             paths: 0,
             moments: vec![Moments::default(); layout.n_total],
             histograms,
+            tails,
             pilot: Vec::new(),
             worst: WorstK::per_policy(layout.policies, worst),
+            drivers: Vec::new(),
             time_simulate: Duration::ZERO,
             time_market_sampled: Duration::ZERO,
             time_policy_sampled: Duration::ZERO,
@@ -54,7 +68,32 @@ impl Partial {
         }
     }
 
-    fn merge(mut self, other: Partial) -> Partial {
+    /// A partial from stored aggregates (a shard's); the timings are zero.
+    pub(super) fn from_parts(
+        paths: u64,
+        moments: Vec<Moments>,
+        histograms: Option<QuantileHistograms>,
+        tails: Option<CellSums>,
+        pilot: Vec<Vec<f64>>,
+        worst: Vec<WorstK>,
+        drivers: Vec<(u64, Vec<f64>)>,
+    ) -> Partial {
+        Partial {
+            paths,
+            moments,
+            histograms,
+            tails,
+            pilot,
+            worst,
+            drivers,
+            time_simulate: Duration::ZERO,
+            time_market_sampled: Duration::ZERO,
+            time_policy_sampled: Duration::ZERO,
+            time_aggregate: Duration::ZERO,
+        }
+    }
+
+    pub(super) fn merge(mut self, other: Partial) -> Partial {
         self.paths += other.paths;
         for (a, b) in self.moments.iter_mut().zip(&other.moments) {
             *a += *b;
@@ -64,10 +103,16 @@ impl Partial {
             (None, Some(_)) => self.histograms = other.histograms,
             _ => {}
         }
+        match (&mut self.tails, &other.tails) {
+            (Some(a), Some(b)) => *a += b,
+            (None, Some(_)) => self.tails = other.tails,
+            _ => {}
+        }
         self.pilot.extend(other.pilot);
         for (a, b) in self.worst.iter_mut().zip(&other.worst) {
             *a += b;
         }
+        self.drivers.extend(other.drivers);
         self.time_simulate += other.time_simulate;
         self.time_market_sampled += other.time_market_sampled;
         self.time_policy_sampled += other.time_policy_sampled;
@@ -93,6 +138,9 @@ impl Engine {
         // start, its first path's market and replays (the sample that
         // splits the tile's simulation time between the two), the end of
         // its simulation and the end of its flush.
+        let (policies, baseline) = (self.layout.policies, self.scenario.baseline);
+        let mut drivers = (first < DRIVER_PATHS)
+            .then(|| Vec::with_capacity(len * drivers::record_len(policies)));
         let mut tile_start = Instant::now();
         for (j, path) in (first..last).enumerate() {
             // Rows are simulated into a tile of TILE_PATHS rows; a full
@@ -110,6 +158,9 @@ impl Engine {
                 acc.time_policy_sampled += t2 - t1;
             } else {
                 self.simulate_path(w, path);
+            }
+            if let Some(out) = &mut drivers {
+                drivers::record(w, policies, baseline, out);
             }
             if r + 1 == TILE_PATHS || j + 1 == len {
                 let ta = Instant::now();
@@ -150,6 +201,9 @@ impl Engine {
             });
         }
         acc.paths += len as u64;
+        if let Some(records) = drivers {
+            acc.drivers.push((c, records));
+        }
         acc.time_aggregate += ta.elapsed();
     }
 
@@ -161,6 +215,12 @@ impl Engine {
         let column = |m: usize| &w.cols[m * stride..m * stride + len];
         if let Some(h) = &mut acc.histograms {
             h.insert_chunk(column);
+        }
+        if let Some(tails) = &mut acc.tails {
+            for k in 0..tails.metrics().len() {
+                let m = tails.metrics()[k];
+                tails.insert(k, column(m));
+            }
         }
         if keep_pilot {
             if len == stride {
@@ -179,19 +239,30 @@ impl Engine {
     }
 
     /// The pilot, the bins and the main phase of a run of `paths` paths,
-    /// on the current thread pool: every path's aggregates, merged, and
-    /// when the phases ended.
+    /// on the current thread pool, for the chunks in `owned` (all of them
+    /// for a whole run; a shard's share otherwise): their aggregates,
+    /// merged, and when the phases ended. A run past the pilot simulates
+    /// every pilot chunk, owned or not, because the bins are placed from
+    /// all of them; only the owned ones are counted.
     pub(super) fn run_phases(
         &self,
         paths: u64,
         worst: usize,
         bar: &indicatif::ProgressBar,
+        owned: Range<u64>,
     ) -> (Partial, PhaseEnds) {
         let n_chunks = paths.div_ceil(CHUNK_PATHS);
+        let owned = owned.start.min(n_chunks)..owned.end.min(n_chunks);
         // Phase 1: the pilot, kept whole, in path order.
         let pilot_paths = paths.min(PILOT_PATHS);
         let pilot_chunks = pilot_paths.div_ceil(CHUNK_PATHS);
-        let pilot = (0..pilot_chunks)
+        let past_pilot = paths > PILOT_PATHS;
+        let simulated = if past_pilot {
+            0..pilot_chunks
+        } else {
+            owned.clone()
+        };
+        let mut parts: Vec<(u64, Partial)> = simulated
             .into_par_iter()
             .map_init(
                 || self.worker(),
@@ -199,39 +270,85 @@ impl Engine {
                     let mut acc = Partial::new(&self.layout, None, worst);
                     self.run_chunk(w, c, paths, true, &mut acc);
                     bar.inc(1);
-                    acc
+                    (c, acc)
                 },
             )
-            .collect::<Vec<_>>()
-            .into_iter()
-            .reduce(Partial::merge)
-            .expect("at least one path");
+            .collect();
         let mut ends = PhaseEnds {
             pilot: Instant::now(),
             bins: None,
         };
-        if paths <= PILOT_PATHS {
-            return (pilot, ends);
+        let nq = self.layout.n_quantile;
+        let merge_all = |parts: Vec<(u64, Partial)>| {
+            parts
+                .into_iter()
+                .map(|(_, p)| p)
+                .fold(Partial::new(&self.layout, None, worst), Partial::merge)
+        };
+        if !past_pilot {
+            return (merge_all(parts), ends);
         }
         // Phase 2: bins from the pilot, then every other path counted in.
-        // Each metric's pilot is counted on its bins as they are placed,
-        // while its column is still in cache.
-        let chunks = &pilot.pilot;
-        let hist = QuantileLayout::counted_from_column_fn(
-            self.layout.n_quantile,
-            HISTOGRAM_INTERVALS,
-            |m| pilot_column(chunks, self.layout.n_quantile, m),
-        );
-        let qlayout = hist.layout().clone();
+        let mut pilot = if owned.start == 0 && owned.end >= pilot_chunks {
+            // Each metric's pilot is counted on its bins as they are
+            // placed, while its column is still in cache.
+            let mut pilot = merge_all(parts);
+            let chunks = &pilot.pilot;
+            let hist = QuantileLayout::counted_from_column_fn(nq, HISTOGRAM_INTERVALS, |m| {
+                pilot_column(chunks, nq, m)
+            });
+            let mut tails = CellSums::new(hist.layout().clone(), tail_metrics(&self.layout));
+            for k in 0..tails.metrics().len() {
+                let m = tails.metrics()[k];
+                tails.insert(k, &pilot_column(chunks, nq, m));
+            }
+            pilot.histograms = Some(hist);
+            pilot.tails = Some(tails);
+            pilot
+        } else {
+            // A shard: the bins from every pilot chunk, the counts from its own.
+            let mut batches = Vec::new();
+            let mut own_batches = Vec::new();
+            for (c, part) in &mut parts {
+                for batch in std::mem::take(&mut part.pilot) {
+                    if owned.contains(c) {
+                        own_batches.push(batches.len());
+                    }
+                    batches.push(batch);
+                }
+            }
+            let layout = Arc::new(QuantileLayout::from_column_fn(
+                nq,
+                HISTOGRAM_INTERVALS,
+                |m| pilot_column(&batches, nq, m),
+            ));
+            let mut hist = QuantileHistograms::new(layout.clone());
+            let mut tails = CellSums::new(layout, tail_metrics(&self.layout));
+            for &b in &own_batches {
+                let batch = &batches[b];
+                let len = batch.len() / nq;
+                let column = |m: usize| &batch[m * len..(m + 1) * len];
+                hist.insert_chunk(column);
+                for k in 0..tails.metrics().len() {
+                    let m = tails.metrics()[k];
+                    tails.insert(k, column(m));
+                }
+            }
+            parts.retain(|(c, _)| owned.contains(c));
+            let mut pilot = merge_all(parts);
+            pilot.histograms = Some(hist);
+            pilot.tails = Some(tails);
+            pilot
+        };
+        let qlayout = pilot.histograms.as_ref().expect("placed").layout().clone();
         ends.bins = Some(Instant::now());
-        let mut pilot = pilot;
         pilot.pilot = Vec::new();
-        pilot.histograms = Some(hist);
+        let main = pilot_chunks.max(owned.start)..owned.end;
         // Every thread takes the next chunk as it finishes one (so the
         // threads end within a chunk of each other) into its own
         // aggregates, merged at the end: the merges are exact, so the
         // result does not depend on which thread ran which chunk.
-        let next = AtomicU64::new(pilot_chunks);
+        let next = AtomicU64::new(main.start);
         let rest = rayon::broadcast(|_| {
             let mut w = self.worker();
             let mut acc = Partial::new(
@@ -241,7 +358,7 @@ impl Engine {
             );
             loop {
                 let c = next.fetch_add(1, Ordering::Relaxed);
-                if c >= n_chunks {
+                if c >= main.end {
                     break;
                 }
                 self.run_chunk(&mut w, c, paths, false, &mut acc);
@@ -257,6 +374,19 @@ impl Engine {
         };
         (total, ends)
     }
+}
+
+/// The metrics whose lower-tail mean is reported: each policy's NPV and
+/// terminal net reserve, in that order.
+pub(super) fn tail_metrics(l: &RowLayout) -> Vec<usize> {
+    (0..l.policies)
+        .flat_map(|p| {
+            [
+                l.scalar(p, metrics::NPV),
+                l.scalar(p, metrics::TERMINAL_NET_RESERVE),
+            ]
+        })
+        .collect()
 }
 
 /// When the phases of a run ended: the pilot, and the bins if the run
@@ -327,7 +457,8 @@ mod tests {
             .build()
             .unwrap();
         let bar = indicatif::ProgressBar::hidden();
-        let (total, _) = pool.install(|| engine.run_phases(paths, 0, &bar));
+        let n_chunks = paths.div_ceil(CHUNK_PATHS);
+        let (total, _) = pool.install(|| engine.run_phases(paths, 0, &bar, 0..n_chunks));
         assert_eq!(total.paths, paths);
         let run = total
             .histograms

@@ -121,16 +121,16 @@ mod tests {
     /// Every figure of `o` as policy `p`'s part of the engine's row holds
     /// it, written over `row`, as bits.
     /// `base` is the baseline policy's outcome on the path (for the
-    /// differences against it).
+    /// differences against it), `best` the highest NPV of any policy on it.
     fn row_bits(
         engine: &Engine,
         row: &[f64],
         p: usize,
         o: &PolicyOutcome,
-        base: &PolicyOutcome,
+        (base, best): (&PolicyOutcome, f64),
     ) -> Vec<u64> {
         let mut row = row.to_vec();
-        write_outcome(&engine.layout, p, o, base, &mut row);
+        write_outcome(&engine.layout, p, o, base, best, &mut row);
         row.iter().map(|x| x.to_bits()).collect()
     }
 
@@ -155,6 +155,10 @@ mod tests {
                 let row = w.row();
                 let run_bits: Vec<u64> = row.iter().map(|x| x.to_bits()).collect();
                 let base = w.replays.outcome(engine.scenario.baseline);
+                let best = (0..engine.layout.policies)
+                    .map(|p| w.replays.outcome(p).npv_usd)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                let base = (base, best);
                 for p in 0..engine.layout.policies {
                     let what = format!("{name}, path {path}, policy {p}");
                     let mut months = 0;
@@ -176,6 +180,11 @@ mod tests {
                     );
                     assert_eq!(
                         o.first_margin_call_month, run.first_margin_call_month,
+                        "{what}"
+                    );
+                    assert_eq!(
+                        o.ai_utilisation_mean.to_bits(),
+                        run.ai_utilisation_mean.to_bits(),
                         "{what}"
                     );
                     let v = engine.path_values(&w, p);
@@ -224,12 +233,13 @@ mod tests {
         let cheaper = engine.market_inputs(cheaper);
         let row = vec![0.0; engine.layout.n_total];
         let base = engine.replay_path(3, engine.scenario.baseline, |_| {});
+        let base = (&base, 0.0);
         for p in 0..engine.layout.policies {
             let want = engine.replay_path(3, p, |_| {});
             let got = engine.replay_inputs(&same, p, |_| {});
             assert_eq!(
-                row_bits(&engine, &row, p, &got, &base),
-                row_bits(&engine, &row, p, &want, &base)
+                row_bits(&engine, &row, p, &got, base),
+                row_bits(&engine, &row, p, &want, base)
             );
             let other = engine.replay_inputs(&cheaper, p, |_| {});
             assert_ne!(other.npv_usd, want.npv_usd, "policy {p}");

@@ -9,18 +9,23 @@ use rayon::prelude::*;
 
 use super::metrics::{
     CONVERSIONS, DISTRESS, FIRST_DISTRESS, Figure, LIQUIDATION, MARGIN_CALL, MARKET_SERIES,
-    MAX_DRAWDOWN, MAX_DRAWDOWN_NET, MIN_RESERVE_BTC, NPV, NPV_VS_BASELINE, POLICY_SERIES, Series,
+    MAX_DRAWDOWN, MAX_DRAWDOWN_NET, MIN_RESERVE_BTC, NPV, NPV_REGRET, NPV_VS_BASELINE, POLICY_SERIES, Series,
     Stat, TERMINAL_NET_RESERVE, TERMINAL_VS_BASELINE, TOTAL_REVENUE,
 };
-use super::phases::{Partial, peak_memory_mib, pilot_column};
+use super::drivers;
+use super::phases::{Partial, peak_memory_mib, pilot_column, tail_metrics};
 use super::{Engine, PILOT_PATHS};
 use crate::engine::worst::WorstK;
 use crate::scenario::PolicySpec;
 use crate::stats::{Moments, exact_quantiles};
 use crate::summary::{
     MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, Phases, PolicyMonth,
-    PolicySummary, Stats, Summary,
+    PolicyDrivers, PolicySummary, Stats, Summary,
 };
+use crate::stats::cvar::{cvar_lower_exact, cvar_lower_from_bins};
+
+/// The share of paths whose mean is the reported CVaR: the worst 5%.
+const CVAR_ALPHA: f64 = 0.05;
 
 /// Each metric's figures: its moments and, for the quantile metrics, its
 /// percentiles (p5, p25, p50, p75, p95).
@@ -84,12 +89,23 @@ impl Engine {
             quantiles: &quantiles,
         };
         let market = self.market_summary(&figures);
+        let (cvar5, cvar5_max_error_usd) = self.cvar5(&total);
+        let percentiles = PercentileInfo {
+            cvar5_max_error_usd: Some(cvar5_max_error_usd),
+            ..percentiles
+        };
         let policies = sc
             .policies
             .iter()
             .enumerate()
-            .map(|(p, spec)| self.policy_summary(&figures, p, spec))
+            .map(|(p, spec)| {
+                let mut s = self.policy_summary(&figures, p, spec);
+                [s.npv_usd.cvar5, s.terminal_net_reserve_usd.cvar5] = cvar5[p];
+                s
+            })
             .collect();
+        let evpi_usd = self.evpi(&figures);
+        let drivers = self.drivers(&total);
         phases.summary_s = summary_started.elapsed().as_secs_f64();
         let secs = started.elapsed().as_secs_f64();
         Summary {
@@ -113,8 +129,8 @@ impl Engine {
             percentiles,
             market,
             policies,
-            evpi_usd: None,
-            drivers: Vec::new(),
+            evpi_usd,
+            drivers,
             worst_paths: total.worst.iter().map(WorstK::lists).collect(),
             performance: self.performance(&total, threads, secs, phases),
         }
@@ -160,6 +176,59 @@ impl Engine {
             cvar5_max_error_usd: None,
         };
         (quantiles, info)
+    }
+
+    /// The expected value of perfect information over the policies: the
+    /// mean regret (best NPV on the path minus the policy's) of the policy
+    /// of highest mean NPV (the first, on a tie), with its SE.
+    fn evpi(&self, f: &Figures<'_>) -> Option<MeanSe> {
+        let l = &self.layout;
+        let mut best: Option<(usize, f64)> = None;
+        for p in 0..l.policies {
+            let npv = f.mean(l.scalar(p, NPV));
+            if best.is_none_or(|(_, b)| npv > b) {
+                best = Some((p, npv));
+            }
+        }
+        best.map(|(p, _)| f.mean_se(l.scalar(p, NPV_REGRET)))
+    }
+
+    /// Each policy's CVaR at 5% of its NPV and terminal net reserve, and the
+    /// largest error bound of any: exact on the pilot's paths when the run
+    /// has no more, else from the exact per-cell sums beside the histograms.
+    fn cvar5(&self, total: &Partial) -> (Vec<[Option<f64>; 2]>, f64) {
+        let l = &self.layout;
+        let metrics = tail_metrics(l);
+        let mut max_error: f64 = 0.0;
+        let values: Vec<Option<f64>> = match (&total.histograms, &total.tails) {
+            (Some(h), Some(tails)) => (0..metrics.len())
+                .map(|k| {
+                    let cells = tails.cells(k, h)?;
+                    let (cvar, error) = cvar_lower_from_bins(&cells, total.paths, CVAR_ALPHA);
+                    max_error = max_error.max(error);
+                    Some(cvar)
+                })
+                .collect(),
+            _ => metrics
+                .iter()
+                .map(|&m| {
+                    let column = pilot_column(&total.pilot, l.n_quantile, m);
+                    (!column.is_empty()).then(|| cvar_lower_exact(&column, CVAR_ALPHA))
+                })
+                .collect(),
+        };
+        let per_policy = values.chunks_exact(2).map(|v| [v[0], v[1]]).collect();
+        (per_policy, max_error)
+    }
+
+    /// Every policy's drivers but the baseline's, from the records of the
+    /// first paths.
+    fn drivers(&self, total: &Partial) -> Vec<PolicyDrivers> {
+        let mut chunks: Vec<&(u64, Vec<f64>)> = total.drivers.iter().collect();
+        chunks.sort_by_key(|(c, _)| *c);
+        let records: Vec<f64> = chunks.iter().flat_map(|(_, r)| r.iter().copied()).collect();
+        let names: Vec<String> = self.scenario.policies.iter().map(|p| p.name.clone()).collect();
+        drivers::summarise(&records, &names, self.scenario.baseline)
     }
 
     /// Month `t`'s date, `YYYY-MM-DD`.

@@ -16,7 +16,7 @@ use crate::stats::LowestK;
 pub use crate::summary::WorstLists;
 
 /// One policy's lowest paths while the run goes on.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WorstK {
     npv: LowestK,
     terminal: LowestK,

@@ -97,6 +97,8 @@ pub struct MarketPath {
     pub ai_demand_mw_it: Vec<f64>,
     /// Index of the regime in force during month t (0 when regimes are off).
     pub regime: Vec<u8>,
+    /// Number of BTC price jumps on the path (every month's Poisson count).
+    pub btc_jumps: u32,
 }
 
 impl MarketPath {
@@ -110,6 +112,7 @@ impl MarketPath {
             gpu_hour_usd: v(),
             ai_demand_mw_it: v(),
             regime: vec![0; months],
+            btc_jumps: 0,
         }
     }
 
@@ -265,6 +268,7 @@ impl MarketModel {
         }
         let switching = self.regimes.len() > 1;
         let mut regime = 0usize;
+        out.btc_jumps = 0;
         // Pass 1. Until pass 2, month t + 1 of the price, GPU-hour and
         // demand series holds the exponent of the step from month t, the
         // fee series the fee's exponent, and month t + 1 of the hashrate
@@ -289,7 +293,8 @@ impl MarketModel {
 
             // BTC price: Merton jump-diffusion in the current regime.
             let rs = &self.regimes[regime];
-            let jump = self.jump_sum(jumps);
+            let (n_jumps, jump) = self.jump_sum(jumps);
+            out.btc_jumps = out.btc_jumps.saturating_add(n_jumps);
             price_next[t] = rs.drift + rs.vol * z + jump;
             gpu_next[t] = self.p_drift + self.p_vol * u;
             demand_next[t] = self.d_drift + self.d_vol * v;
@@ -365,18 +370,20 @@ impl MarketModel {
         }
     }
 
-    /// J[t]: the sum of N ~ Poisson(lambda dt) normal log-jumps. The sum of n
-    /// iid Normal(mj, sj^2) is Normal(n mj, n sj^2), so one normal draw serves.
-    fn jump_sum<R: Rng>(&self, rng: &mut R) -> f64 {
+    /// N[t] ~ Poisson(lambda dt) and J[t], the sum of N[t] normal log-jumps.
+    /// The sum of n iid Normal(mj, sj^2) is Normal(n mj, n sj^2), so one
+    /// normal draw serves.
+    fn jump_sum<R: Rng>(&self, rng: &mut R) -> (u32, f64) {
         if self.jump_mean_per_month <= 0.0 {
-            return 0.0;
+            return (0, 0.0);
         }
         let n = self.jump_count.sample(rng);
         if n == 0 {
-            return 0.0;
+            return (0, 0.0);
         }
+        let count = u32::try_from(n).unwrap_or(u32::MAX);
         let n = n as f64;
-        n * self.jump_mean + self.jump_sd * n.sqrt() * normal(rng)
+        (count, n * self.jump_mean + self.jump_sd * n.sqrt() * normal(rng))
     }
 }
 

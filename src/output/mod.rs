@@ -132,6 +132,8 @@ pub enum Command<'a> {
     /// `replay`'s ledgers: `output/<scenario>/ledgers/`, beside the run's
     /// set and outside it.
     Replay { scenario: &'a str },
+    /// `run --shard`: `output/<scenario>-shards/` (one file a shard).
+    Shards { scenario: &'a str },
     /// `sensitivity`: `output/<scenario>-sensitivity/`.
     Sensitivity { scenario: &'a str },
     /// `optimize`: `output/<scenario>-optimize/`.
@@ -149,6 +151,7 @@ pub fn default_dir(command: Command<'_>) -> PathBuf {
     match command {
         Command::Run { scenario } => root.join(scenario),
         Command::Replay { scenario } => root.join(scenario).join("ledgers"),
+        Command::Shards { scenario } => root.join(format!("{scenario}-shards")),
         Command::Sensitivity { scenario } => root.join(format!("{scenario}-sensitivity")),
         Command::Optimize { scenario } => root.join(format!("{scenario}-optimize")),
         Command::Calibrate { from, to } => root.join(format!("calibrate-{from}-{to}")),

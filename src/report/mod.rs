@@ -99,12 +99,14 @@ pub fn policies_csv(summary: &Summary) -> Vec<u8> {
         "npv_usd_p5",
         "npv_usd_p50",
         "npv_usd_p95",
+        "npv_usd_cvar5",
         "npv_vs_baseline_usd_mean",
         "npv_vs_baseline_usd_se",
         "total_revenue_usd_mean",
         "terminal_net_reserve_usd_mean",
         "terminal_net_reserve_usd_p5",
         "terminal_net_reserve_usd_p50",
+        "terminal_net_reserve_usd_cvar5",
         "terminal_net_reserve_vs_baseline_usd_mean",
         "terminal_net_reserve_vs_baseline_usd_se",
         "max_drawdown_mean",
@@ -127,12 +129,14 @@ pub fn policies_csv(summary: &Summary) -> Vec<u8> {
             num(p.npv_usd.p5),
             num(p.npv_usd.p50),
             num(p.npv_usd.p95),
+            p.npv_usd.cvar5.map_or(String::new(), num),
             p.npv_vs_baseline_usd.map_or(String::new(), |d| num(d.mean)),
             p.npv_vs_baseline_usd.map_or(String::new(), |d| num(d.se)),
             num(p.total_revenue_usd.mean),
             num(p.terminal_net_reserve_usd.mean),
             num(p.terminal_net_reserve_usd.p5),
             num(p.terminal_net_reserve_usd.p50),
+            p.terminal_net_reserve_usd.cvar5.map_or(String::new(), num),
             p.terminal_net_reserve_vs_baseline_usd
                 .map_or(String::new(), |d| num(d.mean)),
             p.terminal_net_reserve_vs_baseline_usd
@@ -242,6 +246,8 @@ mod tests {
         for (i, p) in s.policies.iter_mut().enumerate() {
             p.kind = format!("kind_{i}");
             p.mean_first_distress_month = (i < 2).then_some(17.5 + i as f64);
+            p.npv_usd.cvar5 = (i > 0).then_some(-9.25e8 - i as f64);
+            p.terminal_net_reserve_usd.cvar5 = Some(-3.5e8 + i as f64);
         }
         s
     }
@@ -285,6 +291,7 @@ mod tests {
                     cell("npv_usd_p5", p.npv_usd.p5),
                     cell("npv_usd_p50", p.npv_usd.p50),
                     cell("npv_usd_p95", p.npv_usd.p95),
+                    cell("npv_usd_cvar5", opt(p.npv_usd.cvar5)),
                     cell(
                         "npv_vs_baseline_usd_mean",
                         opt(p.npv_vs_baseline_usd.map(|d| d.mean)),
@@ -302,6 +309,10 @@ mod tests {
                     cell(
                         "terminal_net_reserve_usd_p50",
                         p.terminal_net_reserve_usd.p50,
+                    ),
+                    cell(
+                        "terminal_net_reserve_usd_cvar5",
+                        opt(p.terminal_net_reserve_usd.cvar5),
                     ),
                     cell(
                         "terminal_net_reserve_vs_baseline_usd_mean",

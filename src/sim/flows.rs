@@ -35,6 +35,9 @@ pub struct MonthFlows {
     pub mining_opex_usd: f64,
     pub ai_power_usd: f64,
     pub ai_opex_usd: f64,
+    /// Utilisation of the live AI sites (demand over live IT MW, capped at
+    /// `u_max`); 0 when none is live (`ai_live`).
+    pub ai_utilisation: f64,
     pub capex_usd: f64,
     pub capex_equity_usd: f64,
     pub capex_debt_usd: f64,
@@ -72,6 +75,8 @@ pub struct MonthFlows {
     pub liquidation: bool,
     /// New distress debt this month (any step).
     pub distress_month: bool,
+    /// An AI site was live this month.
+    pub ai_live: bool,
 }
 
 /// What the observer of a replay sees at the end of each month.
@@ -126,6 +131,9 @@ pub struct PolicyOutcome {
     pub first_distress_month: Option<usize>,
     /// 0-based month of the first margin call or liquidation.
     pub first_margin_call_month: Option<usize>,
+    /// Mean utilisation of the live AI sites over the months with one live;
+    /// 0 if there were none.
+    pub ai_utilisation_mean: f64,
 }
 
 impl PolicyOutcome {

@@ -56,6 +56,8 @@ pub(crate) struct Running {
     liquidation: bool,
     first_distress_month: Option<usize>,
     first_margin_call_month: Option<usize>,
+    ai_utilisation_sum: f64,
+    ai_live_months: u32,
 }
 
 impl Default for Running {
@@ -87,6 +89,8 @@ impl Running {
         liquidation: false,
         first_distress_month: None,
         first_margin_call_month: None,
+        ai_utilisation_sum: 0.0,
+        ai_live_months: 0,
     };
 
     /// The peaks the drawdowns are measured from start at month 0's
@@ -139,6 +143,10 @@ impl Running {
         if fl.distress_month {
             self.first_distress_month.get_or_insert(t);
         }
+        if fl.ai_live {
+            self.ai_utilisation_sum += fl.ai_utilisation;
+            self.ai_live_months += 1;
+        }
         MonthEnd {
             revenue_usd: revenue,
             reserve_usd,
@@ -163,6 +171,11 @@ impl Running {
         out.liquidation = self.liquidation;
         out.first_distress_month = self.first_distress_month;
         out.first_margin_call_month = self.first_margin_call_month;
+        out.ai_utilisation_mean = if self.ai_live_months > 0 {
+            self.ai_utilisation_sum / f64::from(self.ai_live_months)
+        } else {
+            0.0
+        };
     }
 }
 
@@ -314,6 +327,8 @@ impl SiteBook {
             fl.ai_revenue_usd = self.ai_mw * u * fleet.ai_rate_usd_per_mw_it(days, gpu_hour_usd);
             fl.ai_power_usd = u * fleet.ai_power_usd_per_mw_it(days, 1.0) * self.ai_power_coef;
             fl.ai_opex_usd = self.ai_mw * fleet.ai_opex_usd_per_mw_it_month;
+            fl.ai_utilisation = u;
+            fl.ai_live = true;
         }
     }
 }

@@ -40,12 +40,12 @@ pub struct QuantileHistograms {
     /// Counts of every cell of every metric (flat, see `MetricLayout::cell_start`);
     /// a run has at most `u32::MAX` paths (`scenario::MAX_PATHS`), so no
     /// count overflows.
-    counts: Vec<u32>,
+    pub(super) counts: Vec<u32>,
     /// Counts since the metric's last flush into `counts`, same cells.
-    recent: Vec<u16>,
+    pub(super) recent: Vec<u16>,
     /// Per metric, values counted into `recent` since its last flush (so
     /// no cell of it holds more).
-    recent_n: Vec<u32>,
+    pub(super) recent_n: Vec<u32>,
     /// Per metric, smallest value seen below the first edge (+inf if none).
     pub(super) min: Vec<f64>,
     /// Per metric, largest non-NaN value seen above the last edge (-inf if none).

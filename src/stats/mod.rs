@@ -34,7 +34,9 @@
 //! `histograms.rs` (the counts and the percentiles read from them),
 //! `count.rs` (the column count's kernels, each beside its portable
 //! definition), `order.rs` (exact order statistics and the worst paths),
-//! `select.rs` (the selection the pilot's ranks use).
+//! `select.rs` (the selection the pilot's ranks use), `tails.rs` (exact
+//! per-cell sums beside the histograms, for lower-tail means), `persist.rs`
+//! (the aggregates as data, for a shard of a run).
 
 pub mod select;
 
@@ -43,10 +45,14 @@ mod histograms;
 mod layout;
 mod moments;
 mod order;
+mod persist;
+mod tails;
 
 pub use histograms::{QuantileHistograms, Quantiles};
 pub use layout::{MAX_WINDOW, QuantileLayout, WINDOW_STANDARD_ERRORS, edge_ranks};
 pub use moments::{ChunkMoments, FIXED_POINT_BITS, Moments};
+pub use persist::{CellSumsData, HistogramCounts};
+pub use tails::CellSums;
 pub(crate) use order::total_order_key;
 pub use order::{LowestK, exact_quantiles, sort_ranks};
 

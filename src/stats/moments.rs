@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub const FIXED_POINT_BITS: u32 = 20;
 
 const SCALE: f64 = (1u64 << FIXED_POINT_BITS) as f64;
-const INV_SCALE: f64 = 1.0 / SCALE;
+pub(super) const INV_SCALE: f64 = 1.0 / SCALE;
 /// 2^127: the first f64 magnitude that does not fit in an `i128`.
 const I128_LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
 
@@ -61,7 +61,7 @@ pub struct Moments {
 }
 
 /// `round(x * 2^20)` as an `i128`, or `None` if it does not fit or `x` is not finite.
-fn to_fixed(x: f64) -> Option<i128> {
+pub(super) fn to_fixed(x: f64) -> Option<i128> {
     let scaled = (x * SCALE).round();
     (scaled.is_finite() && scaled.abs() < I128_LIMIT).then_some(scaled as i128)
 }

@@ -19,4 +19,5 @@ mod invariants;
 mod ledger;
 mod model;
 mod output_set;
+mod tails;
 mod treasury;
