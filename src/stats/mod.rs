@@ -35,7 +35,16 @@
 //! `count.rs` (the column count's kernels, each beside its portable
 //! definition), `order.rs` (exact order statistics and the worst paths),
 //! `select.rs` (the selection the pilot's ranks use).
+//!
+//! Statistics of values kept in memory, for the drivers of a paired
+//! difference and its tail: `drivers.rs` (standardised OLS, Spearman rank
+//! correlation, LMG shares of R^2, decile-bin means), `regress.rs` (the
+//! least squares behind them, in correlation form) and `cvar.rs` (the mean
+//! of the worst alpha share, exact or bounded from per-bin sums).
 
+pub mod cvar;
+pub mod drivers;
+pub mod regress;
 pub mod select;
 
 mod count;
@@ -44,6 +53,8 @@ mod layout;
 mod moments;
 mod order;
 
+pub use cvar::{BinSum, cvar_lower_exact, cvar_lower_from_bins};
+pub use drivers::{Analysis, ColumnAnalysis, analyse};
 pub use histograms::{QuantileHistograms, Quantiles};
 pub use layout::{MAX_WINDOW, QuantileLayout, WINDOW_STANDARD_ERRORS, edge_ranks};
 pub use moments::{ChunkMoments, FIXED_POINT_BITS, Moments};
