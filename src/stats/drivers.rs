@@ -26,6 +26,7 @@
 //! association). A y whose values are all equal gives 0 coefficients,
 //! correlations, shares and R^2, never NaN.
 
+use super::order::{from_total_order_key, total_order_key};
 use super::regress::{Correlations, lmg_shares, pearson};
 
 /// What [`analyse`] finds for one column.
@@ -143,8 +144,15 @@ pub fn mean_split(x: &[f64], flag: &[bool]) -> (Option<f64>, Option<f64>) {
 /// `f64::total_cmp` order, with `-0.0` and `0.0` tied).
 pub fn average_ranks(v: &[f64]) -> Vec<f64> {
     let n = v.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    // Sorting (key, index) pairs, all distinct, gives one order whatever
+    // the sort's stability; ties then share their average rank anyway.
+    let mut keyed: Vec<(i64, usize)> = v
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (total_order_key(x), i))
+        .collect();
+    keyed.sort_unstable();
+    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
     let mut ranks = vec![0.0; n];
     let mut i = 0;
     while i < n {
@@ -175,11 +183,11 @@ pub fn decile_edges(x: &[f64]) -> Option<[f64; 9]> {
     if n == 0 {
         return None;
     }
-    let mut sorted = x.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    let mut sorted: Vec<i64> = x.iter().map(|&v| total_order_key(v)).collect();
+    sorted.sort_unstable();
     // k n >= 1, so the rank is at least 1.
     Some(std::array::from_fn(|i| {
-        sorted[((i + 1) * n).div_ceil(10) - 1]
+        from_total_order_key(sorted[((i + 1) * n).div_ceil(10) - 1])
     }))
 }
 
