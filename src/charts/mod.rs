@@ -20,6 +20,7 @@ pub mod allocation;
 pub mod backtest;
 pub mod compare;
 pub mod deck;
+pub mod drivers;
 pub mod html;
 pub mod market;
 pub mod policy_compare;
@@ -152,6 +153,7 @@ impl Chart {
 enum Job<'a> {
     Run(Chart, &'a Summary),
     Compare(&'a [Summary]),
+    Drivers(&'a Summary),
     Backtest(&'a Backtest),
     Forecast(&'a ForecastCheck),
 }
@@ -161,6 +163,7 @@ impl Job<'_> {
         match self {
             Job::Run(c, _) => c.stem(),
             Job::Compare(_) => COMPARE_STEM,
+            Job::Drivers(_) => drivers::STEM,
             Job::Backtest(_) => BACKTEST_STEM,
             Job::Forecast(_) => FORECAST_STEM,
         }
@@ -169,6 +172,7 @@ impl Job<'_> {
         match self {
             Job::Run(c, s) => c.draw(s, root),
             Job::Compare(s) => compare::draw(s, root),
+            Job::Drivers(s) => drivers::draw(s, root),
             Job::Backtest(b) => backtest::draw(b, root),
             Job::Forecast(f) => backtest::draw_forecast(f, root),
         }
@@ -292,6 +296,24 @@ pub fn render_forecast(
     let mut out = Vec::new();
     render(Job::Forecast(f), opts, &mut out)?;
     Ok(out)
+}
+
+/// The drivers chart of a run (`drivers.png` / `drivers.svg`): for each
+/// policy but the baseline, the decile means and the shares of variance of
+/// [`Summary::drivers`]. Not in [`Chart::ALL`]: the caller adds it (a run
+/// with only the baseline draws a note in its place).
+pub fn render_drivers(
+    summary: &Summary,
+    opts: &ChartOptions,
+) -> Result<Vec<ChartFile>, ChartError> {
+    let mut out = Vec::new();
+    render(Job::Drivers(summary), opts, &mut out)?;
+    Ok(out)
+}
+
+/// The drivers chart as an SVG document.
+pub fn drivers_svg(summary: &Summary) -> Result<String, ChartError> {
+    svg_of(Job::Drivers(summary))
 }
 
 /// The comparison chart as an SVG document.

@@ -172,3 +172,68 @@ fn demo_charts_are_slide_size_pngs_inked_in_every_policys_colour() {
         }
     }
 }
+
+/// The drivers chart: title, the policies but the baseline, the drivers'
+/// labels, the axis, the footer; a PNG of slide size. With
+/// `PIVOTSIM_CHART_DIR` set it is written there too (see the demo test).
+#[test]
+fn drivers_chart_names_policies_drivers_and_axes() {
+    let s = summary(4, 24);
+    let svg = drivers_svg(&s).unwrap();
+    for needle in [
+        drivers::TITLE,
+        "staged minus hold",
+        "full_pivot minus hold",
+        "BTC return",
+        "GPU-hour price",
+        "not explained",
+        "Decile of the driver (1 = lowest 10% of paths)",
+        "Scenario demo",
+        "seed 42",
+    ] {
+        assert!(svg.contains(needle), "drivers SVG lacks {needle:?}");
+    }
+    // One block per policy but the baseline.
+    let headers = svg.lines().filter(|l| l.ends_with(" minus hold")).count();
+    assert_eq!(headers, 3);
+    let files = render_drivers(&s, &ChartOptions::default()).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["drivers.png", "drivers.svg"]);
+    let img = image::load_from_memory_with_format(&files[0].bytes, image::ImageFormat::Png)
+        .unwrap()
+        .to_rgb8();
+    assert_eq!((img.width(), img.height()), (1920, 1080));
+    for (i, _) in s.drivers[0].drivers.iter().enumerate() {
+        let n = pixels_of(&img, drivers::driver_color(i));
+        assert!(n > 200, "driver {i}: {n} pixels in its colour");
+    }
+    if let Ok(dir) = std::env::var("PIVOTSIM_CHART_DIR") {
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir).unwrap();
+        for f in &files {
+            std::fs::write(dir.join(&f.name), &f.bytes).unwrap();
+        }
+    }
+}
+
+/// Five policies lay out in two columns; a constant driver draws no line
+/// and says so; a run with only the baseline draws a note.
+#[test]
+fn drivers_chart_handles_many_policies_constants_and_none() {
+    let mut s = summary(6, 12);
+    let d = &mut s.drivers[0].drivers[4];
+    d.note = "constant".to_string();
+    d.contribution_to_variance = 0.0;
+    d.decile_mean_usd = std::iter::once(Some(1e6)).chain([None; 9]).collect();
+    let svg = drivers_svg(&s).unwrap();
+    assert!(svg.contains("sixth minus hold"));
+    if let Ok(dir) = std::env::var("PIVOTSIM_CHART_DIR") {
+        let png = png_of(Job::Drivers(&s)).unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("drivers_six.png"), png).unwrap();
+    }
+    assert!(svg.contains("constant"), "no constant note");
+    let only = summary(1, 12);
+    assert!(only.drivers.is_empty());
+    let svg = drivers_svg(&only).unwrap();
+    assert!(svg.contains("no difference to explain"));
+}

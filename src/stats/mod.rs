@@ -37,7 +37,16 @@
 //! `select.rs` (the selection the pilot's ranks use), `tails.rs` (exact
 //! per-cell sums beside the histograms, for lower-tail means), `persist.rs`
 //! (the aggregates as data, for a shard of a run).
+//!
+//! Statistics of values kept in memory, for the drivers of a paired
+//! difference and its tail: `drivers.rs` (standardised OLS, Spearman rank
+//! correlation, LMG shares of R^2, decile-bin means), `regress.rs` (the
+//! least squares behind them, in correlation form) and `cvar.rs` (the mean
+//! of the worst alpha share, exact or bounded from per-bin sums).
 
+pub mod cvar;
+pub mod drivers;
+pub mod regress;
 pub mod select;
 
 mod count;
@@ -48,6 +57,8 @@ mod order;
 mod persist;
 mod tails;
 
+pub use cvar::{BinSum, cvar_lower_exact, cvar_lower_from_bins};
+pub use drivers::{Analysis, ColumnAnalysis, analyse};
 pub use histograms::{QuantileHistograms, Quantiles};
 pub use layout::{MAX_WINDOW, QuantileLayout, WINDOW_STANDARD_ERRORS, edge_ranks};
 pub use moments::{ChunkMoments, FIXED_POINT_BITS, Moments};
