@@ -20,6 +20,7 @@ pub mod allocation;
 pub mod backtest;
 pub mod compare;
 pub mod deck;
+pub mod frontier;
 pub mod html;
 pub mod market;
 pub mod policy_compare;
@@ -37,6 +38,7 @@ use plotters::style::FontStyle;
 
 use crate::backtest::Backtest;
 use crate::backtest::forecast::ForecastCheck;
+use crate::optimize::Optimization;
 use crate::summary::Summary;
 use style::{ChartResult, HEIGHT, WIDTH};
 
@@ -154,6 +156,7 @@ enum Job<'a> {
     Compare(&'a [Summary]),
     Backtest(&'a Backtest),
     Forecast(&'a ForecastCheck),
+    Frontier(&'a Optimization),
 }
 
 impl Job<'_> {
@@ -163,6 +166,7 @@ impl Job<'_> {
             Job::Compare(_) => COMPARE_STEM,
             Job::Backtest(_) => BACKTEST_STEM,
             Job::Forecast(_) => FORECAST_STEM,
+            Job::Frontier(_) => FRONTIER_STEM,
         }
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> ChartResult<(), DB> {
@@ -171,6 +175,7 @@ impl Job<'_> {
             Job::Compare(s) => compare::draw(s, root),
             Job::Backtest(b) => backtest::draw(b, root),
             Job::Forecast(f) => backtest::draw_forecast(f, root),
+            Job::Frontier(o) => frontier::draw(o, root),
         }
     }
 }
@@ -181,6 +186,8 @@ pub const COMPARE_STEM: &str = "compare";
 pub const BACKTEST_STEM: &str = "backtest";
 /// File stem of `pivotsim backtest --forecast`'s chart.
 pub const FORECAST_STEM: &str = "forecast_check";
+/// File stem of `pivotsim optimize`'s chart.
+pub const FRONTIER_STEM: &str = "frontier";
 
 static FONTS: OnceLock<bool> = OnceLock::new();
 
@@ -291,6 +298,16 @@ pub fn render_forecast(
 ) -> Result<Vec<ChartFile>, ChartError> {
     let mut out = Vec::new();
     render(Job::Forecast(f), opts, &mut out)?;
+    Ok(out)
+}
+
+/// The frontier chart of `pivotsim optimize` (`frontier.png` / `frontier.svg`).
+pub fn render_frontier(
+    o: &Optimization,
+    opts: &ChartOptions,
+) -> Result<Vec<ChartFile>, ChartError> {
+    let mut out = Vec::new();
+    render(Job::Frontier(o), opts, &mut out)?;
     Ok(out)
 }
 
