@@ -35,16 +35,9 @@ fn footer(o: &Optimization) -> String {
 
 fn subtitle(o: &Optimization) -> String {
     let keys: Vec<&str> = o.grid.axes.iter().map(|a| a.key.as_str()).collect();
-    let limit = match o.limits.max_p_margin_call {
-        Some(x) => format!("shaded: P(margin call) <= {}", pct(x)),
-        None => "no limit on P(margin call)".into(),
-    };
-    let liq = match o.limits.max_p_liquidation {
-        Some(y) => format!("; hollow: over a limit (P(liquidation) <= {})", pct(y)),
-        None => "; hollow: over the limit".into(),
-    };
     format!(
-        "One dot per setting of `{}` ({}), all on the same paths; {limit}{liq}.",
+        "One dot per setting of `{}` ({}), all on the same paths; the best is the highest \
+         dot within the limits.",
         o.policy,
         keys.join(" x ")
     )
@@ -67,14 +60,16 @@ pub fn draw<DB: DrawingBackend>(
     let footer = footer(o);
     let subtitle = subtitle(o);
     let legend = [
-        LegendItem::new("within the limits", Swatch::Dot(FEASIBLE)),
+        LegendItem::new(
+            format!("within the limits ({})", o.limits.text()),
+            Swatch::Dot(FEASIBLE),
+        ),
         LegendItem::new("over a limit", Swatch::Ring(MUTED)),
         LegendItem::new("best", Swatch::Ring(INK)),
         LegendItem::new(
             format!("baseline `{}`", o.baseline),
             Swatch::Fill(BASELINE, 1.0),
         ),
-        LegendItem::new("feasible region", Swatch::Fill(REGION, 0.18)),
     ];
     let body = frame(
         root,
@@ -154,7 +149,8 @@ pub fn draw<DB: DrawingBackend>(
         ))?;
         let style = text(NOTE_PX, &REGION).pos(Pos::new(HPos::Left, VPos::Top));
         chart.plotting_area().draw(
-            &(EmptyElement::at((x, y_hi)) + Text::new(format!("limit {}", pct(x)), (8, 6), style)),
+            &(EmptyElement::at((x, y_hi))
+                + Text::new(format!("limit {}: shaded", pct(x)), (8, 6), style)),
         )?;
     }
     let point = |f: &VariantFigures| (f.p_margin_call, f.npv_usd.mean);

@@ -57,6 +57,22 @@ impl Limits {
         Ok(())
     }
 
+    /// `P(margin call) <= 12.0%, P(liquidation) <= 1.0%`, or `no limits`.
+    pub fn text(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(x) = self.max_p_margin_call {
+            parts.push(format!("P(margin call) <= {}", crate::format::pct(x)));
+        }
+        if let Some(y) = self.max_p_liquidation {
+            parts.push(format!("P(liquidation) <= {}", crate::format::pct(y)));
+        }
+        if parts.is_empty() {
+            "no limits".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     /// Whether figures `f` are within the limits.
     pub fn admit(&self, f: &VariantFigures) -> bool {
         self.max_p_margin_call.is_none_or(|x| f.p_margin_call <= x)

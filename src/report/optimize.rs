@@ -238,7 +238,7 @@ pub fn best_toml(o: &Optimization) -> Option<Vec<u8>> {
         o.scenario,
         o.paths,
         o.seed,
-        limits_text(o),
+        o.limits.text(),
         o.baseline,
         o.validate_seed,
         usd_m(gain),
@@ -246,22 +246,6 @@ pub fn best_toml(o: &Optimization) -> Option<Vec<u8>> {
         b.table
     );
     Some(text.into_bytes())
-}
-
-/// `P(margin call) <= 12.0%, P(liquidation) <= 100%`, or `no limits`.
-fn limits_text(o: &Optimization) -> String {
-    let mut parts = Vec::new();
-    if let Some(x) = o.limits.max_p_margin_call {
-        parts.push(format!("P(margin call) <= {}", pct(x)));
-    }
-    if let Some(y) = o.limits.max_p_liquidation {
-        parts.push(format!("P(liquidation) <= {}", pct(y)));
-    }
-    if parts.is_empty() {
-        "no limits".into()
-    } else {
-        parts.join(", ")
-    }
 }
 
 /// `NPV $1,234.5M ± 3.2M, P(margin call) 7.1%, P(liquidation) 0.3%`.
@@ -290,7 +274,7 @@ pub fn summary_text(o: &Optimization) -> String {
         o.elapsed_s,
         o.baseline,
         figures_line(&o.baseline_in_sample),
-        limits_text(o),
+        o.limits.text(),
         o.rows.len(),
     );
     match (&o.best, &o.no_best) {
