@@ -107,19 +107,22 @@ fn run(scenario: &Path, seed: Option<&str>, dir: &Path) -> (Vec<String>, Vec<Vec
     read_csv(&out.join("policies.csv"))
 }
 
+/// The figures of a row of `optimize.csv` (and of `optimize.json`), as
+/// `run`'s `policies.csv` names them too.
+const FIGURES: [&str; 6] = [
+    "npv_usd_mean",
+    "npv_usd_se",
+    "npv_vs_baseline_usd_mean",
+    "npv_vs_baseline_usd_se",
+    "p_margin_call",
+    "p_liquidation",
+];
+
 /// Policy `name`'s figures in a run's `policies.csv`, as bits in the
 /// order of `optimize.csv`'s columns.
 fn run_bits((header, rows): &(Vec<String>, Vec<Vec<String>>), name: &str) -> [u64; 6] {
     let row = rows.iter().find(|r| r[0] == name).unwrap();
-    [
-        "npv_usd_mean",
-        "npv_usd_se",
-        "npv_vs_baseline_usd_mean",
-        "npv_vs_baseline_usd_se",
-        "p_margin_call",
-        "p_liquidation",
-    ]
-    .map(|c| {
+    FIGURES.map(|c| {
         let at = header.iter().position(|h| h == c).unwrap();
         row[at].parse::<f64>().unwrap().to_bits()
     })
@@ -133,15 +136,7 @@ fn row_bits(header: &[String], row: &[String]) -> [u64; 6] {
 
 /// A JSON figures object as the same bits.
 fn json_bits(f: &serde_json::Value) -> [u64; 6] {
-    [
-        "npv_usd_mean",
-        "npv_usd_se",
-        "npv_vs_baseline_usd_mean",
-        "npv_vs_baseline_usd_se",
-        "p_margin_call",
-        "p_liquidation",
-    ]
-    .map(|k| exact(&f[k]).to_bits())
+    FIGURES.map(|k| exact(&f[k]).to_bits())
 }
 
 /// Rows of `threshold` (a number and an integer key, one rounded and
