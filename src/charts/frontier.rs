@@ -188,3 +188,44 @@ pub fn draw<DB: DrawingBackend>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::charts::{ChartOptions, Format, render_frontier};
+    use crate::optimize::Limits;
+    use crate::optimize::tests::example;
+
+    /// The chart draws with and without a winner and limits, and says
+    /// what it shows: the title, the winner's settings, the limit.
+    #[test]
+    fn the_frontier_draws_with_and_without_a_winner() {
+        let svg = |o| {
+            let opts = ChartOptions {
+                format: Format::Svg,
+            };
+            let files = render_frontier(o, &opts).unwrap();
+            assert_eq!(files[0].name, "frontier.svg");
+            String::from_utf8(files[0].bytes.clone()).unwrap()
+        };
+        let limits = Limits {
+            max_p_margin_call: Some(0.9),
+            max_p_liquidation: None,
+        };
+        let o = example("hurdle=0:1.5:4,window_months=1:3:3", limits);
+        let text = svg(&o);
+        let best = o.best.as_ref().expect("a winner");
+        let hurdle = o.rows[best.row].params[0].1;
+        assert!(text.contains(super::TITLE.split(':').next().unwrap()));
+        assert!(
+            text.contains(&format!("best: hurdle {hurdle}")),
+            "winner label"
+        );
+        assert!(text.contains("limit 90.0%"));
+        let none = Limits {
+            max_p_margin_call: Some(0.0),
+            max_p_liquidation: None,
+        };
+        let text = svg(&example("hurdle=1:1:1", none));
+        assert!(!text.contains("best:"));
+    }
+}

@@ -1,5 +1,5 @@
-//! Board-deck charts of a run, of a comparison of scenarios, and of a
-//! backtest ([`backtest`]).
+//! Board-deck charts of a run, of a comparison of scenarios, of a
+//! backtest ([`backtest`]) and of `optimize` ([`frontier`]).
 //!
 //! Pure: every chart draws onto a plotters [`DrawingArea`] from a
 //! [`Summary`] (what `summary.json` holds) and nothing else, and the

@@ -327,4 +327,4 @@ fn no_winner(rows: &[Row], limits: &Limits) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

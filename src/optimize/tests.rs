@@ -3,6 +3,24 @@
 use super::*;
 use crate::summary::MeanSe;
 
+/// `optimize` of `threshold` on `smoke` (300 paths) over `grid`, under
+/// `limits`: a small real outcome for the exporters' and the chart's tests.
+pub(crate) fn example(grid: &str, limits: Limits) -> Optimization {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke.toml");
+    let req = Request {
+        scenario: &file,
+        overrides: Overrides {
+            paths: Some(300),
+            ..Overrides::default()
+        },
+        policy: "threshold",
+        grid,
+        limits,
+        validate_seed: None,
+    };
+    prepare(&req).unwrap().run(2, false)
+}
+
 fn figures(npv: f64, p_margin_call: f64, p_liquidation: f64) -> VariantFigures {
     VariantFigures {
         npv_usd: MeanSe { mean: npv, se: 1.0 },

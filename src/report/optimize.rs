@@ -308,3 +308,70 @@ pub fn summary_text(o: &Optimization) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::Limits;
+    use crate::optimize::tests::example;
+    use crate::report::csv_check::{Cell, cell, check_columns};
+
+    /// Every column of `optimize.csv` holds its field, by name, row by
+    /// row; `best.toml` exists exactly when there is a winner, and
+    /// `optimize.json` says why there is none.
+    #[test]
+    fn the_files_hold_the_rows_and_the_winner() {
+        let limits = Limits {
+            max_p_margin_call: Some(1.0),
+            max_p_liquidation: Some(0.0),
+        };
+        let o = example("hurdle=0:1.5:3,window_months=2:3:3", limits);
+        assert_eq!(o.rows.len(), 6);
+        let expected: Vec<Vec<Cell>> = o
+            .rows
+            .iter()
+            .map(|r| {
+                let f = &r.figures;
+                vec![
+                    cell("hurdle", r.params[0].1),
+                    cell("window_months", r.params[1].1),
+                    cell("merged", r.merged),
+                    cell("npv_usd_mean", f.npv_usd.mean),
+                    cell("npv_usd_se", f.npv_usd.se),
+                    cell("npv_vs_baseline_usd_mean", f.npv_vs_baseline_usd.mean),
+                    cell("npv_vs_baseline_usd_se", f.npv_vs_baseline_usd.se),
+                    cell("p_margin_call", f.p_margin_call),
+                    cell("p_liquidation", f.p_liquidation),
+                    cell("feasible", r.feasible),
+                ]
+            })
+            .collect();
+        check_columns(&optimize_csv(&o), &expected);
+        assert_eq!(o.rows.iter().map(|r| r.merged).sum::<u64>(), 9);
+        // smoke liquidates on some path under every setting: no winner.
+        assert!(o.best.is_none() && best_toml(&o).is_none());
+        let j: serde_json::Value = serde_json::from_slice(&optimize_json(&o)).unwrap();
+        assert!(j["best"].is_null());
+        assert!(
+            j["no_best"]
+                .as_str()
+                .unwrap()
+                .contains("P(liquidation) <= 0")
+        );
+        assert!(summary_text(&o).contains("no best:"));
+        let o = example("hurdle=0:1.5:3", Limits::default());
+        let best = o.best.as_ref().expect("no limits: a winner");
+        let toml = String::from_utf8(best_toml(&o).unwrap()).unwrap();
+        assert!(toml.contains(&best.table) && toml.contains("threshold_best"));
+        let j: serde_json::Value = serde_json::from_slice(&optimize_json(&o)).unwrap();
+        let want = o.rows[best.row].params[0].1.as_f64();
+        assert_eq!(
+            j["best"]["params"]["hurdle"]
+                .to_string()
+                .parse::<f64>()
+                .unwrap(),
+            want
+        );
+        assert_eq!(j["grid"]["axes"][0]["values"].as_array().unwrap().len(), 3);
+    }
+}
