@@ -7,13 +7,16 @@
 //! in `tests/integration/architecture.rs` checks that there is no cycle):
 //!
 //! - [`cli`]: the commands (`run`, `compare`, `replay`, `bench`, `validate`,
-//!   `calibrate`, `backtest`),
+//!   `calibrate`, `backtest`, `optimize`),
 //!   exit codes.
 //! - [`charts`], [`report`]: a [`summary::Summary`] into board-deck charts,
 //!   `report.html`, JSON, CSV and the table.
 //! - [`backtest`]: the hashrate equation run through history around halvings
 //!   and capitulations, scored against a random walk; a scenario's market
 //!   fans against the months after its start.
+//! - [`optimize`]: the best setting of a policy's keys under risk limits,
+//!   a grid of variants swept on the same paths, the winner re-run on
+//!   another seed.
 //! - [`engine`]: threads, chunks and phases of a run; merges the paths into a
 //!   [`summary::Summary`]; the worst paths and the replay ledger.
 //! - [`calibrate`]: the market parameters fitted to the history file
@@ -37,6 +40,7 @@ pub mod format;
 pub mod history;
 pub mod kernels;
 pub mod model;
+pub mod optimize;
 pub mod output;
 pub mod policy;
 pub mod report;

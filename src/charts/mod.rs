@@ -1,5 +1,5 @@
-//! Board-deck charts of a run, of a comparison of scenarios, and of a
-//! backtest ([`backtest`]).
+//! Board-deck charts of a run, of a comparison of scenarios, of a
+//! backtest ([`backtest`]) and of `optimize` ([`frontier`]).
 //!
 //! Pure: every chart draws onto a plotters [`DrawingArea`] from a
 //! [`Summary`] (what `summary.json` holds) and nothing else, and the
@@ -21,6 +21,7 @@ pub mod backtest;
 pub mod compare;
 pub mod deck;
 pub mod drivers;
+pub mod frontier;
 pub mod html;
 pub mod market;
 pub mod policy_compare;
@@ -38,6 +39,7 @@ use plotters::style::FontStyle;
 
 use crate::backtest::Backtest;
 use crate::backtest::forecast::ForecastCheck;
+use crate::optimize::Optimization;
 use crate::summary::Summary;
 use style::{ChartResult, HEIGHT, WIDTH};
 
@@ -156,6 +158,7 @@ enum Job<'a> {
     Drivers(&'a Summary),
     Backtest(&'a Backtest),
     Forecast(&'a ForecastCheck),
+    Frontier(&'a Optimization),
 }
 
 impl Job<'_> {
@@ -166,6 +169,7 @@ impl Job<'_> {
             Job::Drivers(_) => drivers::STEM,
             Job::Backtest(_) => BACKTEST_STEM,
             Job::Forecast(_) => FORECAST_STEM,
+            Job::Frontier(_) => FRONTIER_STEM,
         }
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> ChartResult<(), DB> {
@@ -175,6 +179,7 @@ impl Job<'_> {
             Job::Drivers(s) => drivers::draw(s, root),
             Job::Backtest(b) => backtest::draw(b, root),
             Job::Forecast(f) => backtest::draw_forecast(f, root),
+            Job::Frontier(o) => frontier::draw(o, root),
         }
     }
 }
@@ -185,6 +190,8 @@ pub const COMPARE_STEM: &str = "compare";
 pub const BACKTEST_STEM: &str = "backtest";
 /// File stem of `pivotsim backtest --forecast`'s chart.
 pub const FORECAST_STEM: &str = "forecast_check";
+/// File stem of `pivotsim optimize`'s chart.
+pub const FRONTIER_STEM: &str = "frontier";
 
 static FONTS: OnceLock<bool> = OnceLock::new();
 
@@ -314,6 +321,16 @@ pub fn render_drivers(
 /// The drivers chart as an SVG document.
 pub fn drivers_svg(summary: &Summary) -> Result<String, ChartError> {
     svg_of(Job::Drivers(summary))
+}
+
+/// The frontier chart of `pivotsim optimize` (`frontier.png` / `frontier.svg`).
+pub fn render_frontier(
+    o: &Optimization,
+    opts: &ChartOptions,
+) -> Result<Vec<ChartFile>, ChartError> {
+    let mut out = Vec::new();
+    render(Job::Frontier(o), opts, &mut out)?;
+    Ok(out)
 }
 
 /// The comparison chart as an SVG document.

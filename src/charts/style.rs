@@ -105,6 +105,10 @@ pub enum Swatch {
     BoxWhisker(RGBColor),
     /// A dot with a confidence interval.
     DotCi(RGBColor),
+    /// A filled dot (a point of a scatter).
+    Dot(RGBColor),
+    /// A ring (a hollow or circled point).
+    Ring(RGBColor),
 }
 
 /// One legend entry.
@@ -237,6 +241,10 @@ pub fn draw_legend<DB: DrawingBackend>(
                     c.stroke_width(3),
                 ))?;
                 area.draw(&Circle::new((cx + sw / 2, mid), 9, c.filled()))?;
+            }
+            Swatch::Dot(c) => area.draw(&Circle::new((cx + sw / 2, mid), 9, c.filled()))?,
+            Swatch::Ring(c) => {
+                area.draw(&Circle::new((cx + sw / 2, mid), 11, c.stroke_width(3)))?
             }
         }
         cx += sw + 12;

@@ -13,6 +13,7 @@ pub mod bench;
 pub mod calibrate;
 pub mod compare;
 pub mod shard;
+pub mod optimize;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -54,6 +55,9 @@ pub enum Command {
     /// capitulations, scored against a random walk; or check a scenario's
     /// market fans against the months after its start (--forecast).
     Backtest(backtest::BacktestArgs),
+    /// The best setting of one policy's keys under risk limits: a grid of
+    /// variants on the same paths, the winner re-run on another seed.
+    Optimize(optimize::OptimizeArgs),
     /// Check a scenario file and describe it.
     Validate {
         /// Scenario file (TOML).
@@ -216,6 +220,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || c.downcast_ref::<output::UnwritableDir>().is_some()
             || c.downcast_ref::<crate::history::HistoryError>().is_some()
             || c.downcast_ref::<crate::calibrate::WindowError>().is_some()
+            || c.downcast_ref::<crate::optimize::OptimizeError>().is_some()
     }) {
         2
     } else {
@@ -246,6 +251,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Backtest(args) => backtest::backtest(args),
         Command::Replay(args) => replay(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Optimize(args) => optimize::run(args),
         Command::Validate { scenario } => {
             let sc = scenario::load(&scenario)?;
             print!("{}", scenario::describe(&sc));

@@ -33,6 +33,7 @@ mod phases;
 pub mod replay;
 pub mod shard;
 mod summarise;
+pub mod sweep;
 mod tile;
 pub mod worst;
 
@@ -50,6 +51,13 @@ use phases::progress_bar;
 
 /// Paths per chunk: the unit of work and of floating-point summation.
 pub const CHUNK_PATHS: u64 = 256;
+
+/// The paths of chunk `c` of a run of `paths` paths: `c * CHUNK_PATHS ..`,
+/// clipped to `paths`.
+fn chunk_paths(c: u64, paths: u64) -> std::ops::Range<u64> {
+    let first = c * CHUNK_PATHS;
+    first..(first + CHUNK_PATHS).min(paths)
+}
 /// Paths per tile in the transposition of rows into chunk columns: 8 f64
 /// are one 64-byte cache line of a column.
 const TILE_PATHS: usize = 8;
@@ -170,10 +178,15 @@ impl Engine {
 
     /// Path `path`'s market and mining table, into the worker.
     fn sample_market(&self, w: &mut Worker, path: u64) {
+        self.sample_market_into(path, &mut w.market, &mut w.table);
+    }
+
+    /// Path `path`'s market, sampled with the scenario's seed, and its
+    /// mining table, into the buffers given.
+    fn sample_market_into(&self, path: u64, market: &mut MarketPath, table: &mut MiningTable) {
         let seed = self.scenario.simulation.seed;
-        self.market.sample(seed, path, &mut w.market);
-        w.table
-            .fill(&self.model.fleet, &self.model.calendar, &w.market);
+        self.market.sample(seed, path, market);
+        table.fill(&self.model.fleet, &self.model.calendar, market);
     }
 
     /// Replays every policy on the worker's market and fills its current

@@ -16,6 +16,7 @@ use super::metrics;
 use super::tile::Tile;
 use super::{
     CHUNK_PATHS, COUNT_PATHS, Engine, HISTOGRAM_INTERVALS, PILOT_PATHS, TILE_PATHS, Worker,
+    chunk_paths,
 };
 use super::drivers::{self, DRIVER_PATHS};
 use crate::engine::worst::WorstK;
@@ -124,8 +125,8 @@ impl Partial {
 impl Engine {
     /// Simulate chunk `c` (paths `c * CHUNK_PATHS ..`, clipped to `paths`) into `acc`.
     fn run_chunk(&self, w: &mut Worker, c: u64, paths: u64, keep_pilot: bool, acc: &mut Partial) {
-        let first = c * CHUNK_PATHS;
-        let last = (first + CHUNK_PATHS).min(paths);
+        let range = chunk_paths(c, paths);
+        let (first, last) = (range.start, range.end);
         let len = (last - first) as usize;
         // The columns go a batch of COUNT_PATHS paths at a time into the
         // pilot (kept whole) or the histograms (counted).
@@ -344,29 +345,25 @@ impl Engine {
         ends.bins = Some(Instant::now());
         pilot.pilot = Vec::new();
         let main = pilot_chunks.max(owned.start)..owned.end;
-        // Every thread takes the next chunk as it finishes one (so the
-        // threads end within a chunk of each other) into its own
-        // aggregates, merged at the end: the merges are exact, so the
-        // result does not depend on which thread ran which chunk.
-        let next = AtomicU64::new(main.start);
-        let rest = rayon::broadcast(|_| {
-            let mut w = self.worker();
-            let mut acc = Partial::new(
-                &self.layout,
-                Some(QuantileHistograms::new(qlayout.clone())),
-                worst,
-            );
-            loop {
-                let c = next.fetch_add(1, Ordering::Relaxed);
-                if c >= main.end {
-                    break;
-                }
-                self.run_chunk(&mut w, c, paths, false, &mut acc);
+        // The other chunks on every thread, each into its own aggregates,
+        // merged exactly at the end.
+        let rest = each_chunk(
+            main,
+            || {
+                let acc = Partial::new(
+                    &self.layout,
+                    Some(QuantileHistograms::new(qlayout.clone())),
+                    worst,
+                );
+                (self.worker(), acc)
+            },
+            |(w, acc), c| {
+                self.run_chunk(w, c, paths, false, acc);
                 bar.inc(1);
-            }
-            acc
-        })
+            },
+        )
         .into_iter()
+        .map(|(_, acc)| acc)
         .reduce(Partial::merge);
         let total = match rest {
             Some(rest) => pilot.merge(rest),
@@ -387,6 +384,31 @@ pub(super) fn tail_metrics(l: &RowLayout) -> Vec<usize> {
             ]
         })
         .collect()
+}
+
+/// Chunks `chunks` on every thread of the current pool: each thread takes
+/// the next chunk as it finishes one (so the threads end within a chunk of
+/// each other), into its own state made by `init`; the states, one per
+/// thread. What a chunk adds to a state must merge exactly (fixed-point
+/// moments, counts), so that the result does not depend on which thread
+/// ran which chunk.
+pub(super) fn each_chunk<S: Send>(
+    chunks: std::ops::Range<u64>,
+    init: impl Fn() -> S + Sync,
+    chunk: impl Fn(&mut S, u64) + Sync,
+) -> Vec<S> {
+    let next = AtomicU64::new(chunks.start);
+    rayon::broadcast(|_| {
+        let mut state = init();
+        loop {
+            let c = next.fetch_add(1, Ordering::Relaxed);
+            if c >= chunks.end {
+                break;
+            }
+            chunk(&mut state, c);
+        }
+        state
+    })
 }
 
 /// When the phases of a run ended: the pilot, and the bins if the run

@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod drivers;
+pub mod optimize;
 
 use crate::engine::metrics::{Figure, MARKET_SERIES, POLICY_SERIES};
 use crate::format::{btc, pct, usd_m};

@@ -12,6 +12,7 @@ mod locate;
 mod raw;
 pub mod types;
 mod validate;
+pub mod variant;
 
 pub use describe::describe;
 pub use types::*;

@@ -65,6 +65,17 @@ pub struct PathReplays {
     carries: Vec<Carry>,
 }
 
+/// What a policy's replay follows on a path: the passive replay's outcome,
+/// the treasury it saw in each month's step 1 and its state at the start
+/// of each month.
+struct Follower<'a> {
+    market: &'a MarketPath,
+    table: &'a MiningTable,
+    seen: &'a [TreasuryState],
+    carries: &'a [Carry],
+    passive_out: &'a PolicyOutcome,
+}
+
 impl PathReplays {
     /// Policy `p`'s outcome on the path last replayed.
     #[inline]
@@ -84,12 +95,11 @@ impl Model {
         table: &MiningTable,
         replays: &mut PathReplays,
     ) {
-        let months = self.months();
         let n = self.policies.len();
         replays.outcomes.resize_with(n, PolicyOutcome::default);
         replays.copy_of.clear();
         replays.copy_of.resize(n, None);
-        replays.seen.resize(months, TreasuryState::default());
+        self.replay_passive(market, table, replays);
         let passive = self.passive;
         let PathReplays {
             outcomes,
@@ -98,36 +108,125 @@ impl Model {
             seen,
             carries,
         } = replays;
-        if let Some(q) = passive {
-            let record = Start::Recording(carries);
-            self.replay_from::<true, _>(
-                q,
-                market,
-                table,
-                scratch,
-                &mut outcomes[q],
-                record,
-                |rec| {
-                    seen[rec.t] = *rec.seen;
-                },
-            );
-        }
         for p in (0..n).filter(|&p| Some(p) != passive) {
             let Some(q) = passive else {
                 self.replay(p, market, table, scratch, &mut outcomes[p], |_| {});
                 continue;
             };
             let (out, passive_out) = pair_mut(outcomes, p, q);
-            match self.first_start(p, market, table, seen, scratch) {
-                // Never starts one: the passive replay, month for month.
-                None => copy_of[p] = Some(q),
-                Some(t0) if t0 > 0 && self.policies[p].memoryless() => {
-                    let resume = Start::Resume(t0, &carries[t0]);
-                    self.replay_from::<true, _>(p, market, table, scratch, out, resume, |_| {});
-                    // The months before the first start: the passive policy's.
-                    out.copy_first_months(passive_out, t0);
+            let follower = Follower {
+                market,
+                table,
+                seen,
+                carries,
+                passive_out,
+            };
+            if !self.follow(p, &follower, scratch, out) {
+                copy_of[p] = Some(q);
+            }
+        }
+    }
+
+    /// The passive policy's replay of a path (if the model has one), into
+    /// `replays`, recording what the other policies' replays follow:
+    /// the first step of [`Model::replay_policies`], and of
+    /// [`Model::replay_after_passive`].
+    pub fn replay_passive(
+        &self,
+        market: &MarketPath,
+        table: &MiningTable,
+        replays: &mut PathReplays,
+    ) {
+        let Some(q) = self.passive else {
+            return;
+        };
+        let months = self.months();
+        if replays.outcomes.len() <= q {
+            replays.outcomes.resize_with(q + 1, PolicyOutcome::default);
+        }
+        replays.seen.resize(months, TreasuryState::default());
+        let PathReplays {
+            outcomes,
+            scratch,
+            seen,
+            carries,
+            ..
+        } = replays;
+        let record = Start::Recording(carries);
+        self.replay_from::<true, _>(q, market, table, scratch, &mut outcomes[q], record, |rec| {
+            seen[rec.t] = *rec.seen;
+        });
+    }
+
+    /// Policy `p` on the path whose passive replay [`Model::replay_passive`]
+    /// put in `replays` last, with the shortcuts of
+    /// [`Model::replay_policies`]: bit for bit what [`Model::replay`]
+    /// gives. The outcome is `out`, or the passive replay's when `p`
+    /// starts no conversion on the path (`out` is then left as it was).
+    /// For loops of replays of many policies on one path, one buffer each.
+    pub fn replay_after_passive<'a>(
+        &self,
+        p: usize,
+        market: &MarketPath,
+        table: &MiningTable,
+        replays: &'a mut PathReplays,
+        out: &'a mut PolicyOutcome,
+    ) -> &'a PolicyOutcome {
+        let PathReplays {
+            outcomes,
+            scratch,
+            seen,
+            carries,
+            ..
+        } = replays;
+        match self.passive {
+            Some(q) if q == p => &outcomes[q],
+            Some(q) => {
+                let follower = Follower {
+                    market,
+                    table,
+                    seen,
+                    carries,
+                    passive_out: &outcomes[q],
+                };
+                if self.follow(p, &follower, scratch, out) {
+                    out
+                } else {
+                    &outcomes[q]
                 }
-                Some(_) => self.replay(p, market, table, scratch, out, |_| {}),
+            }
+            None => {
+                self.replay(p, market, table, scratch, out, |_| {});
+                out
+            }
+        }
+    }
+
+    /// Policy `p` (not the passive one) replayed into `out` after the
+    /// passive replay `f` describes; false if it never starts a conversion
+    /// on the path (its outcome is then the passive one, and `out` is not
+    /// written).
+    fn follow(
+        &self,
+        p: usize,
+        f: &Follower<'_>,
+        scratch: &mut Scratch,
+        out: &mut PolicyOutcome,
+    ) -> bool {
+        let (market, table) = (f.market, f.table);
+        match self.first_start(p, market, table, f.seen, scratch) {
+            // Never starts one: the passive replay, month for month.
+            None => false,
+            Some(t0) if t0 > 0 && self.policies[p].memoryless() => {
+                let resume = Start::Resume(t0, &f.carries[t0]);
+                self.replay_from::<true, _>(p, market, table, scratch, out, resume, |_| {});
+                // The months before the first start: the passive policy's.
+                out.copy_first_months(f.passive_out, t0);
+                true
+            }
+            Some(_) => {
+                self.replay(p, market, table, scratch, out, |_| {});
+                true
             }
         }
     }

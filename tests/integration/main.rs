@@ -1,7 +1,7 @@
 //! Integration tests, built as one binary (as ripgrep does): closed forms and
 //! hand checks of the model, invariants of the monthly step, determinism of
-//! the engine, the command line, the replay ledger, the treasury events and
-//! the output folder's set of files.
+//! the engine, the command line, the replay ledger, the treasury events,
+//! the output folder's set of files and `optimize` against separate runs.
 
 mod architecture;
 mod backtest;
@@ -18,6 +18,7 @@ mod golden;
 mod invariants;
 mod ledger;
 mod model;
+mod optimize;
 mod output_set;
 mod tails;
 mod treasury;

@@ -77,6 +77,25 @@ pub fn validate(
     })
 }
 
+/// One `[[policies]]` table, the `index`-th of `file`, validated as the
+/// scenario's own tables are (its errors name `policies[index].<key>`): a
+/// variant of a scenario's policy (`super::variant`).
+pub(crate) fn policy(file: &Path, index: usize, raw: RawPolicy) -> Result<PolicySpec> {
+    let root = Check {
+        file,
+        prefix: String::new(),
+    };
+    let (mut policies, _) = root.policies(vec![raw]).map_err(|e| match e {
+        ScenarioError::Invalid { file, key, message } => ScenarioError::Invalid {
+            file,
+            key: key.replacen("policies[0].", &format!("policies[{index}]."), 1),
+            message,
+        },
+        e => e,
+    })?;
+    Ok(policies.remove(0))
+}
+
 /// Lower bound of an allowed range.
 #[derive(Debug, Clone, Copy)]
 enum Lo {
