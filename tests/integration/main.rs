@@ -17,6 +17,7 @@ mod fuzz;
 mod golden;
 mod invariants;
 mod ledger;
+mod lsm;
 mod model;
 mod output_set;
 mod treasury;
