@@ -27,6 +27,10 @@
 //! - [`policy`]: the policies (view in, requests out).
 //! - [`model`]: one path's economics: calendar, market, fleet, state.
 //! - [`scenario`]: TOML and CSV into a validated [`scenario::Scenario`].
+//! - [`lsm`]: Longstaff-Schwartz regression for optimal stopping (bases,
+//!   least squares, the backward induction, fitted rules applied out of
+//!   sample) and its check, the American put against a binomial tree; knows
+//!   no domain and imports no layer.
 //! - [`stats`], [`kernels`], [`summary`], [`format`], [`output`]: leaves that
 //!   know no layer above them (mergeable statistics, bit-exact math, the
 //!   result's types, number formatting, the one file writer).
@@ -39,6 +43,7 @@ pub mod engine;
 pub mod format;
 pub mod history;
 pub mod kernels;
+pub mod lsm;
 pub mod model;
 pub mod optimize;
 pub mod output;

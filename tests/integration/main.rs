@@ -17,6 +17,7 @@ mod fuzz;
 mod golden;
 mod invariants;
 mod ledger;
+mod lsm;
 mod model;
 mod optimize;
 mod output_set;
