@@ -17,6 +17,7 @@
 //! scenario, paths, seed, pivotsim version and run date ([`style`]).
 
 pub mod allocation;
+pub mod answer;
 pub mod backtest;
 pub mod compare;
 pub mod deck;
@@ -27,7 +28,9 @@ pub mod reserve_drawdown;
 pub mod revenue_expected;
 pub mod revenue_fan;
 mod rows;
+pub mod sensitivity_html;
 pub mod style;
+pub mod tornado;
 
 use std::sync::OnceLock;
 
@@ -37,6 +40,7 @@ use plotters::style::FontStyle;
 
 use crate::backtest::Backtest;
 use crate::backtest::forecast::ForecastCheck;
+use crate::sensitivity::{Metric, Sensitivity};
 use crate::summary::Summary;
 use style::{ChartResult, HEIGHT, WIDTH};
 
@@ -154,6 +158,7 @@ enum Job<'a> {
     Compare(&'a [Summary]),
     Backtest(&'a Backtest),
     Forecast(&'a ForecastCheck),
+    Tornado(&'a Sensitivity, Metric),
 }
 
 impl Job<'_> {
@@ -163,6 +168,7 @@ impl Job<'_> {
             Job::Compare(_) => COMPARE_STEM,
             Job::Backtest(_) => BACKTEST_STEM,
             Job::Forecast(_) => FORECAST_STEM,
+            Job::Tornado(_, m) => tornado::stem(*m),
         }
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> ChartResult<(), DB> {
@@ -171,6 +177,7 @@ impl Job<'_> {
             Job::Compare(s) => compare::draw(s, root),
             Job::Backtest(b) => backtest::draw(b, root),
             Job::Forecast(f) => backtest::draw_forecast(f, root),
+            Job::Tornado(s, m) => tornado::draw(s, *m, root),
         }
     }
 }
@@ -291,6 +298,16 @@ pub fn render_forecast(
 ) -> Result<Vec<ChartFile>, ChartError> {
     let mut out = Vec::new();
     render(Job::Forecast(f), opts, &mut out)?;
+    Ok(out)
+}
+
+/// The tornado charts of a sensitivity (`tornado_npv`,
+/// `tornado_margin_call`), in the chosen formats.
+pub fn render_tornados(s: &Sensitivity, opts: &ChartOptions) -> Result<Vec<ChartFile>, ChartError> {
+    let mut out = Vec::new();
+    for metric in [Metric::NpvVsBaseline, Metric::MarginCall] {
+        render(Job::Tornado(s, metric), opts, &mut out)?;
+    }
     Ok(out)
 }
 

@@ -12,6 +12,7 @@ pub mod backtest;
 pub mod bench;
 pub mod calibrate;
 pub mod compare;
+pub mod sensitivity;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -51,6 +52,10 @@ pub enum Command {
     /// capitulations, scored against a random walk; or check a scenario's
     /// market fans against the months after its start (--forecast).
     Backtest(backtest::BacktestArgs),
+    /// What moves the answer: each key moved one at a time to a low and a
+    /// high value, on the same paths (tornado charts); or the value of one
+    /// key at which two policies' mean NPVs cross (--breakeven).
+    Sensitivity(sensitivity::SensitivityArgs),
     /// Check a scenario file and describe it.
     Validate {
         /// Scenario file (TOML).
@@ -193,6 +198,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || c.downcast_ref::<output::UnwritableDir>().is_some()
             || c.downcast_ref::<crate::history::HistoryError>().is_some()
             || c.downcast_ref::<crate::calibrate::WindowError>().is_some()
+            || c.downcast_ref::<crate::sensitivity::BadInput>().is_some()
     }) {
         2
     } else {
@@ -222,6 +228,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Backtest(args) => backtest::backtest(args),
         Command::Replay(args) => replay(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Sensitivity(args) => sensitivity::run(args),
         Command::Validate { scenario } => {
             let sc = scenario::load(&scenario)?;
             print!("{}", scenario::describe(&sc));

@@ -4,6 +4,7 @@
 //! [`crate::output`] writer owns the disk.
 
 pub mod compare;
+pub mod sensitivity;
 
 use crate::engine::metrics::{Figure, MARKET_SERIES, POLICY_SERIES};
 use crate::format::{btc, pct, usd_m};
