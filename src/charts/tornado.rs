@@ -48,9 +48,13 @@ pub fn short(v: f64) -> String {
         format!("{v}")
     } else {
         // Four significant figures, trailing zeros of the decimals dropped.
-        let digits = (3 - v.abs().log10().floor() as i32).clamp(1, 8) as usize;
+        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
         let s = format!("{v:.digits$}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
     }
 }
 
@@ -358,4 +362,98 @@ fn draw_values<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charts::testdata::summary;
+    use crate::sensitivity::{Outcome, ParamResult, PolicyFigures, Source};
+
+    /// A sensitivity of `policies` policies: one parameter moving NPV and
+    /// margin calls, one skipped on one side, one moving nothing.
+    fn demo(policies: usize) -> Sensitivity {
+        let base = summary(policies, 12);
+        let shifted = |d: f64| {
+            let mut f = PolicyFigures::of(&base);
+            for x in &mut f {
+                x.npv_vs_baseline_usd = x.npv_vs_baseline_usd.map(|m| crate::summary::MeanSe {
+                    mean: m.mean + d,
+                    se: m.se,
+                });
+                x.p_margin_call = (x.p_margin_call + d / 1e9).clamp(0.0, 1.0);
+            }
+            f
+        };
+        let param = |key: &str, low: Result<Vec<PolicyFigures>, String>, high| ParamResult {
+            key: key.into(),
+            base_value: 0.5,
+            integer: false,
+            source: Source::Range(0.2),
+            low: Outcome {
+                value: Some(0.4),
+                result: low,
+            },
+            high: Outcome {
+                value: Some(0.6),
+                result: high,
+            },
+        };
+        Sensitivity {
+            params: vec![
+                param("market.btc.sigma", Ok(shifted(-50e6)), Ok(shifted(80e6))),
+                param(
+                    "loan.margin_call_ltv",
+                    Err("invalid".into()),
+                    Ok(shifted(5e6)),
+                ),
+                param(
+                    "ai.lease_usd_per_mw_it_year",
+                    Ok(shifted(0.0)),
+                    Ok(shifted(0.0)),
+                ),
+            ],
+            base,
+        }
+    }
+
+    #[test]
+    fn tornados_draw_for_many_policies_one_policy_and_no_parameter() {
+        for s in [
+            demo(4),
+            demo(1),
+            Sensitivity {
+                params: Vec::new(),
+                ..demo(2)
+            },
+        ] {
+            for metric in [Metric::NpvVsBaseline, Metric::MarginCall] {
+                let svg = crate::charts::svg_of(crate::charts::Job::Tornado(&s, metric)).unwrap();
+                assert!(svg.contains("What moves"), "{metric:?}");
+            }
+        }
+        let s = demo(3);
+        let svg =
+            crate::charts::svg_of(crate::charts::Job::Tornado(&s, Metric::NpvVsBaseline)).unwrap();
+        // The widest first; the values at the bars' ends; the skipped side.
+        let sigma = svg.find("market.btc.sigma").unwrap();
+        let ltv = svg.find("loan.margin_call_ltv").unwrap();
+        assert!(sigma < ltv);
+        assert!(svg.contains("skipped → 0.6"));
+        assert!(svg.contains("no effect"));
+        let one = demo(1);
+        let svg = crate::charts::svg_of(crate::charts::Job::Tornado(&one, Metric::NpvVsBaseline))
+            .unwrap();
+        assert!(svg.contains("One policy only"));
+    }
+
+    #[test]
+    fn short_values_keep_four_figures() {
+        assert_eq!(short(5979.68), "5980");
+        assert_eq!(short(0.528), "0.528");
+        assert_eq!(short(0.6600000001), "0.66");
+        assert_eq!(short(1_800_000.0), "1,800,000");
+        assert_eq!(short(12.0), "12");
+        assert_eq!(short(-0.036), "-0.036");
+    }
 }

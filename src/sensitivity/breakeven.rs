@@ -320,12 +320,7 @@ pub fn breakeven(loaded: &Loaded, opts: &Options) -> Result<Breakeven, BadInput>
             ))
         })
     };
-    let base_npv = npv_by_path(&Engine::new(sc.clone()), opts.threads);
-    let means: Vec<f64> = base_npv
-        .iter()
-        .map(|v| mean_se(v.iter().copied()).mean)
-        .collect();
-    let (p, q) = match &opts.policies {
+    let named = match &opts.policies {
         Some((p, q)) => {
             let (p, q) = (index(p)?, index(q)?);
             if p == q {
@@ -334,14 +329,20 @@ pub fn breakeven(loaded: &Loaded, opts: &Options) -> Result<Breakeven, BadInput>
                     names[p]
                 )));
             }
-            (p, q)
+            Some((p, q))
         }
-        None => {
-            let mut order: Vec<usize> = (0..names.len()).collect();
-            order.sort_by(|&i, &j| means[j].total_cmp(&means[i]).then(i.cmp(&j)));
-            (order[0], order[1])
-        }
+        None => None,
     };
+    let base_npv = npv_by_path(&Engine::new(sc.clone()), opts.threads);
+    let means: Vec<f64> = base_npv
+        .iter()
+        .map(|v| mean_se(v.iter().copied()).mean)
+        .collect();
+    let (p, q) = named.unwrap_or_else(|| {
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by(|&i, &j| means[j].total_cmp(&means[i]).then(i.cmp(&j)));
+        (order[0], order[1])
+    });
     let step = std::cell::Cell::new(0usize);
     let search = bisect(a, b, key.integer, |x| {
         step.set(step.get() + 1);

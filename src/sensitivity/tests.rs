@@ -287,7 +287,10 @@ fn no_crossing_is_reported_with_the_reason() {
         })
     });
     assert_eq!(s.crossing, None);
-    assert!(s.reason.as_deref().unwrap().contains("act alike at 0.5"), "{s:?}");
+    assert!(
+        s.reason.as_deref().unwrap().contains("act alike at 0.5"),
+        "{s:?}"
+    );
     // A mean of exactly zero by chance, with an SE, is a crossing there.
     let s = bisect(0.0, 1.0, false, |x| Ok(ms(x - 0.5, 0.1)));
     assert_eq!(s.crossing, Some(0.5));

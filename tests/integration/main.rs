@@ -1,7 +1,7 @@
 //! Integration tests, built as one binary (as ripgrep does): closed forms and
 //! hand checks of the model, invariants of the monthly step, determinism of
-//! the engine, the command line, the replay ledger, the treasury events and
-//! the output folder's set of files.
+//! the engine, the command line, the replay ledger, the treasury events,
+//! the output folder's set of files and the sensitivity command.
 
 mod architecture;
 mod backtest;
@@ -19,4 +19,5 @@ mod invariants;
 mod ledger;
 mod model;
 mod output_set;
+mod sensitivity;
 mod treasury;
