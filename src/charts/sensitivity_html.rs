@@ -7,8 +7,7 @@ use std::fmt::Write;
 
 use super::answer;
 use super::html::{ReportImage, STYLE, escape};
-use super::tornado::short;
-use crate::format::{run_date, thousands, usd_m};
+use crate::format::{run_date, sig4, thousands, usd_m};
 use crate::sensitivity::{Metric, Outcome, Sensitivity};
 
 /// Rows of the swing table.
@@ -105,14 +104,14 @@ fn tornado_section(h: &mut String, s: &Sensitivity, images: &[&ReportImage]) {
     {
         let p = &s.params[i];
         let v = |o: &Outcome| match (&o.result, o.value) {
-            (Ok(_), Some(v)) => short(v),
+            (Ok(_), Some(v)) => sig4(v),
             _ => "skipped".to_string(),
         };
         let _ = write!(
             h,
             "<tr><td><code>{}</code></td><td>{}</td><td>{} &rarr; {}</td><td>{}</td>",
             escape(&p.key),
-            short(p.base_value),
+            sig4(p.base_value),
             v(&p.low),
             v(&p.high),
             escape(&p.source.describe())
@@ -161,7 +160,7 @@ fn skipped_section(h: &mut String, s: &Sensitivity) {
             "<tr><td><code>{}</code></td><td>{side}</td><td>{}</td>\
              <td style=\"text-align:left;white-space:normal\">{}</td></tr>",
             escape(key),
-            o.value.map_or(String::new(), short),
+            o.value.map_or(String::new(), sig4),
             escape(reason)
         );
     }

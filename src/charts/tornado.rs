@@ -18,7 +18,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::style::*;
-use crate::format::{pct, thousands, usd_m};
+use crate::format::{pct, sig4, usd_m};
 use crate::sensitivity::{Metric, Sensitivity, Swing};
 
 /// The most parameters a chart shows (all are in `sensitivity.csv`).
@@ -37,24 +37,6 @@ pub fn title(metric: Metric, baseline: &str) -> String {
     match metric {
         Metric::NpvVsBaseline => format!("What moves each policy's NPV against `{baseline}`"),
         Metric::MarginCall => "What moves the risk of a margin call".to_string(),
-    }
-}
-
-/// A parameter's value, short: `0.528`, `1,800,000`, `12`.
-pub fn short(v: f64) -> String {
-    if v.abs() >= 1e4 {
-        thousands(v, 0)
-    } else if v == v.trunc() {
-        format!("{v}")
-    } else {
-        // Four significant figures, trailing zeros of the decimals dropped.
-        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
-        let s = format!("{v:.digits$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
     }
 }
 
@@ -133,14 +115,14 @@ pub fn draw<DB: DrawingBackend>(
     for (&i, &y) in rows.iter().zip(&centres) {
         let p = &s.params[i];
         let v = |o: &crate::sensitivity::Outcome| match (&o.result, o.value) {
-            (Ok(_), Some(v)) => short(v),
+            (Ok(_), Some(v)) => sig4(v),
             _ => "skipped".to_string(),
         };
         let values = format!(
             "{} → {}  (base {})",
             v(&p.low),
             v(&p.high),
-            short(p.base_value)
+            sig4(p.base_value)
         );
         labels.draw_text(
             &p.key,
@@ -445,15 +427,5 @@ mod tests {
         let svg = crate::charts::svg_of(crate::charts::Job::Tornado(&one, Metric::NpvVsBaseline))
             .unwrap();
         assert!(svg.contains("One policy only"));
-    }
-
-    #[test]
-    fn short_values_keep_four_figures() {
-        assert_eq!(short(5979.68), "5980");
-        assert_eq!(short(0.528), "0.528");
-        assert_eq!(short(0.6600000001), "0.66");
-        assert_eq!(short(1_800_000.0), "1,800,000");
-        assert_eq!(short(12.0), "12");
-        assert_eq!(short(-0.036), "-0.036");
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{csv_bytes, num};
-use crate::format::usd_m;
+use crate::format::{sig4, usd_m};
 use crate::sensitivity::breakeven::Breakeven;
 use crate::sensitivity::{Metric, Outcome, PolicyFigures, Sensitivity, Side};
 
@@ -131,7 +131,7 @@ pub fn sensitivity_table(s: &Sensitivity, top: usize) -> String {
         .take(top)
     {
         let p = &s.params[i];
-        let v = |o: &Outcome| o.value.map_or("-".to_string(), |v| format!("{v:.4}"));
+        let v = |o: &Outcome| o.value.map_or("-".to_string(), sig4);
         let values = format!("{} | {}", v(&p.low), v(&p.high));
         out.push_str(&format!("{:width$}  {values:>22}", p.key));
         for name in &compared {
@@ -198,13 +198,17 @@ pub fn breakeven_line(b: &Breakeven) -> String {
     let [p, q] = &b.policies;
     match (s.crossing, s.se, s.bracket) {
         (Some(x), Some(se), Some([lo, hi])) => format!(
-            "{}: `{p}` and `{q}` have the same mean NPV at {} = {x:.6} (SE {se:.3e}; bracket \
-             [{lo}, {hi}] after {} bisection steps; {} at the base value {})",
+            "{}: `{p}` and `{q}` have the same mean NPV at {} = {} (SE {}; bracket [{}, {}] \
+             after {} bisection steps); at the base value {}, `{p}` minus `{q}` is {}",
             b.scenario,
             b.key,
+            sig4(x),
+            sig4(se),
+            sig4(lo),
+            sig4(hi),
             s.iterations,
+            sig4(b.base_value),
             usd_m(b.base_npv_usd[0] - b.base_npv_usd[1]),
-            b.base_value
         ),
         _ => format!(
             "{}: no breakeven of {} between {} and {}: {}",

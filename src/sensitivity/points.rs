@@ -4,9 +4,10 @@
 //! A point's scenario is the file's table with its key set, validated as a
 //! file ([`ScenarioDoc::build`]); one the validation refuses, or whose run
 //! reports a figure that is not finite, is skipped with the reason. The
-//! points run in parallel, each on one thread of a pool of `threads`
-//! (`parallel_points`), or one after the other with all of them: a run's
-//! figures do not depend on its threads, so both give the same bytes.
+//! points run one after the other, each on every thread, or in parallel,
+//! each on one thread of a pool of `threads` (`parallel_points`): a run's
+//! figures do not depend on its threads, so both give the same bytes. One
+//! after the other is the faster on 2 cores (measured: `cli::sensitivity`).
 
 use std::io::IsTerminal;
 
