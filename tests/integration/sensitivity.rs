@@ -584,3 +584,58 @@ fn no_crossing_in_the_bracket_is_reported_with_the_reason() {
         "{json}"
     );
 }
+
+#[test]
+fn fitted_keys_move_to_the_estimate_plus_minus_two_standard_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let est = |e: f64, se: Option<f64>| serde_json::json!({"estimate": e, "se": se, "identified": true, "at_bound": false});
+    // As `pivotsim calibrate` writes it (the fields sensitivity reads).
+    let json = serde_json::json!({
+        "btc": {"model": "normal", "sigma": est(0.6, Some(0.05)),
+                "jump_lambda_per_year": est(0.0, None)},
+        "fees": {"mean_btc": est(0.03, Some(0.005)), "sigma": est(1.0, Some(0.1))},
+        "hashrate": {"breakeven_source": "scenario", "kappa_up_per_year": est(0.7, Some(0.1))},
+    });
+    let file = dir.path().join("calibration.json");
+    fs::write(&file, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    let rows = sensitivity(
+        &[
+            "--paths",
+            "50",
+            "--params",
+            "market.btc.sigma,market.btc.mu",
+            "--from-calibration",
+            file.to_str().unwrap(),
+        ],
+        &scenario_path("smoke"),
+        &dir.path().join("s"),
+    );
+    let value = |p: &str, side: &str| {
+        rows.iter()
+            .find(|r| r.parameter == p && r.side == side)
+            .unwrap()
+            .value
+            .clone()
+    };
+    // Fitted: 0.6 -+ 2 x 0.05; not fitted: the range, 0.12 -+ 20%.
+    assert_eq!(value("market.btc.sigma", "low"), "0.5");
+    assert_eq!(value("market.btc.sigma", "high"), "0.7");
+    assert_eq!(value("market.btc.mu", "low"), "0.096");
+    assert_eq!(value("market.btc.mu", "high"), "0.144");
+    // A file that is not a calibration is bad input.
+    fs::write(&file, b"{\"x\": 1}").unwrap();
+    let assert = pivotsim()
+        .arg("sensitivity")
+        .arg(scenario_path("smoke"))
+        .arg("--from-calibration")
+        .arg(&file)
+        .args(["--paths", "50", "--out"])
+        .arg(dir.path().join("never"))
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("--from-calibration") && stderr.contains("calibration.json"),
+        "{stderr}"
+    );
+}
