@@ -68,13 +68,13 @@ pub fn draw<DB: DrawingBackend>(
     let rows: Vec<usize> = s.by_swing(metric, &names).into_iter().take(TOP).collect();
     let what = match metric {
         Metric::NpvVsBaseline => {
-            format!("Mean NPV minus `{}`'s on the same paths", s.base.baseline)
+            format!("Mean NPV minus that of `{}`, path by path", s.base.baseline)
         }
         Metric::MarginCall => "Share of paths with a margin call".to_string(),
     };
     let subtitle = format!(
-        "{what}, one parameter at its low or high value, the others as in the scenario; \
-         top {} of {} parameters by swing.",
+        "{what}; one parameter at its low or high value, the others as in the scenario; \
+         the {} widest of {} shown.",
         rows.len(),
         s.params.len()
     );
