@@ -234,7 +234,10 @@ impl ScenarioDoc {
         };
         if err.contains("invalid type") {
             let expected = err.split("expected ").nth(1).unwrap_or("another type");
-            KeyProblem::NotNumeric(format!("`{key}` is not a number (expected {expected})"))
+            let expected = expected.replace("string only", "a string");
+            KeyProblem::NotNumeric(format!(
+                "`{key}` is not a number: the scenario format expects {expected} there"
+            ))
         } else {
             KeyProblem::Unknown(format!(
                 "`{key}` is not a key of the scenario format ({err})"
