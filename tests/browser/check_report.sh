@@ -6,8 +6,8 @@
 # did not load. Images are checked in the browser: a copy of the report,
 # beside it, carries a small script that writes, once the page has loaded,
 # how many <img> it has and which have no pixels (complete, naturalWidth 0);
-# a copy pointing one image at a file that is not a PNG must be caught, so
-# the check is known to work. Debian's chromium is installed with apt-get if
+# a copy pointing one image at a file that is not a PNG, and one without a
+# section, must be caught, so the check is known to work. Debian's chromium is installed with apt-get if
 # missing (as root). Prints `N passed, N failed`; exit 1 on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -65,6 +65,15 @@ marker() {
     chrome --dump-dom "file://$1" | sed -n 's#.*<pre id="pivotsim-check">\([^<]*\)</pre>.*#\1#p'
 }
 
+# The sections among $2... that the dumped DOM $1 lacks.
+missing_sections() {
+    local dom=$1
+    shift
+    for section in "$@"; do
+        grep -q "<section id=\"$section\">" "$dom" || printf '%s ' "$section"
+    done
+}
+
 check_report() {
     local name=$1 dir=$2
     shift 2
@@ -73,7 +82,7 @@ check_report() {
     local dom="$work/$name.dom.html"
     chrome --dump-dom "file://$page" >"$dom"
     for section in "$@"; do
-        if grep -q "<section id=\"$section\">" "$dom"; then
+        if [ -z "$(missing_sections "$dom" "$section")" ]; then
             pass "$name: section $section"
         else
             fail "$name: section $section is missing"
@@ -105,6 +114,15 @@ check_report() {
 
 check_report run "$work/run" drivers evpi cvar
 check_report sensitivity "$work/sens" tornado drivers evpi cvar
+
+# The check must catch a missing section: the report without its CVaR.
+sed 's#<section id="cvar">#<section id="not-cvar">#' "$work/sens/report.html" >"$work/sens/no-cvar.html"
+chrome --dump-dom "file://$work/sens/no-cvar.html" >"$work/no-cvar.dom.html"
+if [ "$(missing_sections "$work/no-cvar.dom.html" tornado drivers evpi cvar)" = "cvar " ]; then
+    pass "a missing section is caught"
+else
+    fail "a missing section went unnoticed"
+fi
 
 # The check must catch a broken image: one src pointed at a file that is
 # not a PNG.
