@@ -66,6 +66,26 @@ pub fn btc(x: f64) -> String {
     format!("{} BTC", thousands(x, 0))
 }
 
+/// A parameter's value, short: four significant figures, thousands
+/// separated from 10,000 up (`0.528`, `5980`, `1,800,000`, `12`).
+pub fn sig4(v: f64) -> String {
+    if !v.is_finite() {
+        "n/a".to_string()
+    } else if v.abs() >= 1e4 {
+        thousands(v, 0)
+    } else if v == v.trunc() {
+        format!("{v}")
+    } else {
+        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+        let s = format!("{v:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+}
+
 /// `2026-02-03 14:05 UTC` from RFC 3339; the raw text if it does not parse.
 pub fn run_date(rfc3339: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
@@ -80,6 +100,17 @@ pub fn run_date(rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn four_significant_figures() {
+        assert_eq!(sig4(5979.68), "5980");
+        assert_eq!(sig4(0.528), "0.528");
+        assert_eq!(sig4(0.6600000001), "0.66");
+        assert_eq!(sig4(1_800_000.0), "1,800,000");
+        assert_eq!(sig4(12.0), "12");
+        assert_eq!(sig4(-0.036), "-0.036");
+        assert_eq!(sig4(4.981813), "4.982");
+    }
 
     #[test]
     fn formats() {

@@ -7,10 +7,12 @@
 //! in `tests/integration/architecture.rs` checks that there is no cycle):
 //!
 //! - [`cli`]: the commands (`run`, `compare`, `replay`, `bench`, `validate`,
-//!   `calibrate`, `backtest`, `optimize`),
+//!   `calibrate`, `backtest`, `optimize`, `sensitivity`, `merge`),
 //!   exit codes.
 //! - [`charts`], [`report`]: a [`summary::Summary`] into board-deck charts,
 //!   `report.html`, JSON, CSV and the table.
+//! - [`sensitivity`]: one-at-a-time sensitivity of a scenario's keys and
+//!   breakevens, each point a whole run on the same paths.
 //! - [`backtest`]: the hashrate equation run through history around halvings
 //!   and capitulations, scored against a random walk; a scenario's market
 //!   fans against the months after its start.
@@ -50,6 +52,7 @@ pub mod output;
 pub mod policy;
 pub mod report;
 pub mod scenario;
+pub mod sensitivity;
 pub mod sim;
 pub mod stats;
 pub mod summary;

@@ -32,7 +32,7 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "\
+pub(crate) const STYLE: &str = "\
 body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;margin:2rem auto;max-width:1400px;\
 padding:0 1.5rem;color:#1e1e1e;line-height:1.45}\
 h1{font-size:1.9rem;margin:0 0 .3rem}h2{font-size:1.3rem;margin:2.2rem 0 .6rem}\
@@ -43,7 +43,8 @@ th{white-space:normal;vertical-align:bottom}.wide{overflow-x:auto}\
 th{background:#f4f4f4;font-weight:600}td:first-child,th:first-child{text-align:left}\
 .swatch{display:inline-block;width:.9em;height:.9em;margin-right:.5em;vertical-align:-.1em;border-radius:2px}\
 figure{margin:0 0 2rem}img{width:100%;height:auto;border:1px solid #ddd}\
-figcaption{color:#555;font-size:.95rem;margin-top:.3rem}.note{color:#555}";
+figcaption{color:#555;font-size:.95rem;margin-top:.3rem}.note{color:#555}\
+h3{font-size:1.1rem;margin:1.4rem 0 .4rem}";
 
 /// The page. `images` empty (charts skipped) leaves a note in their place.
 pub fn report_html(summary: &Summary, images: &[ReportImage]) -> Vec<u8> {
@@ -126,6 +127,11 @@ pub fn report_html(summary: &Summary, images: &[ReportImage]) -> Vec<u8> {
             "exact".to_string()
         }
     );
+    // What drives the answer: the drivers (with their chart), EVPI, CVaR.
+    let (drivers, images): (Vec<&ReportImage>, Vec<&ReportImage>) = images
+        .iter()
+        .partition(|i| super::answer::is_drivers_image(i));
+    h.push_str(&super::answer::sections(s, drivers.first().copied()));
     h.push_str("<h2>Charts</h2>\n");
     if images.is_empty() {
         h.push_str(
@@ -133,13 +139,7 @@ pub fn report_html(summary: &Summary, images: &[ReportImage]) -> Vec<u8> {
         );
     }
     for img in images {
-        let _ = writeln!(
-            h,
-            "<figure><a href=\"{f}\"><img src=\"{f}\" alt=\"{t}\" loading=\"lazy\"></a>\
-             <figcaption>{t} &middot; <a href=\"{f}\">{f}</a></figcaption></figure>",
-            f = escape(&img.file),
-            t = escape(&img.title)
-        );
+        h.push_str(&super::answer::figure(img));
     }
     h.push_str("</body>\n</html>\n");
     h.into_bytes()

@@ -17,6 +17,7 @@
 //! scenario, paths, seed, pivotsim version and run date ([`style`]).
 
 pub mod allocation;
+pub mod answer;
 pub mod backtest;
 pub mod compare;
 pub mod deck;
@@ -29,7 +30,9 @@ pub mod reserve_drawdown;
 pub mod revenue_expected;
 pub mod revenue_fan;
 mod rows;
+pub mod sensitivity_html;
 pub mod style;
+pub mod tornado;
 
 use std::sync::OnceLock;
 
@@ -40,6 +43,7 @@ use plotters::style::FontStyle;
 use crate::backtest::Backtest;
 use crate::backtest::forecast::ForecastCheck;
 use crate::optimize::Optimization;
+use crate::sensitivity::{Metric, Sensitivity};
 use crate::summary::Summary;
 use style::{ChartResult, HEIGHT, WIDTH};
 
@@ -159,6 +163,7 @@ enum Job<'a> {
     Backtest(&'a Backtest),
     Forecast(&'a ForecastCheck),
     Frontier(&'a Optimization),
+    Tornado(&'a Sensitivity, Metric),
 }
 
 impl Job<'_> {
@@ -170,6 +175,7 @@ impl Job<'_> {
             Job::Backtest(_) => BACKTEST_STEM,
             Job::Forecast(_) => FORECAST_STEM,
             Job::Frontier(_) => FRONTIER_STEM,
+            Job::Tornado(_, m) => tornado::stem(*m),
         }
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> ChartResult<(), DB> {
@@ -180,6 +186,7 @@ impl Job<'_> {
             Job::Backtest(b) => backtest::draw(b, root),
             Job::Forecast(f) => backtest::draw_forecast(f, root),
             Job::Frontier(o) => frontier::draw(o, root),
+            Job::Tornado(s, m) => tornado::draw(s, *m, root),
         }
     }
 }
@@ -330,6 +337,16 @@ pub fn render_frontier(
 ) -> Result<Vec<ChartFile>, ChartError> {
     let mut out = Vec::new();
     render(Job::Frontier(o), opts, &mut out)?;
+    Ok(out)
+}
+
+/// The tornado charts of a sensitivity (`tornado_npv`,
+/// `tornado_margin_call`), in the chosen formats.
+pub fn render_tornados(s: &Sensitivity, opts: &ChartOptions) -> Result<Vec<ChartFile>, ChartError> {
+    let mut out = Vec::new();
+    for metric in [Metric::NpvVsBaseline, Metric::MarginCall] {
+        render(Job::Tornado(s, metric), opts, &mut out)?;
+    }
     Ok(out)
 }
 

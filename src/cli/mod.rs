@@ -14,6 +14,7 @@ pub mod calibrate;
 pub mod compare;
 pub mod shard;
 pub mod optimize;
+pub mod sensitivity;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -58,6 +59,10 @@ pub enum Command {
     /// The best setting of one policy's keys under risk limits: a grid of
     /// variants on the same paths, the winner re-run on another seed.
     Optimize(optimize::OptimizeArgs),
+    /// What moves the answer: each key moved one at a time to a low and a
+    /// high value, on the same paths (tornado charts); or the value of one
+    /// key at which two policies' mean NPVs cross (--breakeven).
+    Sensitivity(sensitivity::SensitivityArgs),
     /// Check a scenario file and describe it.
     Validate {
         /// Scenario file (TOML).
@@ -221,6 +226,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || c.downcast_ref::<crate::history::HistoryError>().is_some()
             || c.downcast_ref::<crate::calibrate::WindowError>().is_some()
             || c.downcast_ref::<crate::optimize::OptimizeError>().is_some()
+            || c.downcast_ref::<crate::sensitivity::BadInput>().is_some()
     }) {
         2
     } else {
@@ -252,6 +258,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay(args),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Optimize(args) => optimize::run(args),
+        Command::Sensitivity(args) => sensitivity::run(args),
         Command::Validate { scenario } => {
             let sc = scenario::load(&scenario)?;
             print!("{}", scenario::describe(&sc));

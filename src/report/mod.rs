@@ -6,6 +6,7 @@
 pub mod compare;
 pub mod drivers;
 pub mod optimize;
+pub mod sensitivity;
 
 use crate::engine::metrics::{Figure, MARKET_SERIES, POLICY_SERIES};
 use crate::format::{btc, pct, usd_m};

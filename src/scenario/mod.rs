@@ -7,6 +7,7 @@
 //! what was expected.
 
 mod describe;
+pub mod edit;
 mod fleet;
 mod locate;
 mod raw;
@@ -59,24 +60,45 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Read a scenario file, apply overrides, validate.
 pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
-    let text = read_capped(path)?;
-    let text = String::from_utf8(text).map_err(|_| ScenarioError::Parse {
+    let text = read_text(path)?;
+    let raw = parse(path, &text)?;
+    build(path, raw, text.as_bytes(), overrides, None)
+}
+
+/// The file's text (UTF-8, at most [`MAX_INPUT_BYTES`]).
+fn read_text(path: &Path) -> Result<String, ScenarioError> {
+    String::from_utf8(read_capped(path)?).map_err(|_| ScenarioError::Parse {
         file: path.to_path_buf(),
         message: "expected a text file (UTF-8)".into(),
-    })?;
-    let mut raw: raw::RawScenario = toml::from_str(&text).map_err(|err| ScenarioError::Parse {
+    })
+}
+
+/// The raw stage of the file's text.
+fn parse(path: &Path, text: &str) -> Result<raw::RawScenario, ScenarioError> {
+    toml::from_str(text).map_err(|err| ScenarioError::Parse {
         file: path.to_path_buf(),
-        message: raw::toml_error_message(&text, &err),
-    })?;
+        message: locate::toml_error_message(text, &err),
+    })
+}
+
+/// Overrides, the fleet, the hash (of `hashed` and the fleet CSV) and
+/// validation, noting the numbers read in `record` if given.
+fn build(
+    path: &Path,
+    mut raw: raw::RawScenario,
+    hashed: &[u8],
+    overrides: &Overrides,
+    record: Option<&std::cell::RefCell<Vec<edit::NumericKey>>>,
+) -> Result<Scenario, ScenarioError> {
     overrides.apply(&mut raw.simulation);
     let fleet = fleet::load(path, &raw)?;
     let mut hasher = Sha256::new();
-    hasher.update(text.as_bytes());
+    hasher.update(hashed);
     if let Some(csv) = &fleet.csv_bytes {
         hasher.update(csv);
     }
     let sha256 = format!("{:x}", hasher.finalize());
-    validate::validate(path, raw, &fleet.sites, sha256)
+    validate::validate(path, raw, &fleet.sites, sha256, record)
 }
 
 impl Overrides {

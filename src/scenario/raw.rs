@@ -104,6 +104,18 @@ pub struct RawScenario {
     pub events: Vec<RawEvent>,
     /// `None` or empty = one `hold` policy.
     pub policies: Option<Vec<RawPolicy>>,
+    /// Read by `pivotsim sensitivity` only; `run` accepts and ignores it.
+    pub sensitivity: RawSensitivity,
+}
+
+/// `[sensitivity]`: `ranges` maps a key, named as in error messages
+/// (`"market.btc.sigma" = [0.3, 0.6]`), to the low and high values to try.
+/// The keys and values are checked by `sensitivity` (each value is bounded
+/// by its key's own range), not here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSensitivity {
+    pub ranges: toml::Table,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -623,78 +635,4 @@ fn default_window_months() -> i64 {
 
 fn default_max_concurrent() -> i64 {
     4
-}
-
-/// toml's own message for a file that does not parse or does not fit the
-/// schema, made to read as one line that says where: the line number, the
-/// table in key notation (`market.btc`, `policies[1]`) and the source line.
-///
-/// toml 0.9 keeps the key path private and prints a multi-line snippet
-/// instead; errors inside a tagged table (`[[policies]]`, `[[events]]`)
-/// point at the first table of the array, so a number is found again by
-/// its value among the array's tables; failing that, the array is named.
-pub fn toml_error_message(text: &str, err: &toml::de::Error) -> String {
-    let message = err.message().trim();
-    let Some(start) = err.span().map(|span| span.start.min(text.len())) else {
-        return message.to_owned();
-    };
-    let line_index = text.as_bytes()[..start]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count();
-    let lines: Vec<&str> = text.lines().collect();
-    let source = lines.get(line_index).map_or("", |line| line.trim());
-    let table = enclosing_table(&lines[..(line_index + 1).min(lines.len())]);
-    let line_no = line_index + 1;
-    match table {
-        Some((table, header_line)) if header_line == line_index => {
-            // The value is in one of the array's tables: find it by value.
-            let found = super::locate::quoted_number(message)
-                .and_then(|v| super::locate::value_line(&lines, header_line, v, table_header));
-            match found.and_then(|i| Some((i, enclosing_table(&lines[..=i])?))) {
-                Some((i, (table, _))) => {
-                    let (line_no, source) = (i + 1, lines[i].trim());
-                    format!("line {line_no}, in {table}: `{source}`: {message}")
-                }
-                None => format!("line {line_no}, in {table}: {message}"),
-            }
-        }
-        Some((table, _)) => format!("line {line_no}, in {table}: `{source}`: {message}"),
-        None => format!("line {line_no}: `{source}`: {message}"),
-    }
-}
-
-/// The last table header among `lines`, in key notation (an array of tables
-/// gets its 0-based index), and the index of its line.
-fn enclosing_table(lines: &[&str]) -> Option<(String, usize)> {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut last = None;
-    for (index, line) in lines.iter().enumerate() {
-        let Some((name, is_array)) = table_header(line) else {
-            continue;
-        };
-        last = Some(if is_array {
-            let count = seen.iter().filter(|&&s| s == name).count();
-            seen.push(name);
-            (format!("{name}[{count}]"), index)
-        } else {
-            (name.to_owned(), index)
-        });
-    }
-    last
-}
-
-/// `[a.b]` -> `("a.b", false)`, `[[a]]` -> `("a", true)`; `None` for any other
-/// line, including the rows of a multi-line array such as `[1.0, 0.3, ...]`.
-fn table_header(line: &str) -> Option<(&str, bool)> {
-    let line = line.split('#').next().unwrap_or("").trim();
-    let (inner, is_array) = match line.strip_prefix("[[") {
-        Some(rest) => (rest.strip_suffix("]]")?, true),
-        None => (line.strip_prefix('[')?.strip_suffix(']')?, false),
-    };
-    let inner = inner.trim();
-    let first = inner.chars().next()?;
-    let is_key = (first.is_alphabetic() || first == '_' || first == '"')
-        && !inner.contains([',', '[', ']', '=']);
-    is_key.then_some((inner, is_array))
 }

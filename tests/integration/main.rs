@@ -1,7 +1,8 @@
 //! Integration tests, built as one binary (as ripgrep does): closed forms and
 //! hand checks of the model, invariants of the monthly step, determinism of
 //! the engine, the command line, the replay ledger, the treasury events,
-//! the output folder's set of files and `optimize` against separate runs.
+//! the output folder's set of files, `optimize` and `sensitivity` against
+//! separate runs, EVPI, CVaR and drivers against direct computations.
 
 mod architecture;
 mod backtest;
@@ -22,4 +23,5 @@ mod model;
 mod optimize;
 mod output_set;
 mod tails;
+mod sensitivity;
 mod treasury;

@@ -20,6 +20,7 @@ mod policies;
 mod sites;
 mod treasury;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -31,21 +32,26 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::prelude::ToPrimitive;
 
 use super::ScenarioError;
+use super::edit::NumericKey;
 use super::fleet::LocatedSite;
 use super::raw::*;
 use super::types::*;
 
 /// Turn the raw file into a scenario. `file` is the scenario file (for
 /// errors and the default name), `sha256` its hash computed by the caller.
+/// `record`, if given, notes every number read (`Check::num`,
+/// `Check::int`): its key, value and allowed range as checked, in order.
 pub fn validate(
     file: &Path,
     raw: RawScenario,
     fleet: &[LocatedSite],
     sha256: String,
+    record: Option<&RefCell<Vec<NumericKey>>>,
 ) -> Result<Scenario> {
     let root = Check {
         file,
         prefix: String::new(),
+        record,
     };
     let simulation = root.at("simulation.").simulation(&raw.simulation)?;
     let ai = root.at("ai.").ai(&raw.ai)?;
@@ -84,6 +90,7 @@ pub(crate) fn policy(file: &Path, index: usize, raw: RawPolicy) -> Result<Policy
     let root = Check {
         file,
         prefix: String::new(),
+        record: None,
     };
     let (mut policies, _) = root.policies(vec![raw]).map_err(|e| match e {
         ScenarioError::Invalid { file, key, message } => ScenarioError::Invalid {
@@ -147,6 +154,8 @@ struct Check<'a> {
     file: &'a Path,
     /// Prepended to every field name to make the key in errors.
     prefix: String,
+    /// Where the numbers read are noted, if anywhere.
+    record: Option<&'a RefCell<Vec<NumericKey>>>,
 }
 
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -157,6 +166,7 @@ impl<'a> Check<'a> {
         Check {
             file: self.file,
             prefix: format!("{}{sub}", self.prefix),
+            record: self.record,
         }
     }
 
@@ -172,10 +182,31 @@ impl<'a> Check<'a> {
         }
     }
 
+    /// Note a number read, with the range it was checked against.
+    fn note(&self, field: &str, value: f64, (lo, lo_open, hi): (f64, bool, f64), integer: bool) {
+        if let Some(record) = self.record {
+            record.borrow_mut().push(NumericKey {
+                key: self.key(field),
+                value,
+                lo,
+                lo_open,
+                hi,
+                integer,
+            });
+        }
+    }
+
     /// A number in `range`, as f64.
     fn num(&self, field: &str, value: Num, range: Range) -> Result<f64> {
         match value.0.to_f64().filter(|v| v.is_finite()) {
-            Some(v) if range.contains(v) => Ok(v),
+            Some(v) if range.contains(v) => {
+                let (lo, lo_open) = match range.lo {
+                    Lo::Above(lo) => (lo, true),
+                    Lo::AtLeast(lo) => (lo, false),
+                };
+                self.note(field, v, (lo, lo_open, range.hi), false);
+                Ok(v)
+            }
             _ => Err(self.invalid(field, format!("expected {range}, got {value}"))),
         }
     }
@@ -216,6 +247,9 @@ impl<'a> Check<'a> {
 
     /// An integer in `[min, max]`.
     fn int(&self, field: &str, value: i64, (min, max): (i64, i64)) -> Result<usize> {
+        if (min..=max).contains(&value) {
+            self.note(field, value as f64, (min as f64, false, max as f64), true);
+        }
         usize::try_from(value)
             .ok()
             .filter(|_| (min..=max).contains(&value))
