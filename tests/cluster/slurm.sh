@@ -7,8 +7,8 @@
 #
 # 1. The recipe with a stand-in binary (tests/cluster/stand-in-pivotsim.sh):
 #    every shard index runs once, from the array's variables and packed
-#    several to a task, the merge runs after them, and a failed shard cancels
-#    the merge.
+#    several to a task, the merge runs after them, a failed shard cancels
+#    the merge, and an array past MaxArraySize is refused before submitting.
 # 2. The recipe with the real binary on a small run (4 array tasks), merged
 #    and compared with a single run; the same shards through
 #    JOB_COMPLETION_INDEX (Kubernetes' variable) and through plain
@@ -16,6 +16,11 @@
 # PIVOTSIM names the binary; else `cargo build --release` builds it.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+# Only this cluster and the settings given below: nothing from a scheduler
+# this may run under, nor the recipe's settings from the caller's environment.
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(SLURM_|SBATCH_)')
+unset JOB_COMPLETION_INDEX AWS_BATCH_JOB_ARRAY_INDEX SCENARIO PATHS SHARDS OUT THREADS SHARDS_PER_TASK \
+    RUN_ARGS MERGE_ARGS
 repo=$PWD
 stand_in=$repo/tests/cluster/stand-in-pivotsim.sh
 recipe=$repo/deploy/slurm/pivotsim.sbatch
@@ -47,21 +52,26 @@ missing() {
     done
     return 1
 }
+start=$SECONDS
 if missing; then
     echo "slurm: installing Debian's slurmctld slurmd slurm-client munge"
     if [ "$(id -u)" != 0 ]; then
         echo "slurm: ERROR: Slurm is missing and only root can install it: this test cannot run" >&2
-    elif ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends slurmctld slurmd slurm-client munge; } >/tmp/pivotsim-slurm-apt.log 2>&1; then
-        tail -n 20 /tmp/pivotsim-slurm-apt.log >&2
-        echo "slurm: ERROR: apt-get install of slurmctld slurmd slurm-client munge failed (log above)" >&2
+    else
+        apt_log=$(mktemp)
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends slurmctld slurmd slurm-client munge; } >"$apt_log" 2>&1; then
+            tail -n 20 "$apt_log" >&2
+            echo "slurm: ERROR: apt-get install of slurmctld slurmd slurm-client munge failed (log above)" >&2
+        fi
+        rm -f "$apt_log"
     fi
 fi
 if missing; then
     fail "Slurm and munge are not installed, so the recipe was NOT tested"
     finish
 fi
-pass "slurm and munge installed ($(slurmctld -V), $(munged -V 2>&1 | cut -d" " -f1))"
+pass "slurm and munge installed ($(slurmctld -V), $(munged -V 2>&1 | cut -d" " -f1); $(elapsed "$start"))"
 
 # --- a one-node cluster -------------------------------------------------------
 dir=$(mktemp -d /tmp/pivotsim-slurm.XXXXXX)
@@ -124,6 +134,9 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SlurmdParameters=config_overrides
 ReturnToService=2
+# Start jobs as soon as others end (by default batch jobs wait up to 3 s for
+# the next pass: most of this test's time on 2 CPUs).
+SchedulerParameters=batch_sched_delay=0
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=test Nodes=$node Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -193,7 +206,7 @@ job_end() {
 logs() {
     local f
     for f in "$1"/logs/*; do
-        [ -f "$f" ] && echo "--- $f" && tail -n 5 "$f"
+        [ -f "$f" ] && echo "--- $f" && tail -n 8 "$f"
     done >&2
 }
 
@@ -239,6 +252,12 @@ else
     fail "stand-in: could not submit the run with a failing shard"
 fi
 echo "slurm: the stand-in's three submissions ended in $(elapsed "$start")"
+said=$(env OUT="$dir/large" "${standin_env[@]}" SHARDS=1002 bash "$recipe" 2>&1)
+if [ $? = 2 ] && [[ $said == *"exceed this cluster's MaxArraySize (1001)"* ]] && [ ! -e "$dir/large" ]; then
+    pass "stand-in: 1,002 tasks are refused before submitting (MaxArraySize 1001)"
+else
+    fail "stand-in: SHARDS=1002 gave: $said"
+fi
 
 # --- 2. the real binary -------------------------------------------------------
 if [ -z "${PIVOTSIM:-}" ]; then
@@ -250,10 +269,6 @@ if [ -z "${PIVOTSIM:-}" ]; then
     PIVOTSIM=$repo/target/release/pivotsim
     echo "slurm: built $PIVOTSIM in $(elapsed "$start")"
 fi
-# Nothing from a scheduler may leak into the runs made here directly.
-unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_MIN SLURM_ARRAY_TASK_COUNT JOB_COMPLETION_INDEX \
-    AWS_BATCH_JOB_ARRAY_INDEX
-
 # same_output SINGLE MERGED: summary.json equal apart from the timing fields
 # (elapsed_s, run_started_utc, performance), numbers compared as written; the
 # same CSV files, byte for byte.
@@ -356,13 +371,19 @@ ok=1
 for i in 0 1 2 3; do
     # shellcheck disable=SC2086
     JOB_COMPLETION_INDEX=$i "$PIVOTSIM" run "$scenario" --paths "$paths" --shard-from-env --shards 4 \
-        --out "$dir/k8s/shards" $run_args || ok=0
+        --out "$dir/k8s/shards" $run_args || {
+        ok=0
+        break
+    }
 done
 merged_here "JOB_COMPLETION_INDEX (--shard-from-env --shards 4)" "$dir/k8s" "$ok"
 ok=1
 for i in 0 1 2 3; do
     # shellcheck disable=SC2086
-    "$PIVOTSIM" run "$scenario" --paths "$paths" --shard "$i/4" --out "$dir/plain/shards" $run_args || ok=0
+    "$PIVOTSIM" run "$scenario" --paths "$paths" --shard "$i/4" --out "$dir/plain/shards" $run_args || {
+        ok=0
+        break
+    }
 done
 merged_here "plain --shard I/4" "$dir/plain" "$ok"
 finish
