@@ -8,7 +8,7 @@
 # how many <img> it has and which have no pixels (complete, naturalWidth 0);
 # a copy pointing one image at a file that is not a PNG, and one without a
 # section, must be caught, so the check is known to work. Debian's chromium is installed with apt-get if
-# missing (as root). Prints `N passed, N failed`; exit 1 on any failure.
+# missing (as root). Prints `browser: N passed, N failed`; exit 1 on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -17,7 +17,7 @@ failed=0
 pass() { passed=$((passed + 1)); echo "ok   $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1"; }
 finish() {
-    echo "$passed passed, $failed failed"
+    echo "browser: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
     exit $?
 }
