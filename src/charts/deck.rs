@@ -35,6 +35,13 @@ pub fn run_files(
                 title: c.title().to_string(),
             })
             .collect();
+        for f in charts::render_drivers(summary, opts)? {
+            files.push((f.name, f.bytes));
+        }
+        images.push(ReportImage {
+            file: format!("{}.{ext}", charts::drivers::STEM),
+            title: charts::drivers::TITLE.to_string(),
+        });
     }
     files.push(("report.html".to_string(), report_html(summary, &images)));
     Ok(files)

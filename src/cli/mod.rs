@@ -12,9 +12,9 @@ pub mod backtest;
 pub mod bench;
 pub mod calibrate;
 pub mod compare;
-pub mod shard;
 pub mod optimize;
 pub mod sensitivity;
+pub mod shard;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -332,11 +332,12 @@ impl RunOutputs<'_> {
         // killed, the previous run's (see `output`).
         let set = output::OutputSet::begin(out_dir, "run")?;
         type Render = fn(&crate::summary::Summary) -> Vec<u8>;
-        let files: [(&str, Render); 4] = [
+        let files: [(&str, Render); 5] = [
             ("summary.json", report::summary_json),
             ("monthly.csv", report::monthly_csv),
             ("market.csv", report::market_csv),
             ("policies.csv", report::policies_csv),
+            ("drivers.csv", report::drivers::drivers_csv),
         ];
         let chart_opts = ChartOptions {
             format: self.format,

@@ -80,7 +80,9 @@ pub fn choice(args: &RunArgs) -> Result<Option<ShardChoice>, BadInput> {
             )));
         }
         let index = id.checked_sub(min).ok_or_else(|| {
-            BadInput(format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}"))
+            BadInput(format!(
+                "SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}"
+            ))
         })?;
         return checked(
             index,
@@ -91,7 +93,9 @@ pub fn choice(args: &RunArgs) -> Result<Option<ShardChoice>, BadInput> {
     for var in ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"] {
         if let Some(index) = env_number(var)? {
             let count = args.shards.ok_or_else(|| {
-                BadInput(format!("{var} is set: give the number of shards with --shards N"))
+                BadInput(format!(
+                    "{var} is set: give the number of shards with --shards N"
+                ))
             })?;
             return checked(index, count, var.to_string());
         }
@@ -188,7 +192,10 @@ fn shard_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BadInput> {
                 .filter(|f| f.extension().is_some_and(|x| x == "pvshard"))
                 .collect();
             if found.is_empty() {
-                return Err(BadInput(format!("{}: no .pvshard files in it", p.display())));
+                return Err(BadInput(format!(
+                    "{}: no .pvshard files in it",
+                    p.display()
+                )));
             }
             found.sort();
             files.extend(found);
@@ -249,7 +256,11 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
     };
     written.write(&engine, &summary)?;
     if !args.quiet {
-        eprintln!("{} shards merged; results in {}", files.len(), out_dir.display());
+        eprintln!(
+            "{} shards merged; results in {}",
+            files.len(),
+            out_dir.display()
+        );
     }
     Ok(())
 }

@@ -59,11 +59,7 @@ pub(super) fn record(w: &Worker, policies: usize, baseline: usize, out: &mut Vec
 /// Every policy's drivers but the baseline's, from the records of the
 /// first paths in path order (`records`, `record_len(policies)` values a
 /// path).
-pub(super) fn summarise(
-    records: &[f64],
-    names: &[String],
-    baseline: usize,
-) -> Vec<PolicyDrivers> {
+pub(super) fn summarise(records: &[f64], names: &[String], baseline: usize) -> Vec<PolicyDrivers> {
     let policies = names.len();
     let width = record_len(policies);
     let paths = records.len() / width;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use super::drivers::{self, DRIVER_PATHS};
 use super::layout::RowLayout;
 use super::metrics;
 use super::tile::Tile;
@@ -18,7 +19,6 @@ use super::{
     CHUNK_PATHS, COUNT_PATHS, Engine, HISTOGRAM_INTERVALS, PILOT_PATHS, TILE_PATHS, Worker,
     chunk_paths,
 };
-use super::drivers::{self, DRIVER_PATHS};
 use crate::engine::worst::WorstK;
 use crate::stats::{CellSums, ChunkMoments, Moments, QuantileHistograms, QuantileLayout};
 
@@ -140,8 +140,8 @@ impl Engine {
         // splits the tile's simulation time between the two), the end of
         // its simulation and the end of its flush.
         let (policies, baseline) = (self.layout.policies, self.scenario.baseline);
-        let mut drivers = (first < DRIVER_PATHS)
-            .then(|| Vec::with_capacity(len * drivers::record_len(policies)));
+        let mut drivers =
+            (first < DRIVER_PATHS).then(|| Vec::with_capacity(len * drivers::record_len(policies)));
         let mut tile_start = Instant::now();
         for (j, path) in (first..last).enumerate() {
             // Rows are simulated into a tile of TILE_PATHS rows; a full

@@ -87,7 +87,13 @@ pub fn shard_chunks(paths: u64, index: u64, count: u64) -> Range<u64> {
 impl Engine {
     /// Simulate shard `index` of `count` (`index < count`) of the run.
     /// `scenario_path` is recorded for the merge.
-    pub fn run_shard(&self, opts: &RunOptions, index: u64, count: u64, scenario_path: &str) -> Shard {
+    pub fn run_shard(
+        &self,
+        opts: &RunOptions,
+        index: u64,
+        count: u64,
+        scenario_path: &str,
+    ) -> Shard {
         assert!(index < count, "shard {index} of {count}");
         let sc = &self.scenario;
         let owned = shard_chunks(sc.simulation.paths, index, count);
@@ -151,7 +157,10 @@ impl Engine {
         let mut total: Option<Partial> = None;
         let mut simulate_s = 0.0;
         for shard in shards {
-            let name = format!("shard {} of {}", shard.header.shard_index, shard.header.shard_count);
+            let name = format!(
+                "shard {} of {}",
+                shard.header.shard_index, shard.header.shard_count
+            );
             let fingerprint = layout.as_ref().map(|l| l.fingerprint());
             if shard.header.bins_sha256 != fingerprint {
                 return Err(format!("{name}: its histogram bins are not this run's"));
@@ -164,7 +173,11 @@ impl Engine {
                         .map_err(|e| format!("{name}: {e}"))?,
                 ),
                 (None, None) => None,
-                _ => return Err(format!("{name}: histograms where the run has none, or none where it has")),
+                _ => {
+                    return Err(format!(
+                        "{name}: histograms where the run has none, or none where it has"
+                    ));
+                }
             };
             let tails = match (&layout, p.tails) {
                 (Some(l), Some(t)) => {
@@ -174,9 +187,15 @@ impl Engine {
                 _ => return Err(format!("{name}: tail sums that do not fit the run")),
             };
             if p.moments.len() != self.layout.n_total {
-                return Err(format!("{name}: {} metrics, expected {}", p.moments.len(), self.layout.n_total));
+                return Err(format!(
+                    "{name}: {} metrics, expected {}",
+                    p.moments.len(),
+                    self.layout.n_total
+                ));
             }
-            let part = Partial::from_parts(p.paths, p.moments, histograms, tails, p.pilot, p.worst, p.drivers);
+            let part = Partial::from_parts(
+                p.paths, p.moments, histograms, tails, p.pilot, p.worst, p.drivers,
+            );
             total = Some(match total {
                 Some(t) => t.merge(part),
                 None => part,
@@ -184,7 +203,10 @@ impl Engine {
         }
         let mut total = total.ok_or("no shards")?;
         if total.paths != paths {
-            return Err(format!("the shards hold {} paths, the run {paths}", total.paths));
+            return Err(format!(
+                "the shards hold {} paths, the run {paths}",
+                total.paths
+            ));
         }
         total.time_simulate = std::time::Duration::from_secs_f64(simulate_s);
         let threads = pool.current_num_threads();
@@ -210,7 +232,11 @@ impl Shard {
         let mut header = self.header.clone();
         header.payload_sha256 = format!("{:x}", Sha256::digest(&payload));
         let mut out = MAGIC.to_vec();
-        out.extend_from_slice(serde_json::to_string(&header).expect("header encodes").as_bytes());
+        out.extend_from_slice(
+            serde_json::to_string(&header)
+                .expect("header encodes")
+                .as_bytes(),
+        );
         out.push(b'\n');
         out.extend_from_slice(&payload);
         out
@@ -235,7 +261,9 @@ impl Shard {
         }
         let payload = &rest[end + 1..];
         if format!("{:x}", Sha256::digest(payload)) != header.payload_sha256 {
-            return Err("corrupt: its aggregates do not match their SHA-256 (cut short or altered)".into());
+            return Err(
+                "corrupt: its aggregates do not match their SHA-256 (cut short or altered)".into(),
+            );
         }
         let payload: Payload =
             postcard::from_bytes(payload).map_err(|e| format!("corrupt aggregates: {e}"))?;
@@ -259,7 +287,10 @@ pub fn check_set(shards: &[Shard], names: &[String]) -> Result<(), String> {
             ("paths", h.paths != h0.paths),
             ("months", h.months != h0.months),
             ("shard count", h.shard_count != h0.shard_count),
-            ("pivotsim version", h.pivotsim_version != h0.pivotsim_version),
+            (
+                "pivotsim version",
+                h.pivotsim_version != h0.pivotsim_version,
+            ),
             ("--worst", h.worst != h0.worst),
             ("histogram bins", h.bins_sha256 != h0.bins_sha256),
         ];
@@ -271,11 +302,14 @@ pub fn check_set(shards: &[Shard], names: &[String]) -> Result<(), String> {
         }
     }
     let count = h0.shard_count;
-    let mut seen: Vec<Option<&String>> = vec![None; usize::try_from(count).unwrap_or(usize::MAX).min(1 << 20)];
+    let mut seen: Vec<Option<&String>> =
+        vec![None; usize::try_from(count).unwrap_or(usize::MAX).min(1 << 20)];
     for (s, name) in shards.iter().zip(names) {
         let i = s.header.shard_index;
         let Some(slot) = seen.get_mut(i as usize).filter(|_| i < count) else {
-            return Err(format!("{name}: shard index {i} is not below its count {count}"));
+            return Err(format!(
+                "{name}: shard index {i} is not below its count {count}"
+            ));
         };
         if let Some(other) = slot {
             return Err(format!("{name} and {other} are both shard {i} of {count}"));

@@ -7,22 +7,22 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::drivers;
 use super::metrics::{
     CONVERSIONS, DISTRESS, FIRST_DISTRESS, Figure, LIQUIDATION, MARGIN_CALL, MARKET_SERIES,
-    MAX_DRAWDOWN, MAX_DRAWDOWN_NET, MIN_RESERVE_BTC, NPV, NPV_REGRET, NPV_VS_BASELINE, POLICY_SERIES, Series,
-    Stat, TERMINAL_NET_RESERVE, TERMINAL_VS_BASELINE, TOTAL_REVENUE,
+    MAX_DRAWDOWN, MAX_DRAWDOWN_NET, MIN_RESERVE_BTC, NPV, NPV_REGRET, NPV_VS_BASELINE,
+    POLICY_SERIES, Series, Stat, TERMINAL_NET_RESERVE, TERMINAL_VS_BASELINE, TOTAL_REVENUE,
 };
-use super::drivers;
 use super::phases::{Partial, peak_memory_mib, pilot_column, tail_metrics};
 use super::{Engine, PILOT_PATHS};
 use crate::engine::worst::WorstK;
 use crate::scenario::PolicySpec;
+use crate::stats::cvar::{cvar_lower_exact, cvar_lower_from_bins};
 use crate::stats::{Moments, exact_quantiles};
 use crate::summary::{
-    MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, Phases, PolicyMonth,
-    PolicyDrivers, PolicySummary, Stats, Summary,
+    MarketMonth, MarketSummary, Mean, MeanSe, PercentileInfo, Performance, Phases, PolicyDrivers,
+    PolicyMonth, PolicySummary, Stats, Summary,
 };
-use crate::stats::cvar::{cvar_lower_exact, cvar_lower_from_bins};
 
 /// The share of paths whose mean is the reported CVaR: the worst 5%.
 const CVAR_ALPHA: f64 = 0.05;
@@ -227,7 +227,12 @@ impl Engine {
         let mut chunks: Vec<&(u64, Vec<f64>)> = total.drivers.iter().collect();
         chunks.sort_by_key(|(c, _)| *c);
         let records: Vec<f64> = chunks.iter().flat_map(|(_, r)| r.iter().copied()).collect();
-        let names: Vec<String> = self.scenario.policies.iter().map(|p| p.name.clone()).collect();
+        let names: Vec<String> = self
+            .scenario
+            .policies
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
         drivers::summarise(&records, &names, self.scenario.baseline)
     }
 

@@ -383,7 +383,10 @@ impl MarketModel {
         }
         let count = u32::try_from(n).unwrap_or(u32::MAX);
         let n = n as f64;
-        (count, n * self.jump_mean + self.jump_sd * n.sqrt() * normal(rng))
+        (
+            count,
+            n * self.jump_mean + self.jump_sd * n.sqrt() * normal(rng),
+        )
     }
 }
 

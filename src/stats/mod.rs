@@ -62,10 +62,10 @@ pub use drivers::{Analysis, ColumnAnalysis, analyse};
 pub use histograms::{QuantileHistograms, Quantiles};
 pub use layout::{MAX_WINDOW, QuantileLayout, WINDOW_STANDARD_ERRORS, edge_ranks};
 pub use moments::{ChunkMoments, FIXED_POINT_BITS, Moments};
-pub use persist::{CellSumsData, HistogramCounts};
-pub use tails::CellSums;
 pub(crate) use order::total_order_key;
 pub use order::{LowestK, exact_quantiles, sort_ranks};
+pub use persist::{CellSumsData, HistogramCounts};
+pub use tails::CellSums;
 
 /// The percentiles reported for every metric, as fractions: 5, 25, 50, 75, 95.
 pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];

@@ -99,7 +99,10 @@ impl CellSums {
     pub fn from_data(layout: Arc<QuantileLayout>, data: CellSumsData) -> Result<CellSums, String> {
         let mut s = CellSums::new(layout, data.metrics.clone());
         let fits = s.sums.len() == data.sums.len()
-            && s.sums.iter().zip(&data.sums).all(|(a, b)| a.len() == b.len());
+            && s.sums
+                .iter()
+                .zip(&data.sums)
+                .all(|(a, b)| a.len() == b.len());
         if !fits {
             return Err("per-cell sums of another layout".into());
         }

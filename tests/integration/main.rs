@@ -22,6 +22,6 @@ mod lsm;
 mod model;
 mod optimize;
 mod output_set;
-mod tails;
 mod sensitivity;
+mod tails;
 mod treasury;

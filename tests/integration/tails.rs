@@ -73,23 +73,37 @@ fn evpi_is_the_direct_computation_from_every_paths_npv() {
     let per = per_path(&engine, paths);
     let n = paths as f64;
     let means: Vec<f64> = per.npv.iter().map(|v| v.iter().sum::<f64>() / n).collect();
-    let best = (0..means.len())
-        .fold(0, |b, p| if means[p] > means[b] { p } else { b });
+    let best = (0..means.len()).fold(0, |b, p| if means[p] > means[b] { p } else { b });
     let regret: Vec<f64> = (0..paths as usize)
-        .map(|i| per.npv.iter().map(|v| v[i]).fold(f64::NEG_INFINITY, f64::max) - per.npv[best][i])
+        .map(|i| {
+            per.npv
+                .iter()
+                .map(|v| v[i])
+                .fold(f64::NEG_INFINITY, f64::max)
+                - per.npv[best][i]
+        })
         .collect();
     let mean = regret.iter().sum::<f64>() / n;
     let var = regret.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
     let evpi = summary.evpi_usd.expect("EVPI with policies");
     assert!(mean > 0.0, "the reference's policies differ on some path");
-    assert!((evpi.mean - mean).abs() <= 1e-9 * mean.abs(), "{} vs {mean}", evpi.mean);
+    assert!(
+        (evpi.mean - mean).abs() <= 1e-9 * mean.abs(),
+        "{} vs {mean}",
+        evpi.mean
+    );
     let se = (var / n).sqrt();
     assert!((evpi.se - se).abs() <= 1e-9 * se, "{} vs {se}", evpi.se);
     // E[max] - max E: the same figure.
     let e_max = per.npv[0]
         .iter()
         .enumerate()
-        .map(|(i, _)| per.npv.iter().map(|v| v[i]).fold(f64::NEG_INFINITY, f64::max))
+        .map(|(i, _)| {
+            per.npv
+                .iter()
+                .map(|v| v[i])
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
         .sum::<f64>()
         / n;
     assert!((evpi.mean - (e_max - means[best])).abs() <= 1e-9 * mean);
@@ -155,7 +169,11 @@ fn drivers_are_those_of_each_paths_replay() {
     for (d, &p) in summary.drivers.iter().zip(&policies) {
         assert_eq!(d.policy, engine.scenario.policies[p].name);
         assert_eq!(d.paths, paths);
-        let diff: Vec<f64> = per.npv[p].iter().zip(&per.npv[base]).map(|(a, b)| a - b).collect();
+        let diff: Vec<f64> = per.npv[p]
+            .iter()
+            .zip(&per.npv[base])
+            .map(|(a, b)| a - b)
+            .collect();
         let beats: Vec<bool> = diff.iter().map(|&x| x > 0.0).collect();
         let columns: Vec<Vec<f64>> = (0..MARKET_DRIVERS.len())
             .map(|k| per.market.iter().map(|m| m[k]).collect())
@@ -163,9 +181,19 @@ fn drivers_are_those_of_each_paths_replay() {
         let mut x: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
         x.push(&per.utilisation[p]);
         let want = analyse(&x, &diff, &beats);
-        assert_eq!(d.r_squared.to_bits(), want.r_squared.to_bits(), "{}", d.policy);
+        assert_eq!(
+            d.r_squared.to_bits(),
+            want.r_squared.to_bits(),
+            "{}",
+            d.policy
+        );
         for (got, want) in d.drivers.iter().zip(&want.columns) {
-            assert_eq!(got.std_coef.to_bits(), want.std_coef.to_bits(), "{}", got.driver);
+            assert_eq!(
+                got.std_coef.to_bits(),
+                want.std_coef.to_bits(),
+                "{}",
+                got.driver
+            );
             assert_eq!(got.rank_corr.to_bits(), want.rank_corr.to_bits());
             assert_eq!(got.decile_mean_usd, want.decile_means.to_vec());
         }
