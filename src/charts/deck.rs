@@ -96,7 +96,8 @@ mod tests {
             }),
         )
         .unwrap();
-        assert_eq!(files.len(), Chart::ALL.len() + 1);
+        // Every chart, the drivers chart and the report.
+        assert_eq!(files.len(), Chart::ALL.len() + 2);
         let page = String::from_utf8(files.last().unwrap().1.clone()).unwrap();
         assert!(page.contains("src=\"market.svg\""));
         assert!(!page.contains(".png"));

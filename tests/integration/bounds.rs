@@ -259,18 +259,41 @@ fn check_files(s: &Summary, files: &[(&str, Vec<u8>)]) -> Result<(), String> {
         .iter()
         .position(|p| p.name == s.baseline)
         .unwrap();
-    let allowed = |path: &str| {
-        s.policies.iter().enumerate().any(|(i, p)| {
-            (i == baseline
-                && [
-                    format!("policies[{i}].npv_vs_baseline_usd"),
-                    format!("policies[{i}].terminal_net_reserve_vs_baseline_usd"),
-                ]
-                .iter()
-                .any(|a| a == path))
-                || (p.p_distress == 0.0
-                    && path == format!("policies[{i}].mean_first_distress_month"))
+    // A driver's decile bin merged by ties into a lower one, and a mean over
+    // no path (the policy beats the baseline on none, or on all), are null.
+    let driver_null = |path: &str| {
+        s.drivers.iter().enumerate().any(|(i, d)| {
+            let at = format!("drivers[{i}].");
+            let Some(rest) = path.strip_prefix(&at) else {
+                return false;
+            };
+            let none_beat = d.p_beats_baseline == 0.0;
+            let all_beat = d.p_beats_baseline == 1.0;
+            (rest == "p_margin_call_when_beats" && none_beat)
+                || (rest == "p_margin_call_otherwise" && all_beat)
+                || d.drivers.iter().enumerate().any(|(k, _)| {
+                    let driver = format!("drivers[{k}].");
+                    rest.strip_prefix(&driver).is_some_and(|field| {
+                        field.starts_with("decile_mean_usd[")
+                            || (field == "mean_when_beats" && none_beat)
+                            || (field == "mean_otherwise" && all_beat)
+                    })
+                })
         })
+    };
+    let allowed = |path: &str| {
+        driver_null(path)
+            || s.policies.iter().enumerate().any(|(i, p)| {
+                (i == baseline
+                    && [
+                        format!("policies[{i}].npv_vs_baseline_usd"),
+                        format!("policies[{i}].terminal_net_reserve_vs_baseline_usd"),
+                    ]
+                    .iter()
+                    .any(|a| a == path))
+                    || (p.p_distress == 0.0
+                        && path == format!("policies[{i}].mean_first_distress_month"))
+            })
     };
     let mean_only: BTreeSet<&str> = POLICY_SERIES
         .iter()

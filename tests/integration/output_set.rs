@@ -125,6 +125,7 @@ fn a_run_keeps_the_users_files_and_removes_only_its_previous_sets() {
     assert_eq!(
         second.files,
         [
+            "drivers.csv",
             "market.csv",
             "monthly.csv",
             "policies.csv",
