@@ -8,7 +8,7 @@
 //! margin-call flag (`1 + MARKET_DRIVERS.len()` plus 3 per policy values).
 
 use super::Worker;
-use crate::stats::drivers::analyse;
+use crate::stats::drivers::{analyse, mean_split};
 use crate::summary::{DriverStats, PolicyDrivers};
 
 /// Paths whose drivers are kept, path by path (a multiple of the chunk).
@@ -73,14 +73,7 @@ pub(super) fn summarise(records: &[f64], names: &[String], baseline: usize) -> V
         let mut x: Vec<&[f64]> = market.iter().map(Vec::as_slice).collect();
         x.push(&utilisation);
         let a = analyse(&x, &diff, &beats);
-        let rate = |want: bool| {
-            let (n, calls) = beats
-                .iter()
-                .zip(&margin)
-                .filter(|(b, _)| **b == want)
-                .fold((0u64, 0.0), |(n, c), (_, m)| (n + 1, c + m));
-            (n > 0).then(|| calls / n as f64)
-        };
+        let (p_margin_call_when_beats, p_margin_call_otherwise) = mean_split(&margin, &beats);
         let n_beats = beats.iter().filter(|&&b| b).count();
         let drivers = MARKET_DRIVERS
             .iter()
@@ -110,8 +103,8 @@ pub(super) fn summarise(records: &[f64], names: &[String], baseline: usize) -> V
                 0.0
             },
             r_squared: a.r_squared,
-            p_margin_call_when_beats: rate(true),
-            p_margin_call_otherwise: rate(false),
+            p_margin_call_when_beats,
+            p_margin_call_otherwise,
             drivers,
         });
     }

@@ -263,7 +263,7 @@ impl Engine {
         } else {
             owned.clone()
         };
-        let mut parts: Vec<(u64, Partial)> = simulated
+        let parts: Vec<(u64, Partial)> = simulated
             .into_par_iter()
             .map_init(
                 || self.worker(),
@@ -279,68 +279,11 @@ impl Engine {
             pilot: Instant::now(),
             bins: None,
         };
-        let nq = self.layout.n_quantile;
-        let merge_all = |parts: Vec<(u64, Partial)>| {
-            parts
-                .into_iter()
-                .map(|(_, p)| p)
-                .fold(Partial::new(&self.layout, None, worst), Partial::merge)
-        };
         if !past_pilot {
-            return (merge_all(parts), ends);
+            return (merge_all(&self.layout, worst, parts), ends);
         }
         // Phase 2: bins from the pilot, then every other path counted in.
-        let mut pilot = if owned.start == 0 && owned.end >= pilot_chunks {
-            // Each metric's pilot is counted on its bins as they are
-            // placed, while its column is still in cache.
-            let mut pilot = merge_all(parts);
-            let chunks = &pilot.pilot;
-            let hist = QuantileLayout::counted_from_column_fn(nq, HISTOGRAM_INTERVALS, |m| {
-                pilot_column(chunks, nq, m)
-            });
-            let mut tails = CellSums::new(hist.layout().clone(), tail_metrics(&self.layout));
-            for k in 0..tails.metrics().len() {
-                let m = tails.metrics()[k];
-                tails.insert(k, &pilot_column(chunks, nq, m));
-            }
-            pilot.histograms = Some(hist);
-            pilot.tails = Some(tails);
-            pilot
-        } else {
-            // A shard: the bins from every pilot chunk, the counts from its own.
-            let mut batches = Vec::new();
-            let mut own_batches = Vec::new();
-            for (c, part) in &mut parts {
-                for batch in std::mem::take(&mut part.pilot) {
-                    if owned.contains(c) {
-                        own_batches.push(batches.len());
-                    }
-                    batches.push(batch);
-                }
-            }
-            let layout = Arc::new(QuantileLayout::from_column_fn(
-                nq,
-                HISTOGRAM_INTERVALS,
-                |m| pilot_column(&batches, nq, m),
-            ));
-            let mut hist = QuantileHistograms::new(layout.clone());
-            let mut tails = CellSums::new(layout, tail_metrics(&self.layout));
-            for &b in &own_batches {
-                let batch = &batches[b];
-                let len = batch.len() / nq;
-                let column = |m: usize| &batch[m * len..(m + 1) * len];
-                hist.insert_chunk(column);
-                for k in 0..tails.metrics().len() {
-                    let m = tails.metrics()[k];
-                    tails.insert(k, column(m));
-                }
-            }
-            parts.retain(|(c, _)| owned.contains(c));
-            let mut pilot = merge_all(parts);
-            pilot.histograms = Some(hist);
-            pilot.tails = Some(tails);
-            pilot
-        };
+        let mut pilot = self.count_pilot(parts, &owned, worst);
         let qlayout = pilot.histograms.as_ref().expect("placed").layout().clone();
         ends.bins = Some(Instant::now());
         pilot.pilot = Vec::new();
@@ -371,6 +314,59 @@ impl Engine {
         };
         (total, ends)
     }
+}
+
+impl Engine {
+    /// The owned chunks of the pilot (`parts`: every pilot chunk, in chunk
+    /// order), merged and counted on bins placed from all of them, with
+    /// their tail sums.
+    fn count_pilot(
+        &self,
+        mut parts: Vec<(u64, Partial)>,
+        owned: &Range<u64>,
+        worst: usize,
+    ) -> Partial {
+        let nq = self.layout.n_quantile;
+        let (mut pilot, hist) = if parts.iter().all(|(c, _)| owned.contains(c)) {
+            // Each metric's pilot is counted on its bins as they are
+            // placed, while its column is still in cache.
+            let pilot = merge_all(&self.layout, worst, parts);
+            let hist = QuantileLayout::counted_from_column_fn(nq, HISTOGRAM_INTERVALS, |m| {
+                pilot_column(&pilot.pilot, nq, m)
+            });
+            (pilot, hist)
+        } else {
+            // A shard: the bins from every pilot chunk, the counts from its own.
+            let all: Vec<&Vec<f64>> = parts.iter().flat_map(|(_, p)| &p.pilot).collect();
+            let layout = QuantileLayout::from_column_fn(nq, HISTOGRAM_INTERVALS, |m| {
+                pilot_column(all.iter().copied(), nq, m)
+            });
+            parts.retain(|(c, _)| owned.contains(c));
+            let pilot = merge_all(&self.layout, worst, parts);
+            let mut hist = QuantileHistograms::new(Arc::new(layout));
+            for batch in &pilot.pilot {
+                let len = batch.len() / nq;
+                hist.insert_chunk(|m| &batch[m * len..(m + 1) * len]);
+            }
+            (pilot, hist)
+        };
+        let mut tails = CellSums::new(hist.layout().clone(), tail_metrics(&self.layout));
+        for k in 0..tails.metrics().len() {
+            let m = tails.metrics()[k];
+            tails.insert(k, &pilot_column(&pilot.pilot, nq, m));
+        }
+        pilot.histograms = Some(hist);
+        pilot.tails = Some(tails);
+        pilot
+    }
+}
+
+/// `parts` merged, in order, into one partial.
+fn merge_all(layout: &RowLayout, worst: usize, parts: Vec<(u64, Partial)>) -> Partial {
+    parts
+        .into_iter()
+        .map(|(_, p)| p)
+        .fold(Partial::new(layout, None, worst), Partial::merge)
 }
 
 /// The metrics whose lower-tail mean is reported: each policy's NPV and
@@ -420,8 +416,17 @@ pub(super) struct PhaseEnds {
 
 /// Metric `m` of every pilot path, in path order, gathered from the pilot's
 /// batches (`chunks`, each column-major over `n_metrics` metrics).
-pub(super) fn pilot_column(chunks: &[Vec<f64>], n_metrics: usize, m: usize) -> Vec<f64> {
-    let mut out = Vec::with_capacity(chunks.iter().map(|c| c.len() / n_metrics).sum());
+pub(super) fn pilot_column<'a>(
+    chunks: impl IntoIterator<Item = &'a Vec<f64>> + Clone,
+    n_metrics: usize,
+    m: usize,
+) -> Vec<f64> {
+    let len: usize = chunks
+        .clone()
+        .into_iter()
+        .map(|c| c.len() / n_metrics)
+        .sum();
+    let mut out = Vec::with_capacity(len);
     for chunk in chunks {
         let len = chunk.len() / n_metrics;
         out.extend_from_slice(&chunk[m * len..(m + 1) * len]);

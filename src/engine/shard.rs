@@ -302,27 +302,26 @@ pub fn check_set(shards: &[Shard], names: &[String]) -> Result<(), String> {
         }
     }
     let count = h0.shard_count;
-    let mut seen: Vec<Option<&String>> =
-        vec![None; usize::try_from(count).unwrap_or(usize::MAX).min(1 << 20)];
+    let mut seen = std::collections::BTreeMap::new();
     for (s, name) in shards.iter().zip(names) {
         let i = s.header.shard_index;
-        let Some(slot) = seen.get_mut(i as usize).filter(|_| i < count) else {
+        if i >= count {
             return Err(format!(
                 "{name}: shard index {i} is not below its count {count}"
             ));
-        };
-        if let Some(other) = slot {
+        }
+        if let Some(other) = seen.insert(i, name) {
             return Err(format!("{name} and {other} are both shard {i} of {count}"));
         }
-        *slot = Some(name);
     }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| i.to_string())
-        .collect();
-    if !missing.is_empty() {
+    // Every index is below the count and none is repeated: the set is
+    // complete when there are `count` of them.
+    if (seen.len() as u64) < count {
+        let missing: Vec<String> = (0..count)
+            .filter(|i| !seen.contains_key(i))
+            .take(10)
+            .map(|i| i.to_string())
+            .collect();
         return Err(format!(
             "incomplete: shard {} of {count} missing",
             missing.join(", ")
